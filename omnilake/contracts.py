@@ -1,0 +1,233 @@
+"""Data contracts: the one place a dataset's shape is declared.
+
+Every landing dataset and every curated table has a YAML file under ``schemas/<layer>/``. Ingestion,
+the Delta write helpers, quality suites and docs read these files; nothing restates a schema by hand.
+
+A contract looks like::
+
+    name: orders
+    layer: bronze              # landing | bronze | silver | gold
+    description: ...
+    format: ndjson             # landing only: ndjson | csv
+    keys: [order_id]           # unique key(s), may be empty
+    partition_by: [ingest_date]
+    fields:
+      - name: order_id
+        type: string           # Spark SQL DDL type: string, long, int, double, boolean, date,
+                               # timestamp, decimal(12,2), array<...>, struct<a:int,...>, map<k,v>
+        required: true
+        classification: internal   # public | internal | confidential | restricted
+        description: ...
+        allowed_values: [a, b]     # optional
+        min: 0                     # optional, numbers
+        max: 100000                # optional
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pyspark.sql import types as T
+
+from omnilake.errors import ContractError
+
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+LAYERS = ("landing", "bronze", "silver", "gold")
+CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str
+    required: bool = False
+    classification: str | None = None
+    description: str = ""
+    allowed_values: tuple[Any, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    source_name: str | None = None  # landing CSV header / JSON key when it differs from name
+
+    @property
+    def spark_type(self) -> T.DataType:
+        return parse_type(self.type)
+
+
+@dataclass(frozen=True)
+class Contract:
+    name: str
+    layer: str
+    fields: tuple[Field, ...]
+    description: str = ""
+    format: str | None = None
+    keys: tuple[str, ...] = ()
+    partition_by: tuple[str, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.layer}.{self.name}"
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise ContractError(f"{self.qualified_name} has no field {name!r}")
+
+    @property
+    def required_fields(self) -> list[Field]:
+        return [f for f in self.fields if f.required]
+
+    def spark_schema(self) -> T.StructType:
+        """The table schema as Spark sees it; required fields are declared non-null."""
+        return T.StructType([T.StructField(f.name, f.spark_type, not f.required) for f in self.fields])
+
+    def ddl(self) -> str:
+        return ", ".join(f"`{f.name}` {f.type}" for f in self.fields)
+
+
+def _field_from_dict(contract_name: str, raw: dict[str, Any]) -> Field:
+    if "name" not in raw or "type" not in raw:
+        raise ContractError(f"{contract_name}: every field needs a name and a type, got {raw!r}")
+    allowed = raw.get("allowed_values")
+    parse_type(raw["type"])  # fail early on a typo
+    return Field(
+        name=raw["name"],
+        type=raw["type"],
+        required=bool(raw.get("required", False)),
+        classification=raw.get("classification"),
+        description=raw.get("description", ""),
+        allowed_values=tuple(allowed) if allowed is not None else None,
+        min=raw.get("min"),
+        max=raw.get("max"),
+        source_name=raw.get("source_name"),
+    )
+
+
+def load_contract_file(path: Path) -> Contract:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict) or "name" not in raw or "fields" not in raw:
+        raise ContractError(f"{path}: a contract needs at least 'name' and 'fields'")
+    layer = raw.get("layer") or path.parent.name
+    if layer not in LAYERS:
+        raise ContractError(f"{path}: unknown layer {layer!r}, expected one of {LAYERS}")
+    fields = tuple(_field_from_dict(raw["name"], f) for f in raw["fields"])
+    names = [f.name for f in fields]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise ContractError(f"{path}: duplicated field(s) {sorted(duplicates)}")
+    for column in [*raw.get("keys", []), *raw.get("partition_by", [])]:
+        if column not in names:
+            raise ContractError(f"{path}: key or partition column {column!r} is not a field")
+    return Contract(
+        name=raw["name"],
+        layer=layer,
+        fields=fields,
+        description=raw.get("description", ""),
+        format=raw.get("format"),
+        keys=tuple(raw.get("keys", [])),
+        partition_by=tuple(raw.get("partition_by", [])),
+        options=dict(raw.get("options", {})),
+        path=path,
+    )
+
+
+@cache
+def all_contracts(schemas_dir: Path = SCHEMAS_DIR) -> dict[str, Contract]:
+    """Every contract under ``schemas/``, keyed by ``<layer>.<name>``."""
+    contracts: dict[str, Contract] = {}
+    for path in sorted(schemas_dir.glob("*/*.yaml")):
+        contract = load_contract_file(path)
+        contracts[contract.qualified_name] = contract
+    return contracts
+
+
+def contract(layer: str, name: str) -> Contract:
+    try:
+        return all_contracts()[f"{layer}.{name}"]
+    except KeyError:
+        raise ContractError(f"no contract schemas/{layer}/{name}.yaml") from None
+
+
+# --- Spark SQL DDL types -------------------------------------------------------------------------
+
+_SIMPLE_TYPES: dict[str, T.DataType] = {
+    "string": T.StringType(),
+    "long": T.LongType(),
+    "bigint": T.LongType(),
+    "int": T.IntegerType(),
+    "integer": T.IntegerType(),
+    "short": T.ShortType(),
+    "smallint": T.ShortType(),
+    "double": T.DoubleType(),
+    "float": T.FloatType(),
+    "boolean": T.BooleanType(),
+    "date": T.DateType(),
+    "timestamp": T.TimestampType(),
+    "timestamp_ntz": T.TimestampNTZType(),
+    "binary": T.BinaryType(),
+}
+_DECIMAL = re.compile(r"decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)")
+
+
+def _split_top_level(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "<(":
+            depth += 1
+        elif ch in ">)":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+@cache
+def parse_type(ddl: str) -> T.DataType:
+    """Parse a Spark SQL DDL type without a session (Spark Connect parses DDL only server-side)."""
+    text = ddl.strip()
+    lower = text.lower()
+    if lower in _SIMPLE_TYPES:
+        return _SIMPLE_TYPES[lower]
+    if m := _DECIMAL.fullmatch(lower):
+        return T.DecimalType(int(m.group(1)), int(m.group(2)))
+    if lower.startswith("array<") and lower.endswith(">"):
+        return T.ArrayType(parse_type(text[6:-1]), True)
+    if lower.startswith("map<") and lower.endswith(">"):
+        key, value = _split_top_level(text[4:-1])
+        return T.MapType(parse_type(key), parse_type(value), True)
+    if lower.startswith("struct<") and lower.endswith(">"):
+        members = []
+        for member in _split_top_level(text[7:-1]):
+            name, _, member_type = member.partition(":")
+            if not member_type:
+                raise ContractError(f"struct member {member!r} in {ddl!r} needs 'name:type'")
+            members.append(T.StructField(name.strip().strip("`"), parse_type(member_type), True))
+        return T.StructType(members)
+    raise ContractError(f"unknown type {ddl!r}")
+
+
+def same_type(left: T.DataType, right: T.DataType) -> bool:
+    """Types equal up to nullability (Delta and Spark disagree on nullability too often to compare it)."""
+    if isinstance(left, T.StructType) and isinstance(right, T.StructType):
+        return len(left.fields) == len(right.fields) and all(
+            a.name == b.name and same_type(a.dataType, b.dataType)
+            for a, b in zip(left.fields, right.fields, strict=True)
+        )
+    if isinstance(left, T.ArrayType) and isinstance(right, T.ArrayType):
+        return same_type(left.elementType, right.elementType)
+    if isinstance(left, T.MapType) and isinstance(right, T.MapType):
+        return same_type(left.keyType, right.keyType) and same_type(left.valueType, right.valueType)
+    return left == right

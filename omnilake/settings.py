@@ -1,0 +1,117 @@
+"""One typed settings object, read from ``OMNILAKE_*`` environment variables (and ``SPARK_REMOTE``)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from omnilake.errors import ConfigError
+
+# Marked as a development value on purpose: refused when OMNILAKE_ENV=prod.
+DEV_PSEUDONYM_KEY = "omnilake-development-key-NOT-FOR-PRODUCTION"
+
+
+class LakeRoot:
+    """The lake root: a local path or an object-store URI (``s3://bucket/prefix``)."""
+
+    def __init__(self, uri: str) -> None:
+        parsed = urlparse(uri)
+        if parsed.scheme in ("", "file") or len(parsed.scheme) == 1:  # one letter: a Windows drive
+            self.scheme = "file"
+            self.uri = str(Path(parsed.path if parsed.scheme == "file" else uri).expanduser().resolve())
+        elif parsed.scheme in ("s3", "s3a", "gs", "abfss", "az"):
+            self.scheme = parsed.scheme
+            self.uri = uri.rstrip("/")
+        else:
+            raise ConfigError(f"OMNILAKE_HOME={uri!r}: use a local path or an s3://, gs:// or abfss:// URI")
+
+    @property
+    def is_local(self) -> bool:
+        return self.scheme == "file"
+
+    @property
+    def local_path(self) -> Path:
+        if not self.is_local:
+            raise ConfigError(f"{self.uri} is an object-store URI; this operation needs a local lake root")
+        return Path(self.uri)
+
+    def join(self, *parts: str) -> str:
+        return "/".join([self.uri, *parts])
+
+    def __str__(self) -> str:
+        return self.uri
+
+    def __repr__(self) -> str:
+        return f"LakeRoot({self.uri!r})"
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with its environment variable in ``Field(description=...)``."""
+
+    model_config = SettingsConfigDict(env_prefix="OMNILAKE_", extra="ignore")
+
+    home: str = Field(".omnilake", description="Lake root: a local path or s3://… URI")
+    env: Literal["dev", "test", "prod"] = Field("dev", description="Deployment environment")
+    engine: Literal["sail", "remote", "spark-local"] = Field(
+        "sail", description="sail (embedded), remote (SPARK_REMOTE), spark-local (classic Spark + delta-spark)"
+    )
+    spark_remote: str | None = Field(
+        None,
+        validation_alias=AliasChoices("SPARK_REMOTE", "OMNILAKE_SPARK_REMOTE"),
+        description="Spark Connect URL of a cluster, e.g. sc://host:15002; selects the remote engine",
+    )
+    spark_jars: str | None = Field(None, description="Comma-separated local Delta jars for spark-local")
+    sail_memory_limit: str | None = Field(
+        "8GiB", description="Cap on Sail's memory pool (greedy pool); empty for unbounded"
+    )
+    shuffle_partitions: int = Field(4, description="spark.sql.shuffle.partitions for local engines")
+    pseudonym_key: SecretStr = Field(
+        SecretStr(DEV_PSEUDONYM_KEY), description="HMAC-SHA256 key for pseudonymising identifiers"
+    )
+    timezone: str = Field("UTC", description="Session time zone of the engine")
+
+    @field_validator("spark_remote")
+    @classmethod
+    def _check_remote(cls, value: str | None) -> str | None:
+        if value and not value.startswith("sc://"):
+            raise ValueError("SPARK_REMOTE must look like sc://host:port")
+        return value or None
+
+    @model_validator(mode="after")
+    def _remote_selects_engine(self) -> Settings:
+        if self.spark_remote and self.engine == "sail":
+            self.engine = "remote"
+        if self.engine == "remote" and not self.spark_remote:
+            raise ValueError("OMNILAKE_ENGINE=remote needs SPARK_REMOTE=sc://host:port")
+        return self
+
+    @property
+    def lake(self) -> LakeRoot:
+        return LakeRoot(self.home)
+
+    def require_production_safe(self) -> None:
+        """Refuse development defaults in production."""
+        if self.env == "prod" and self.pseudonym_key.get_secret_value() == DEV_PSEUDONYM_KEY:
+            raise ConfigError(
+                "OMNILAKE_ENV=prod refuses the development pseudonymisation key: set OMNILAKE_PSEUDONYM_KEY"
+            )
+
+
+@cache
+def get_settings() -> Settings:
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        raise ConfigError(f"invalid settings: {exc}") from None
+    settings.require_production_safe()
+    return settings
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests change the environment between cases)."""
+    get_settings.cache_clear()
