@@ -6,7 +6,7 @@ the Delta write helpers, quality suites and docs read these files; nothing resta
 A contract looks like::
 
     name: orders
-    layer: bronze              # landing | bronze | silver | gold
+    layer: bronze              # landing | bronze | silver | gold | quarantine | ops
     description: ...
     format: ndjson             # landing only: ndjson | csv
     keys: [order_id]           # unique key(s), may be empty
@@ -37,7 +37,7 @@ from pyspark.sql import types as T
 from omnilake.errors import ContractError
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
-LAYERS = ("landing", "bronze", "silver", "gold")
+LAYERS = ("landing", "bronze", "silver", "gold", "quarantine", "ops")
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 
 
@@ -88,9 +88,12 @@ class Contract:
     def required_fields(self) -> list[Field]:
         return [f for f in self.fields if f.required]
 
-    def spark_schema(self) -> T.StructType:
-        """The table schema as Spark sees it; required fields are declared non-null."""
-        return T.StructType([T.StructField(f.name, f.spark_type, not f.required) for f in self.fields])
+    def spark_schema(self, *, enforce_required: bool = False) -> T.StructType:
+        """The schema as Spark sees it. Columns stay nullable unless asked: 'required' is checked by
+        ingestion and the quality gates, where a violation gets a reason instead of a failed write."""
+        return T.StructType(
+            [T.StructField(f.name, f.spark_type, not (enforce_required and f.required)) for f in self.fields]
+        )
 
     def ddl(self) -> str:
         return ", ".join(f"`{f.name}` {f.type}" for f in self.fields)

@@ -58,7 +58,8 @@ class Settings(BaseSettings):
     home: str = Field(".omnilake", description="Lake root: a local path or s3://… URI")
     env: Literal["dev", "test", "prod"] = Field("dev", description="Deployment environment")
     engine: Literal["sail", "remote", "spark-local"] = Field(
-        "sail", description="sail (embedded), remote (SPARK_REMOTE), spark-local (classic Spark + delta-spark)"
+        "sail",
+        description="sail (embedded), remote (SPARK_REMOTE), spark-local (classic Spark + delta-spark)",
     )
     spark_remote: str | None = Field(
         None,

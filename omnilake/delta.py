@@ -1,0 +1,215 @@
+"""Delta I/O for every job: checked writes through the engine, maintenance through delta-rs.
+
+Sail silently drops extra columns and casts mistyped ones on append, so every write checks the
+DataFrame against the table's contract first and refuses what does not match, naming the column.
+A contract that grew a column evolves the table explicitly (delta-rs ``add_columns``); a column is
+never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from deltalake import DeltaTable
+from deltalake import Field as DeltaField
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from omnilake.contracts import same_type
+from omnilake.errors import SchemaMismatchError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from omnilake.lake import Table
+
+log = logging.getLogger(__name__)
+
+
+# --- schema enforcement --------------------------------------------------------------------------
+
+
+def schema_problems(actual: T.StructType, declared: T.StructType) -> list[str]:
+    """What keeps ``actual`` from being written to a table declared as ``declared`` (empty if fine).
+
+    Columns are matched by name; order does not matter (Delta keeps partition columns last).
+    """
+    problems = []
+    declared_by_name = {f.name: f for f in declared.fields}
+    actual_by_name = {f.name: f for f in actual.fields}
+    for name in actual_by_name.keys() - declared_by_name.keys():
+        problems.append(
+            f"extra column {name!r} ({actual_by_name[name].dataType.simpleString()}) is not in the contract"
+        )
+    for name in declared_by_name.keys() - actual_by_name.keys():
+        problems.append(f"missing column {name!r} ({declared_by_name[name].dataType.simpleString()})")
+    for name in declared_by_name.keys() & actual_by_name.keys():
+        want, got = declared_by_name[name].dataType, actual_by_name[name].dataType
+        if not same_type(got, want):
+            problems.append(
+                f"column {name!r} is {got.simpleString()}, the contract says {want.simpleString()}"
+            )
+    return sorted(problems)
+
+
+def check_schema(df: DataFrame, table: Table) -> DataFrame:
+    """The DataFrame with its columns in contract order, or SchemaMismatchError naming each problem."""
+    declared = table.contract.spark_schema()
+    problems = schema_problems(df.schema, declared)
+    if problems:
+        raise SchemaMismatchError(f"refusing to write {table}: " + "; ".join(problems))
+    return df.select(*[F.col(f"`{f.name}`") for f in declared.fields])
+
+
+# --- table lifecycle -----------------------------------------------------------------------------
+
+
+def exists(table: Table) -> bool:
+    return DeltaTable.is_deltatable(table.path)
+
+
+def ensure_table(spark: SparkSession, table: Table) -> None:
+    """Create the table from its contract if missing; add columns the contract gained since."""
+    declared = table.contract.spark_schema()
+    if not exists(table):
+        writer = spark.createDataFrame([], declared).write.format("delta").mode("append")
+        if table.partition_by:
+            writer = writer.partitionBy(*table.partition_by)
+        writer.save(table.path)
+        log.info("created %s at %s", table, table.path)
+        return
+    delta = DeltaTable(table.path)
+    on_disk = {f.name for f in delta.schema().fields}
+    unknown = on_disk - set(table.contract.field_names)
+    if unknown:
+        raise SchemaMismatchError(
+            f"{table} on disk has column(s) {sorted(unknown)} that its contract lacks; "
+            f"add them to {table.contract.path} (columns are never dropped silently)"
+        )
+    added = [f for f in declared.fields if f.name not in on_disk]
+    if added:
+        delta.alter.add_columns([DeltaField.from_json(json.dumps(f.jsonValue())) for f in added])
+        log.info("evolved %s: added %s", table, [f.name for f in added])
+
+
+# --- writes --------------------------------------------------------------------------------------
+
+
+def append(df: DataFrame, table: Table) -> None:
+    checked = check_schema(df, table)
+    ensure_table(checked.sparkSession, table)
+    checked.write.format("delta").mode("append").save(table.path)
+
+
+def overwrite(df: DataFrame, table: Table, replace_where: str | None = None) -> None:
+    """Replace the whole table, or only the rows matching ``replace_where`` (e.g. one partition)."""
+    checked = check_schema(df, table)
+    ensure_table(checked.sparkSession, table)
+    writer = checked.write.format("delta").mode("overwrite")
+    if replace_where:
+        writer = writer.option("replaceWhere", replace_where)
+    elif table.partition_by:
+        writer = writer.partitionBy(*table.partition_by)
+    writer.save(table.path)
+
+
+def sql_literal(value: object) -> str:
+    """A value as a Spark SQL literal, for predicates built from our own metadata."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    rows_in: int
+    inserted: int
+    updated: int
+
+
+def merge(
+    df: DataFrame,
+    table: Table,
+    on: tuple[str, ...] | None = None,
+    *,
+    update_when: str | None = None,
+    update: Literal["all", "none"] = "all",
+) -> MergeResult:
+    """Upsert ``df`` into ``table`` on its keys with SQL MERGE (works on Sail and on Spark + Delta).
+
+    ``update_when`` is an extra condition over ``t`` (target) and ``s`` (source), e.g.
+    ``s.updated_at > t.updated_at`` so that a late, older change never overwrites a newer one.
+    """
+    keys = on or table.keys
+    if not keys:
+        raise SchemaMismatchError(f"{table} has no keys to merge on; declare 'keys' in its contract")
+    checked = check_schema(df, table)
+    spark = checked.sparkSession
+    ensure_table(spark, table)
+    before = _version(table)
+    view = f"merge_source_{uuid.uuid4().hex}"
+    checked.createOrReplaceTempView(view)
+    condition = " and ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+    matched = ""
+    if update == "all":
+        guard = f" and ({update_when})" if update_when else ""
+        matched = f"when matched{guard} then update set * "
+    statement = (
+        f"merge into delta.`{table.path}` as t using {view} as s on {condition} "
+        f"{matched}when not matched then insert *"
+    )
+    try:
+        spark.sql(statement).collect()
+    finally:
+        spark.catalog.dropTempView(view)
+    return _merge_metrics(table, before)
+
+
+def _version(table: Table) -> int:
+    return DeltaTable(table.path).version()
+
+
+def _merge_metrics(table: Table, before: int) -> MergeResult:
+    delta = DeltaTable(table.path)
+    if delta.version() == before:
+        return MergeResult(0, 0, 0)
+    metrics = delta.history(1)[0].get("operationMetrics", {})
+    inserted = int(metrics.get("numTargetRowsInserted", 0))
+    updated = int(metrics.get("numTargetRowsUpdated", 0))
+    return MergeResult(int(metrics.get("numSourceRows", inserted + updated)), inserted, updated)
+
+
+def read(spark: SparkSession, table: Table) -> DataFrame:
+    ensure_table(spark, table)
+    return spark.read.format("delta").load(table.path)
+
+
+# --- maintenance and history (delta-rs: Sail has no VACUUM / OPTIMIZE / DESCRIBE HISTORY) --------
+
+
+def version(table: Table) -> int | None:
+    return DeltaTable(table.path).version() if exists(table) else None
+
+
+def history(table: Table, limit: int | None = None) -> list[dict]:
+    return DeltaTable(table.path).history(limit)
+
+
+def compact(table: Table, target_size: int = 128 * 2**20) -> dict:
+    """Rewrite small files into larger ones; returns delta-rs metrics."""
+    return DeltaTable(table.path).optimize.compact(target_size=target_size)
+
+
+def vacuum(table: Table, retention_hours: int = 168, *, dry_run: bool = False) -> list[str]:
+    """Delete files no version younger than ``retention_hours`` needs (0 erases time travel)."""
+    return DeltaTable(table.path).vacuum(
+        retention_hours=retention_hours, dry_run=dry_run, enforce_retention_duration=False
+    )

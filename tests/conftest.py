@@ -1,0 +1,45 @@
+"""Shared fixtures: one embedded Sail server per test session, a fresh lake root per test that writes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Tests never touch a developer's lake or a configured cluster.
+os.environ.pop("SPARK_REMOTE", None)
+os.environ["OMNILAKE_ENGINE"] = "sail"
+os.environ["OMNILAKE_ENV"] = "test"
+os.environ.setdefault("OMNILAKE_SAIL_MEMORY_LIMIT", "4GiB")
+
+
+@pytest.fixture
+def lake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty lake root for this test."""
+    from omnilake.settings import reset_settings
+
+    home = tmp_path / "lake"
+    monkeypatch.setenv("OMNILAKE_HOME", str(home))
+    reset_settings()
+    yield home
+    reset_settings()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The session-wide embedded Sail engine (started once, stopped at the end)."""
+    from omnilake.engine import get_spark, stop_engine
+
+    session = get_spark()
+    yield session
+    stop_engine()
+
+
+@pytest.fixture
+def lake(lake_home: Path, spark):
+    from omnilake.lake import get_lake
+
+    lake = get_lake()
+    lake.ensure_layout()
+    return lake
