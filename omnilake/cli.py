@@ -6,7 +6,8 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -39,7 +40,9 @@ def _friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @app.callback()
-def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr.")) -> None:
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")] = False,
+) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -68,3 +71,66 @@ def doctor() -> None:
         checks.add_row(f"[green]✓[/] {name}", result)
     console.print(checks)
     console.print(f"[bold green]healthy[/] in {report.seconds:.1f}s")
+
+
+def _parse_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise OmnilakeError(f"invalid date {value!r}: use YYYY-MM-DD") from None
+
+
+@app.command()
+@_friendly_errors
+def ingest(
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="Landing source(s); all by default.")
+    ] = None,
+    landing_date: Annotated[
+        str | None, typer.Option("--date", "-d", help="Only this delivery date (YYYY-MM-DD).")
+    ] = None,
+) -> None:
+    """Ingest new landing files into bronze, exactly once per file, quarantining bad records."""
+    from jobs.bronze.ingest import ingest as run_ingest
+
+    day = _parse_date(landing_date)
+    with console.status("ingesting landing files…"):
+        reports = run_ingest(source or None, day)
+    table = RichTable(
+        "source",
+        "files new",
+        "skipped",
+        "duplicate",
+        "refused",
+        "records",
+        "bronze",
+        "quarantined",
+        "reasons",
+        "seconds",
+        title="bronze ingestion",
+    )
+    for r in reports:
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(r.quarantine_reasons.items())) or "-"
+        table.add_row(
+            r.source,
+            str(r.files_new),
+            str(r.files_skipped),
+            str(r.files_duplicate),
+            str(r.files_quarantined),
+            f"{r.records:,}",
+            f"{r.bronze_rows:,}",
+            f"{r.quarantined_rows:,}",
+            reasons,
+            f"{r.seconds:.1f}",
+        )
+    console.print(table)
+    for r in reports:
+        for note in r.drift:
+            console.print(f"[yellow]schema drift[/] {r.source}: {note}", highlight=False)
+    unbalanced = [f for r in reports for f in r.unbalanced_files]
+    if unbalanced:
+        raise OmnilakeError(
+            f"reconciliation failed for {len(unbalanced)} file(s): {', '.join(unbalanced[:5])}"
+        )

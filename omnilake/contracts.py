@@ -21,6 +21,8 @@ A contract looks like::
         allowed_values: [a, b]     # optional
         min: 0                     # optional, numbers
         max: 100000                # optional
+        source_name: Qty           # optional: the name in the landing file, when it differs
+        formats: ["yyyy-MM-dd HH:mm:ss", "dd/MM/yyyy HH:mm"]   # optional: accepted datetime patterns
 """
 
 from __future__ import annotations
@@ -52,6 +54,12 @@ class Field:
     min: float | None = None
     max: float | None = None
     source_name: str | None = None  # landing CSV header / JSON key when it differs from name
+    formats: tuple[str, ...] | None = None  # accepted datetime patterns, tried in order
+
+    @property
+    def raw_name(self) -> str:
+        """The name the field has in the landing file."""
+        return self.source_name or self.name
 
     @property
     def spark_type(self) -> T.DataType:
@@ -114,6 +122,7 @@ def _field_from_dict(contract_name: str, raw: dict[str, Any]) -> Field:
         min=raw.get("min"),
         max=raw.get("max"),
         source_name=raw.get("source_name"),
+        formats=tuple(raw["formats"]) if raw.get("formats") else None,
     )
 
 
@@ -147,11 +156,43 @@ def load_contract_file(path: Path) -> Contract:
 
 @cache
 def all_contracts(schemas_dir: Path = SCHEMAS_DIR) -> dict[str, Contract]:
-    """Every contract under ``schemas/``, keyed by ``<layer>.<name>``."""
+    """Every contract under ``schemas/``, keyed by ``<layer>.<name>``.
+
+    Files whose name starts with ``_`` are templates, not tables: ``bronze/_metadata.yaml`` holds the
+    ingestion columns appended to every landing contract to make its bronze table, and
+    ``quarantine/_records.yaml`` the columns of every source's quarantine table. Bronze thus never
+    restates a landing schema.
+    """
     contracts: dict[str, Contract] = {}
+    templates: dict[str, Contract] = {}
     for path in sorted(schemas_dir.glob("*/*.yaml")):
         contract = load_contract_file(path)
-        contracts[contract.qualified_name] = contract
+        if path.name.startswith("_"):
+            templates[f"{contract.layer}.{path.stem}"] = contract
+        else:
+            contracts[contract.qualified_name] = contract
+    metadata, records = templates.get("bronze._metadata"), templates.get("quarantine._records")
+    for landing in [c for c in contracts.values() if c.layer == "landing"]:
+        if metadata and f"bronze.{landing.name}" not in contracts:
+            contracts[f"bronze.{landing.name}"] = Contract(
+                name=landing.name,
+                layer="bronze",
+                fields=landing.fields + metadata.fields,
+                description=f"{landing.description.strip()} As received, with ingestion metadata.",
+                keys=metadata.keys,
+                partition_by=metadata.partition_by,
+                path=landing.path,
+            )
+        if records and f"quarantine.{landing.name}" not in contracts:
+            contracts[f"quarantine.{landing.name}"] = Contract(
+                name=landing.name,
+                layer="quarantine",
+                fields=records.fields,
+                description=f"Records of {landing.name} that failed parsing or the contract's hard rules.",
+                keys=records.keys,
+                partition_by=records.partition_by,
+                path=records.path,
+            )
     return contracts
 
 

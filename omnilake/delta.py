@@ -106,15 +106,30 @@ def append(df: DataFrame, table: Table) -> None:
 
 
 def overwrite(df: DataFrame, table: Table, replace_where: str | None = None) -> None:
-    """Replace the whole table, or only the rows matching ``replace_where`` (e.g. one partition)."""
+    """Replace the whole table, or only the rows matching ``replace_where``.
+
+    With a predicate this is a DELETE then an append (two commits), not ``replaceWhere``: Sail
+    0.7.2 fails a ``replaceWhere`` on tables with nested columns (its union of kept and new rows
+    compares struct field metadata). Every caller passes a predicate that selects exactly the rows
+    it rewrites, so a crash between the two commits is repaired by running the same write again.
+    """
     checked = check_schema(df, table)
-    ensure_table(checked.sparkSession, table)
-    writer = checked.write.format("delta").mode("overwrite")
+    spark = checked.sparkSession
+    ensure_table(spark, table)
     if replace_where:
-        writer = writer.option("replaceWhere", replace_where)
-    elif table.partition_by:
+        delete_where(spark, table, replace_where)
+        checked.write.format("delta").mode("append").save(table.path)
+        return
+    writer = checked.write.format("delta").mode("overwrite")
+    if table.partition_by:
         writer = writer.partitionBy(*table.partition_by)
     writer.save(table.path)
+
+
+def delete_where(spark: SparkSession, table: Table, predicate: str) -> None:
+    """SQL DELETE (Sail and Spark + Delta both run it)."""
+    if exists(table):
+        spark.sql(f"delete from delta.`{table.path}` where {predicate}").collect()
 
 
 def sql_literal(value: object) -> str:

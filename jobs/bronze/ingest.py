@@ -1,0 +1,372 @@
+"""Bronze ingestion: landing files -> bronze Delta tables, exactly once per file.
+
+The story of one run of one source:
+
+1. find the delivered files and fingerprint each (SHA-256); skip what the ledger has seen, and
+   record a new path with known bytes as a duplicate;
+2. stage each new file (strict decoding, line numbers, CSV splitting), refusing unreadable files
+   whole into ``quarantine.files``;
+3. parse and classify with Spark: good records to ``bronze.<source>``, failed ones to
+   ``quarantine.<source>`` with a reason;
+4. reconcile per file (received = bronze + quarantine, counted in the tables), record schema
+   drift, then write the ledger entries last.
+
+Every write replaces the rows of exactly the files being ingested (``replaceWhere`` on the file
+hash), so a crash at any point is repaired by running again: nothing is duplicated, nothing lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs.bronze.parse import bronze_rows, classify, quarantine_rows
+from omnilake import delta
+from omnilake.contracts import all_contracts
+from omnilake.engine import get_spark
+from omnilake.errors import LandingError
+from omnilake.faults import crash_point
+from omnilake.lake import Lake, get_lake
+from omnilake.landing import STAGED_SCHEMA, LandingFile, StagedFile, discover, stage_file
+
+log = logging.getLogger(__name__)
+
+
+def landing_sources() -> list[str]:
+    """Every source with a landing contract, in a stable order."""
+    return sorted(c.name for c in all_contracts().values() if c.layer == "landing")
+
+
+@dataclass
+class SourceReport:
+    """What one run did to one source; the CLI prints these."""
+
+    source: str
+    batch_id: str
+    files_new: int = 0
+    files_skipped: int = 0
+    files_duplicate: int = 0
+    files_quarantined: int = 0
+    records: int = 0
+    bronze_rows: int = 0
+    quarantined_rows: int = 0
+    quarantine_reasons: Counter = field(default_factory=Counter)
+    drift: list[str] = field(default_factory=list)
+    unbalanced_files: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def ingest(
+    sources: list[str] | None = None, landing_date: date | None = None, lake: Lake | None = None
+) -> list[SourceReport]:
+    """Ingest every new landing file of ``sources`` (all by default), optionally of one date."""
+    lake = lake or get_lake()
+    known = landing_sources()
+    for source in sources or []:
+        if source not in known:
+            raise LandingError(f"unknown source {source!r}; known sources: {', '.join(known)}")
+    landing_root = Path(lake.landing) if lake.root.is_local else None
+    if landing_root is None:
+        raise LandingError("ingestion reads landing files from a local lake root for now")
+    if not landing_root.is_dir():
+        raise LandingError(
+            f"no landing folder at {landing_root}: run `omnilake generate` or deliver files there"
+        )
+    spark = get_spark()
+    lake.ensure_layout()
+    return [ingest_source(spark, lake, source, landing_date) for source in (sources or known)]
+
+
+def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: date | None) -> SourceReport:
+    started = time.perf_counter()
+    landing_contract = all_contracts()[f"landing.{source}"]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    batch_id = f"{source}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    report = SourceReport(source, batch_id)
+
+    files = discover(Path(lake.landing), source, landing_date)
+    seen_paths, seen_hashes = _ledger_state(spark, lake, source)
+    new_files: list[tuple[LandingFile, str]] = []
+    duplicates: list[tuple[LandingFile, str, str]] = []
+    hashes_this_run: dict[str, str] = {}
+    for landing in files:
+        file_hash = landing.sha256()
+        if (landing.relative_path, file_hash) in seen_paths:
+            report.files_skipped += 1
+        elif file_hash in seen_hashes or file_hash in hashes_this_run:
+            duplicates.append((landing, file_hash, seen_hashes.get(file_hash) or hashes_this_run[file_hash]))
+        else:
+            hashes_this_run[file_hash] = landing.relative_path
+            new_files.append((landing, file_hash))
+    report.files_duplicate = len(duplicates)
+
+    staging_dir = Path(lake.path("_ops", "staging", batch_id))
+    try:
+        staged = [stage_file(f, h, landing_contract, staging_dir) for f, h in new_files]
+        readable = [s for s in staged if s.file_error is None]
+        refused = [s for s in staged if s.file_error is not None]
+        report.files_new = len(readable)
+        report.files_quarantined = len(refused)
+        ingested_at = F.lit(now).cast("timestamp")
+
+        if readable:
+            hashes = [s.file_hash for s in readable]
+            where = f"_file_hash in ({', '.join(delta.sql_literal(h) for h in hashes)})"
+            staged_paths = [str(p) for h in hashes if (p := staging_dir / f"{h}.parquet").exists()]
+            stage = spark.read.parquet(*staged_paths) if staged_paths else _empty_stage(spark)
+            classified = classify(stage, landing_contract)
+            delta.overwrite(
+                bronze_rows(classified, landing_contract, batch_id, ingested_at),
+                lake.table(f"bronze.{source}"),
+                replace_where=where,
+            )
+            crash_point("bronze.after_data_write")
+            delta.overwrite(
+                quarantine_rows(classified, batch_id, ingested_at),
+                lake.table(f"quarantine.{source}"),
+                replace_where=where,
+            )
+            crash_point("bronze.after_quarantine_write")
+            _record_drift(spark, lake, source, readable, classified, batch_id, now)
+        _quarantine_files(spark, lake, refused, batch_id, now)
+        counts = _reconcile(spark, lake, source, readable, batch_id, now)
+        crash_point("bronze.before_ledger_write")
+        _write_ledger(spark, lake, staged, duplicates, counts, batch_id, now)
+    finally:
+        shutil.rmtree(staging_dir, ignore_errors=True)
+
+    for s in readable:
+        bronze_count, quarantined_count = counts[s.file_hash]
+        report.records += s.records
+        report.bronze_rows += bronze_count
+        report.quarantined_rows += quarantined_count
+        if s.records != bronze_count + quarantined_count:
+            report.unbalanced_files.append(s.file.relative_path)
+        report.drift.extend(f"{s.file.relative_path}: {note.detail}" for note in s.drift)
+    if readable:
+        reasons = (
+            delta.read(spark, lake.table(f"quarantine.{source}"))
+            .where(F.col("_batch_id") == batch_id)
+            .groupBy("reason")
+            .count()
+            .collect()
+        )
+        report.quarantine_reasons.update({r["reason"]: r["count"] for r in reasons})
+    for s in refused:
+        report.quarantine_reasons[f"file:{s.file_error}"] += 1
+    report.seconds = time.perf_counter() - started
+    log.info("ingested %s: %s", source, report)
+    return report
+
+
+def _empty_stage(spark: SparkSession) -> DataFrame:
+    return spark.createDataFrame(STAGED_SCHEMA.empty_table())
+
+
+def _ledger_state(
+    spark: SparkSession, lake: Lake, source: str
+) -> tuple[set[tuple[str, str]], dict[str, str]]:
+    """(path, hash) pairs already handled, and hash -> first path for files whose content was taken."""
+    ledger = lake.table("ops.ingestion_ledger")
+    if not delta.exists(ledger):
+        return set(), {}
+    rows = (
+        delta.read(spark, ledger)
+        .where(F.col("source") == source)
+        .select("path", "file_hash", "status")
+        .collect()
+    )
+    seen = {(r["path"], r["file_hash"]) for r in rows}
+    taken = {
+        r["file_hash"]: r["path"] for r in sorted(rows, key=lambda r: r["path"]) if r["status"] != "duplicate"
+    }
+    return seen, taken
+
+
+def _record_drift(
+    spark: SparkSession,
+    lake: Lake,
+    source: str,
+    readable: list[StagedFile],
+    classified: DataFrame,
+    batch_id: str,
+    now: datetime,
+) -> None:
+    """Header drift found while staging (CSV) plus unknown JSON fields found while parsing."""
+    rows = []
+    for s in readable:
+        for note in s.drift:
+            rows.append(
+                (
+                    s.file.relative_path,
+                    s.file_hash,
+                    source,
+                    s.file.landing_date,
+                    note.kind,
+                    note.column,
+                    note.detail,
+                    None,
+                    batch_id,
+                    now,
+                )
+            )
+    unknown = (
+        classified.select(
+            "_source_file", "_file_hash", "_landing_date", F.explode("_unknown_fields").alias("column")
+        )
+        .groupBy("_source_file", "_file_hash", "_landing_date", "column")
+        .count()
+        .collect()
+    )
+    header_noted = {(s.file_hash, n.column) for s in readable for n in s.drift}
+    for r in unknown:
+        if (r["_file_hash"], r["column"]) in header_noted:
+            continue
+        rows.append(
+            (
+                r["_source_file"],
+                r["_file_hash"],
+                source,
+                date.fromisoformat(r["_landing_date"]),
+                "unknown_field",
+                r["column"],
+                f"field {r['column']!r} is not in the contract; kept in _rescued",
+                int(r["count"]),
+                batch_id,
+                now,
+            )
+        )
+    table = lake.table("ops.schema_drift")
+    hashes = ", ".join(delta.sql_literal(s.file_hash) for s in readable)
+    delta.overwrite(_frame(spark, table, rows), table, replace_where=f"file_hash in ({hashes})")
+
+
+def _quarantine_files(
+    spark: SparkSession, lake: Lake, refused: list[StagedFile], batch_id: str, now: datetime
+) -> None:
+    if not refused:
+        return
+    table = lake.table("quarantine.files")
+    rows = [
+        (
+            s.file.source,
+            s.file.relative_path,
+            s.file_hash,
+            s.file.size_bytes,
+            s.file_error,
+            s.file_error_detail,
+            batch_id,
+            now,
+            s.file.landing_date,
+        )
+        for s in refused
+    ]
+    hashes = ", ".join(delta.sql_literal(s.file_hash) for s in refused)
+    delta.overwrite(_frame(spark, table, rows), table, replace_where=f"file_hash in ({hashes})")
+
+
+def _reconcile(
+    spark: SparkSession, lake: Lake, source: str, readable: list[StagedFile], batch_id: str, now: datetime
+) -> dict[str, tuple[int, int]]:
+    """Count each file's rows in bronze and quarantine (the tables, not our intentions) and store it."""
+    if not readable:
+        return {}
+    hashes = [s.file_hash for s in readable]
+
+    def counted(table_name: str) -> dict[str, int]:
+        rows = (
+            delta.read(spark, lake.table(table_name))
+            .where(F.col("_file_hash").isin(hashes))
+            .groupBy("_file_hash")
+            .count()
+            .collect()
+        )
+        return {r["_file_hash"]: int(r["count"]) for r in rows}
+
+    in_bronze, in_quarantine = counted(f"bronze.{source}"), counted(f"quarantine.{source}")
+    counts = {h: (in_bronze.get(h, 0), in_quarantine.get(h, 0)) for h in hashes}
+    table = lake.table("ops.reconciliation")
+    rows = [
+        (
+            s.file.relative_path,
+            s.file_hash,
+            source,
+            s.file.landing_date,
+            s.records,
+            *counts[s.file_hash],
+            s.records == sum(counts[s.file_hash]),
+            batch_id,
+            now,
+        )
+        for s in readable
+    ]
+    where = f"file_hash in ({', '.join(delta.sql_literal(h) for h in hashes)})"
+    delta.overwrite(_frame(spark, table, rows), table, replace_where=where)
+    return counts
+
+
+def _write_ledger(
+    spark: SparkSession,
+    lake: Lake,
+    staged: list[StagedFile],
+    duplicates: list[tuple[LandingFile, str, str]],
+    counts: dict[str, tuple[int, int]],
+    batch_id: str,
+    now: datetime,
+) -> None:
+    rows = []
+    for s in staged:
+        status = "quarantined" if s.file_error else "ingested"
+        bronze_count, quarantined_count = counts.get(s.file_hash, (0, 0))
+        rows.append(
+            (
+                s.file.relative_path,
+                s.file_hash,
+                s.file.source,
+                s.file.landing_date,
+                s.file.size_bytes,
+                status,
+                None,
+                s.records,
+                bronze_count,
+                quarantined_count,
+                s.blank_lines,
+                batch_id,
+                now,
+            )
+        )
+    for landing, file_hash, first_path in duplicates:
+        rows.append(
+            (
+                landing.relative_path,
+                file_hash,
+                landing.source,
+                landing.landing_date,
+                landing.size_bytes,
+                "duplicate",
+                first_path,
+                0,
+                0,
+                0,
+                0,
+                batch_id,
+                now,
+            )
+        )
+    if rows:
+        table = lake.table("ops.ingestion_ledger")
+        delta.merge(_frame(spark, table, rows), table)
+
+
+def _frame(spark: SparkSession, table, rows: list[tuple]) -> DataFrame:
+    """Rows in a table's contract order as a DataFrame with the contract's exact schema."""
+    return spark.createDataFrame(rows, table.contract.spark_schema())

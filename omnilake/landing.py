@@ -1,0 +1,353 @@
+"""The landing zone: find delivered files, fingerprint them, and stage their records for Spark.
+
+Spark cannot do three things ingestion needs, so they happen here, once per file, streaming:
+it cannot tell which file a row came from on Sail (no ``input_file_name()``), it has no
+corrupt-record mode, and it cannot tell a file in the wrong encoding or a truncated gzip from a
+good one. Each new file is therefore hashed, decoded strictly, split into records with their line
+numbers, and written as one Parquet "staging" file that Spark then parses and classifies.
+
+Layout: ``landing/<source>/<yyyy-mm-dd>/<file>`` (``.gz`` allowed). Dot- and underscore-prefixed
+names are ignored.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import difflib
+import gzip
+import hashlib
+import io
+import logging
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from omnilake.contracts import Contract
+from omnilake.errors import LandingError
+
+log = logging.getLogger(__name__)
+
+STAGED_SCHEMA = pa.schema(
+    [
+        ("_source_file", pa.string()),
+        ("_file_hash", pa.string()),
+        ("_landing_date", pa.string()),
+        ("_line", pa.int64()),
+        ("_raw", pa.string()),
+        ("_fields", pa.map_(pa.string(), pa.string())),
+        ("_stage_error", pa.string()),
+    ]
+)
+_ROW_GROUP = 50_000
+_HASH_CHUNK = 1 << 20
+_OTHER_DELIMITERS = (";", "\t", "|", ",")
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    source: str
+    landing_date: date
+    path: Path
+    relative_path: str
+    size_bytes: int
+
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        with self.path.open("rb") as handle:
+            while chunk := handle.read(_HASH_CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+
+@dataclass
+class DriftNote:
+    kind: str  # unknown_field | missing_column | renamed_column
+    column: str
+    detail: str
+
+
+@dataclass
+class StagedFile:
+    """What staging learnt about one file. ``file_error`` set means the whole file is refused."""
+
+    file: LandingFile
+    file_hash: str
+    records: int = 0
+    blank_lines: int = 0
+    file_error: str | None = None
+    file_error_detail: str | None = None
+    drift: list[DriftNote] = field(default_factory=list)
+
+
+def discover(landing_root: Path, source: str, landing_date: date | None = None) -> list[LandingFile]:
+    """Every delivered file of ``source`` (optionally of one date), in a stable order."""
+    source_dir = landing_root / source
+    if not landing_root.is_dir():
+        raise LandingError(
+            f"no landing folder at {landing_root}: run `omnilake generate` or deliver files there"
+        )
+    if not source_dir.is_dir():
+        return []
+    files = []
+    for day_dir in sorted(p for p in source_dir.iterdir() if p.is_dir()):
+        try:
+            day = date.fromisoformat(day_dir.name)
+        except ValueError:
+            log.warning("ignoring %s: landing folders are named yyyy-mm-dd", day_dir)
+            continue
+        if landing_date and day != landing_date:
+            continue
+        for path in sorted(day_dir.iterdir()):
+            if path.is_file() and not path.name.startswith((".", "_")):
+                files.append(
+                    LandingFile(
+                        source=source,
+                        landing_date=day,
+                        path=path,
+                        relative_path=str(path.relative_to(landing_root.parent)),
+                        size_bytes=path.stat().st_size,
+                    )
+                )
+    return files
+
+
+# --- reading text strictly -----------------------------------------------------------------------
+
+
+class FileRefused(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _open_binary(path: Path) -> io.BufferedIOBase:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(1-based line number, text without line ending), decoding UTF-8 strictly; a BOM is dropped."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
+    line_number = 0
+    offset = 0
+    try:
+        with _open_binary(path) as handle:
+            pending = ""
+            while chunk := handle.read(_HASH_CHUNK):
+                try:
+                    text = pending + decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    raise FileRefused(
+                        "bad_encoding",
+                        f"not valid UTF-8 near byte {offset + exc.start} ({exc.reason}); "
+                        "re-export the file as UTF-8 (a GBK or Latin-1 export looks like this)",
+                    ) from None
+                offset += len(chunk)
+                parts = text.split("\n")
+                pending = parts.pop()
+                for part in parts:
+                    line_number += 1
+                    yield line_number, part.removesuffix("\r")
+            try:
+                pending += decoder.decode(b"", final=True)
+            except UnicodeDecodeError as exc:
+                raise FileRefused(
+                    "bad_encoding", f"file ends inside a UTF-8 character ({exc.reason})"
+                ) from None
+            if pending:
+                line_number += 1
+                yield line_number, pending.removesuffix("\r")
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise FileRefused(
+            "truncated_compression",
+            f"the gzip stream is damaged or cut short ({exc}); deliver the file again",
+        ) from None
+    except OSError as exc:
+        raise FileRefused("unreadable", f"cannot read the file: {exc}") from None
+
+
+# --- staging -------------------------------------------------------------------------------------
+
+
+class _StagingWriter:
+    """Buffers staged rows of one file and writes them as row groups of one Parquet file."""
+
+    def __init__(self, target: Path, landing: LandingFile, file_hash: str) -> None:
+        self.target = target
+        self.constants = (landing.relative_path, file_hash, landing.landing_date.isoformat())
+        self.writer: pq.ParquetWriter | None = None
+        self.rows: list[tuple[int, str, list[tuple[str, str]] | None, str | None]] = []
+
+    def add(
+        self, line: int, raw: str, fields: list[tuple[str, str]] | None = None, error: str | None = None
+    ) -> None:
+        self.rows.append((line, raw, fields, error))
+        if len(self.rows) >= _ROW_GROUP:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        lines, raws, fields, errors = zip(*self.rows, strict=True)
+        count = len(lines)
+        source_file, file_hash, landing_date = self.constants
+        batch = pa.record_batch(
+            [
+                pa.array([source_file] * count, pa.string()),
+                pa.array([file_hash] * count, pa.string()),
+                pa.array([landing_date] * count, pa.string()),
+                pa.array(lines, pa.int64()),
+                pa.array(raws, pa.string()),
+                pa.array(fields, STAGED_SCHEMA.field("_fields").type),
+                pa.array(errors, pa.string()),
+            ],
+            schema=STAGED_SCHEMA,
+        )
+        if self.writer is None:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = pq.ParquetWriter(self.target, STAGED_SCHEMA, compression="zstd")
+        self.writer.write_batch(batch)
+        self.rows = []
+
+    def close(self) -> None:
+        self.flush()
+        if self.writer is not None:
+            self.writer.close()
+
+    def discard(self) -> None:
+        self.rows = []
+        if self.writer is not None:
+            self.writer.close()
+        self.target.unlink(missing_ok=True)
+
+
+def stage_file(landing: LandingFile, file_hash: str, contract: Contract, staging_dir: Path) -> StagedFile:
+    """Stage one file's records as ``staging_dir/<file_hash>.parquet``; refuse unreadable files whole."""
+    staged = StagedFile(landing, file_hash)
+    writer = _StagingWriter(staging_dir / f"{file_hash}.parquet", landing, file_hash)
+    try:
+        if landing.size_bytes == 0:
+            raise FileRefused("empty_file", "the file has no bytes; the export probably failed")
+        if contract.format == "csv":
+            _stage_csv(landing, contract, staged, writer)
+        else:
+            _stage_ndjson(landing, staged, writer)
+        writer.close()
+    except FileRefused as refused:
+        writer.discard()
+        staged.records = 0
+        staged.file_error, staged.file_error_detail = refused.reason, refused.detail
+    return staged
+
+
+def _stage_ndjson(landing: LandingFile, staged: StagedFile, writer: _StagingWriter) -> None:
+    first = True
+    for line_number, text in _lines(landing.path):
+        if not text.strip():
+            staged.blank_lines += 1
+            continue
+        if first and text.lstrip().startswith("["):
+            raise FileRefused(
+                "json_array",
+                "the file is one JSON array, not newline-delimited JSON; export one object per line",
+            )
+        first = False
+        staged.records += 1
+        writer.add(line_number, text)
+
+
+def _stage_csv(landing: LandingFile, contract: Contract, staged: StagedFile, writer: _StagingWriter) -> None:
+    delimiter = contract.options.get("delimiter", ",")
+    declared = [f.raw_name for f in contract.fields]
+    lines = _lines(landing.path)
+    header: list[str] | None = None
+    header_text = ""
+    for _, text in lines:
+        if not text.strip():
+            staged.blank_lines += 1
+            continue
+        header_text = text
+        header = [h.strip() for h in next(csv.reader([text], delimiter=delimiter))]
+        break
+    if header is None:
+        raise FileRefused("empty_file", "the file holds only blank lines")
+    _check_header(header, header_text, declared, delimiter, contract)
+    staged.drift.extend(_header_drift(header, contract))
+
+    # csv.reader over physical lines, remembering which lines each record spanned (quoted newlines).
+    consumed: list[tuple[int, str]] = []
+
+    def physical() -> Iterator[str]:
+        for line_number, text in lines:
+            consumed.append((line_number, text))
+            yield text
+
+    for values in csv.reader(physical(), delimiter=delimiter):
+        (first_line, _), raw = consumed[0], "\n".join(t for _, t in consumed)
+        consumed.clear()
+        if not any(v.strip() for v in values):
+            staged.blank_lines += 1
+            continue
+        staged.records += 1
+        if [v.strip() for v in values] == header:
+            writer.add(first_line, raw, None, "repeated_header")
+        elif len(values) != len(header):
+            writer.add(
+                first_line, raw, None, f"malformed_csv: expected {len(header)} fields, got {len(values)}"
+            )
+        else:
+            writer.add(first_line, raw, list(zip(header, values, strict=True)))
+
+
+def _check_header(
+    header: list[str], text: str, declared: list[str], delimiter: str, contract: Contract
+) -> None:
+    if set(header) & set(declared):
+        duplicated = sorted({h for h in header if header.count(h) > 1})
+        if duplicated:
+            raise FileRefused("header_mismatch", f"the header repeats column(s) {duplicated}")
+        return
+    for other in _OTHER_DELIMITERS:
+        if other != delimiter and set(h.strip() for h in text.split(other)) & set(declared):
+            raise FileRefused(
+                "header_mismatch",
+                f"the file is delimited by {other!r}, the contract says {delimiter!r}; re-export or fix the contract",
+            )
+    raise FileRefused(
+        "header_mismatch",
+        f"the first line is not a header of {contract.name} (no declared column among {header[:5]}); "
+        "the export must start with its header row",
+    )
+
+
+def _header_drift(header: list[str], contract: Contract) -> list[DriftNote]:
+    declared = [f.raw_name for f in contract.fields]
+    unknown = [h for h in header if h not in declared]
+    missing = [d for d in declared if d not in header]
+    notes = [
+        DriftNote("unknown_field", h, f"column {h!r} is not in the contract; kept in _rescued")
+        for h in unknown
+    ]
+    for column in missing:
+        match = difflib.get_close_matches(column, unknown, n=1, cutoff=0.5)
+        if match:
+            notes.append(
+                DriftNote(
+                    "renamed_column",
+                    column,
+                    f"column {column!r} is missing and {match[0]!r} appeared: likely renamed; its values are in _rescued",
+                )
+            )
+        else:
+            notes.append(
+                DriftNote("missing_column", column, f"declared column {column!r} is missing from the header")
+            )
+    return notes
