@@ -100,19 +100,17 @@ def ingest(
         reports = run_ingest(source or None, day)
     table = RichTable(
         "source",
-        "files new",
+        "new",
         "skipped",
-        "duplicate",
+        "dup",
         "refused",
         "records",
         "bronze",
         "quarantined",
-        "reasons",
         "seconds",
-        title="bronze ingestion",
+        title="bronze ingestion (files, then rows)",
     )
     for r in reports:
-        reasons = ", ".join(f"{k} {v}" for k, v in sorted(r.quarantine_reasons.items())) or "-"
         table.add_row(
             r.source,
             str(r.files_new),
@@ -122,11 +120,13 @@ def ingest(
             f"{r.records:,}",
             f"{r.bronze_rows:,}",
             f"{r.quarantined_rows:,}",
-            reasons,
             f"{r.seconds:.1f}",
         )
     console.print(table)
     for r in reports:
+        if r.quarantine_reasons:
+            reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(r.quarantine_reasons.items()))
+            console.print(f"[yellow]quarantined[/] {r.source}: {reasons}", highlight=False)
         for note in r.drift:
             console.print(f"[yellow]schema drift[/] {r.source}: {note}", highlight=False)
     unbalanced = [f for r in reports for f in r.unbalanced_files]
