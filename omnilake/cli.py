@@ -134,3 +134,62 @@ def ingest(
         raise OmnilakeError(
             f"reconciliation failed for {len(unbalanced)} file(s): {', '.join(unbalanced[:5])}"
         )
+
+
+def _date_range(start: str | None, end: str | None, landing_root) -> list[date]:
+    """Dates to run: the given range, or every delivery date found in the landing zone."""
+    from datetime import timedelta
+    from pathlib import Path
+
+    first, last = _parse_date(start), _parse_date(end)
+    if first is None:
+        days = sorted(
+            {
+                d.name
+                for d in Path(landing_root).glob("*/*")
+                if d.is_dir() and not d.parent.name.startswith("_")
+            }
+        )
+        if not days:
+            raise OmnilakeError(
+                f"no deliveries under {landing_root}: run `omnilake generate` first, or pass --start-date"
+            )
+        first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
+    last = last or first
+    if last < first:
+        raise OmnilakeError(f"--end-date {last} is before --start-date {first}")
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+@app.command()
+@_friendly_errors
+def run(
+    start_date: Annotated[
+        str | None, typer.Option(help="First landing date (YYYY-MM-DD); default: the earliest delivered.")
+    ] = None,
+    end_date: Annotated[
+        str | None, typer.Option(help="Last landing date; default: start date, or the latest delivered.")
+    ] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another run's writer lock.")] = 0.0,
+) -> None:
+    """Run the whole pipeline (the same steps as the Airflow DAG) for each landing date in order."""
+    from omnilake.lake import get_lake
+    from omnilake.lock import writer_lock
+    from omnilake.pipeline import run_pipeline
+
+    lake = get_lake()
+    dates = _date_range(start_date, end_date if start_date else None, lake.landing)
+    if end_date and not start_date:
+        dates = [d for d in dates if d <= _parse_date(end_date)]
+    table = RichTable("date", "step", "seconds", "result", title="omnilake run")
+    with writer_lock(lake, wait_seconds=wait), console.status("running the pipeline…") as status:
+
+        def progress(outcome) -> None:
+            status.update(f"{outcome.landing_date} {outcome.step} done")
+            summary = ", ".join(f"{k}={v}" for k, v in (outcome.result or {}).items() if k != "source")
+            table.add_row(str(outcome.landing_date), outcome.step, f"{outcome.seconds:.1f}", summary)
+
+        outcomes = run_pipeline(dates, lake, on_step=progress)
+    console.print(table)
+    total = sum(o.seconds for o in outcomes)
+    console.print(f"[bold green]done[/]: {len(dates)} date(s), {len(outcomes)} steps in {total:.1f}s")

@@ -370,3 +370,20 @@ def _write_ledger(
 def _frame(spark: SparkSession, table, rows: list[tuple]) -> DataFrame:
     """Rows in a table's contract order as a DataFrame with the contract's exact schema."""
     return spark.createDataFrame(rows, table.contract.spark_schema())
+
+
+def ingest_step(context, source: str) -> dict:
+    """Pipeline step: ingest one source's delivery for the run's landing date."""
+    (report,) = ingest([source], context.landing_date, context.lake)
+    if report.unbalanced_files:
+        raise LandingError(f"reconciliation failed for {', '.join(report.unbalanced_files)}")
+    return {
+        "source": source,
+        "files_new": report.files_new,
+        "files_skipped": report.files_skipped,
+        "files_duplicate": report.files_duplicate,
+        "files_refused": report.files_quarantined,
+        "records": report.records,
+        "bronze_rows": report.bronze_rows,
+        "quarantined_rows": report.quarantined_rows,
+    }
