@@ -16,6 +16,7 @@ from airflow.sdk import DAG, Asset, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from omnilake.pipeline import Step, build_steps, topological
+from omnilake.settings import get_settings
 
 DAG_ID = "omnilake_daily"
 WRITER_LOCK_WAIT_SECONDS = 1800
@@ -56,12 +57,12 @@ def _task_for(step: Step):
 
 with DAG(
     dag_id=DAG_ID,
-    schedule=CronDataIntervalTimetable("0 2 * * *", timezone="UTC"),
+    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
     default_args={
-        "retries": 2,
+        "retries": get_settings().task_retries,
         "retry_delay": timedelta(minutes=2),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=20),

@@ -193,3 +193,41 @@ def run(
     console.print(table)
     total = sum(o.seconds for o in outcomes)
     console.print(f"[bold green]done[/]: {len(dates)} date(s), {len(outcomes)} steps in {total:.1f}s")
+
+
+@app.command()
+@_friendly_errors
+def generate(
+    start_date: Annotated[str, typer.Option(help="First delivery date (YYYY-MM-DD).")] = "2026-01-01",
+    days: Annotated[int, typer.Option(help="Number of daily deliveries.")] = 7,
+    scale: Annotated[float, typer.Option(help="Volume multiplier; 1 is a small retailer.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = 42,
+    clean: Annotated[bool, typer.Option("--clean", help="Turn every defect off.")] = False,
+) -> None:
+    """Write realistic omnichannel landing files (with defects) under $OMNILAKE_HOME/landing."""
+    from pathlib import Path
+
+    from omnilake.generate import DefectRates
+    from omnilake.generate import generate as run_generate
+    from omnilake.lake import get_lake
+
+    first = _parse_date(start_date)
+    lake = get_lake()
+    with console.status("generating…") as status:
+        summary = run_generate(
+            Path(lake.landing),
+            first,
+            days,
+            scale,
+            seed,
+            DefectRates.none() if clean else None,
+            on_day=lambda day, done, total: status.update(f"generated {day} ({done}/{total})"),
+        )
+    table = RichTable(*summary.TABLE_COLUMNS, title=f"landing data under {lake.landing}")
+    for row in summary.table_rows():
+        table.add_row(*row)
+    console.print(table)
+    console.print(
+        f"{summary.persons:,} people; {summary.seconds:.1f}s ({summary.rows_per_second():,.0f} rows/s); "
+        f"defects injected: {sum(summary.defects.values()):,}"
+    )

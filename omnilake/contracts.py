@@ -23,6 +23,7 @@ A contract looks like::
         max: 100000                # optional
         source_name: Qty           # optional: the name in the landing file, when it differs
         formats: ["yyyy-MM-dd HH:mm:ss", "dd/MM/yyyy HH:mm"]   # optional: accepted datetime patterns
+        aliases: [QUANTITY]        # optional: other header names exports use for it (mapped, reported)
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class Field:
     max: float | None = None
     source_name: str | None = None  # landing CSV header / JSON key when it differs from name
     formats: tuple[str, ...] | None = None  # accepted datetime patterns, tried in order
+    aliases: tuple[str, ...] = ()  # other names exports are known to use for this field
 
     @property
     def raw_name(self) -> str:
@@ -123,6 +125,7 @@ def _field_from_dict(contract_name: str, raw: dict[str, Any]) -> Field:
         max=raw.get("max"),
         source_name=raw.get("source_name"),
         formats=tuple(raw["formats"]) if raw.get("formats") else None,
+        aliases=tuple(raw.get("aliases", ())),
     )
 
 

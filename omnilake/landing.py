@@ -279,7 +279,10 @@ def _stage_csv(landing: LandingFile, contract: Contract, staged: StagedFile, wri
         break
     if header is None:
         raise FileRefused("empty_file", "the file holds only blank lines")
+    as_delivered = header
+    header, renamed = _apply_aliases(header, contract)
     _check_header(header, header_text, declared, delimiter, contract)
+    staged.drift.extend(renamed)
     staged.drift.extend(_header_drift(header, contract))
 
     # csv.reader over physical lines, remembering which lines each record spanned (quoted newlines).
@@ -297,7 +300,7 @@ def _stage_csv(landing: LandingFile, contract: Contract, staged: StagedFile, wri
             staged.blank_lines += 1
             continue
         staged.records += 1
-        if [v.strip() for v in values] == header:
+        if [v.strip() for v in values] in (header, as_delivered):
             writer.add(first_line, raw, None, "repeated_header")
         elif len(values) != len(header):
             writer.add(
@@ -326,6 +329,22 @@ def _check_header(
         f"the first line is not a header of {contract.name} (no declared column among {header[:5]}); "
         "the export must start with its header row",
     )
+
+
+def _apply_aliases(header: list[str], contract: Contract) -> tuple[list[str], list[DriftNote]]:
+    """Map columns that arrived under a known alias back to their declared name, noting each."""
+    renames = {
+        alias: f.raw_name
+        for f in contract.fields
+        if f.raw_name not in header
+        for alias in f.aliases
+        if alias in header
+    }
+    notes = [
+        DriftNote("renamed_column", declared, f"column {declared!r} arrived as {alias!r} (a known alias); mapped")
+        for alias, declared in renames.items()
+    ]
+    return [renames.get(h, h) for h in header], notes
 
 
 def _header_drift(header: list[str], contract: Contract) -> list[DriftNote]:
