@@ -341,7 +341,9 @@ def _apply_aliases(header: list[str], contract: Contract) -> tuple[list[str], li
         if alias in header
     }
     notes = [
-        DriftNote("renamed_column", declared, f"column {declared!r} arrived as {alias!r} (a known alias); mapped")
+        DriftNote(
+            "renamed_column", declared, f"column {declared!r} arrived as {alias!r} (a known alias); mapped"
+        )
         for alias, declared in renames.items()
     ]
     return [renames.get(h, h) for h in header], notes

@@ -1,0 +1,22 @@
+"""Data-quality gates: Great Expectations suites per layer, and the runner that stops a bad run.
+
+    from quality.gates import run_gate
+    report = run_gate("bronze", run_id, landing_date)   # QualityGateError if a `fail` check broke
+    report.failed, report.warned, report.summary(), report.data_docs
+
+| module | what it holds |
+|---|---|
+| ``checks`` | the vocabulary: ``Check`` (an expectation, a name, a severity), ``Suite`` (checks over one dataset), ``GateContext`` |
+| ``contract_checks`` | checks generated from ``schemas/`` (keys, required, allowed_values, min/max) for any table |
+| ``bronze``, ``silver``, ``gold`` | each layer's suites: its tables' contract checks plus its business rules |
+| ``rules`` | helpers for cross-table rules (referential integrity, no future timestamps, warehouse queries) |
+| ``config`` | thresholds (quarantine ratio, volume tolerance and window, required sources) |
+| ``spark_backend`` | validation on Spark DataFrames over Spark Connect (GE's Spark datasource) |
+| ``duckdb_backend`` | validation in the DuckDB warehouse, recorded in GE's result format |
+| ``results`` | ``GateReport``, result rows, and the writer of ``ops.quality_results`` |
+| ``data_docs`` | GE's context under the lake root and Data Docs that read offline (``data_docs_assets/``) |
+| ``gates`` | ``run_gate`` and ``run_suites`` |
+
+Nothing here is imported by this package itself: Great Expectations takes seconds to import, so
+callers (the CLI, DAG tasks) import ``quality.gates`` inside the function that runs a gate.
+"""

@@ -32,7 +32,9 @@ def order(order_id: int, updated_at: str = "2026-03-02T10:00:00-05:00", **extra)
         "currency": "USD",
         "financial_status": "paid",
         "total_price": "20.00",
-        "line_items": [{"id": order_id * 10, "sku": "SKU-1", "quantity": 2, "price": "10.00", "total_discount": "0.00"}],
+        "line_items": [
+            {"id": order_id * 10, "sku": "SKU-1", "quantity": 2, "price": "10.00", "total_discount": "0.00"}
+        ],
         **extra,
     }
 
@@ -71,14 +73,25 @@ def test_good_and_bad_records_are_split_with_reasons_and_reconciled(spark, lake)
 
     assert (report.records, report.bronze_rows, report.quarantined_rows) == (5, 1, 4)
     bronze = rows(spark, lake, "bronze.orders")
-    assert [(r["id"], r["_line"], json.loads(r["_rescued"])) for r in bronze] == [(1, 1, {"gift_wrap": "true"})]
+    assert [(r["id"], r["_line"], json.loads(r["_rescued"])) for r in bronze] == [
+        (1, 1, {"gift_wrap": "true"})
+    ]
     quarantined = {r["_line"]: (r["reason"], r["detail"]) for r in rows(spark, lake, "quarantine.orders")}
-    assert quarantined[2][0] == "wrong_type" and "total_price" in quarantined[2][1] and "twenty" in quarantined[2][1]
+    assert (
+        quarantined[2][0] == "wrong_type"
+        and "total_price" in quarantined[2][1]
+        and "twenty" in quarantined[2][1]
+    )
     assert quarantined[3] == ("missing_required", "missing_required: updated_at")
     assert quarantined[4][0] == "malformed_json"
     assert quarantined[6][0] == "wrong_type" and "id is not long" in quarantined[6][1]
     (recon,) = rows(spark, lake, "ops.reconciliation")
-    assert (recon["records_received"], recon["bronze_rows"], recon["quarantined_rows"], recon["balanced"]) == (5, 1, 4, True)
+    assert (
+        recon["records_received"],
+        recon["bronze_rows"],
+        recon["quarantined_rows"],
+        recon["balanced"],
+    ) == (5, 1, 4, True)
     (ledger,) = rows(spark, lake, "ops.ingestion_ledger")
     assert (ledger["status"], ledger["records"], ledger["blank_lines"]) == ("ingested", 5, 1)
     drift = rows(spark, lake, "ops.schema_drift")
@@ -104,7 +117,10 @@ def test_same_bytes_under_another_name_are_a_duplicate_not_ingested_twice(spark,
     deliver(lake, "orders", "orders_resent.ndjson", content)
     (report,) = ingest(["orders"], DAY)
     assert (report.files_new, report.files_duplicate, report.bronze_rows) == (1, 1, 2)
-    ledger = {r["path"].rsplit("/", 1)[-1]: (r["status"], r["duplicate_of"]) for r in rows(spark, lake, "ops.ingestion_ledger")}
+    ledger = {
+        r["path"].rsplit("/", 1)[-1]: (r["status"], r["duplicate_of"])
+        for r in rows(spark, lake, "ops.ingestion_ledger")
+    }
     assert ledger["orders_resent.ndjson"] == ("duplicate", f"landing/orders/{DAY}/orders.ndjson")
     assert ledger["orders.ndjson"] == ("ingested", None)
 
@@ -141,7 +157,9 @@ def test_pos_csv_bom_crlf_alias_and_malformed_rows(spark, lake):
     (report,) = ingest(["pos"], DAY)
 
     assert (report.records, report.bronze_rows, report.quarantined_rows) == (4, 2, 2)
-    bronze = sorted((r["transaction_id"], r["quantity"], r["store_id"]) for r in rows(spark, lake, "bronze.pos"))
+    bronze = sorted(
+        (r["transaction_id"], r["quantity"], r["store_id"]) for r in rows(spark, lake, "bronze.pos")
+    )
     assert bronze == [("T1", 2, "S001"), ("T2", -1, "S001")]
     reasons = sorted(r["reason"] for r in rows(spark, lake, "quarantine.pos"))
     assert reasons == ["malformed_csv", "repeated_header"]
@@ -152,6 +170,7 @@ def test_pos_csv_bom_crlf_alias_and_malformed_rows(spark, lake):
 def test_pos_with_wrong_delimiter_is_refused_with_a_clear_reason(spark, lake):
     deliver(lake, "pos", "pos_S002.csv", POS_HEADER.replace("|", ";") + "\nS002;R1;T1;1\n")
     (report,) = ingest(["pos"], DAY)
+    assert (report.files_quarantined, report.records) == (1, 0)
     (refused,) = rows(spark, lake, "quarantine.files")
     assert refused["reason"] == "header_mismatch" and "';'" in refused["detail"]
 
@@ -168,7 +187,9 @@ ingest(["orders"], date.fromisoformat(sys.argv[1]))
 def test_crash_between_data_and_ledger_then_rerun_loses_and_duplicates_nothing(spark, lake, point):
     deliver(lake, "orders", "orders.ndjson", ndjson(order(1), order(2), order(3, total_price="x")))
     env = {**os.environ, "OMNILAKE_CRASH_AT": point, "OMNILAKE_HOME": str(lake.root)}
-    crashed = subprocess.run([sys.executable, "-c", CRASH_RUN, DAY.isoformat()], env=env, capture_output=True, timeout=300)
+    crashed = subprocess.run(
+        [sys.executable, "-c", CRASH_RUN, DAY.isoformat()], env=env, capture_output=True, timeout=300
+    )
     assert crashed.returncode == -9, crashed.stderr[-2000:]
     assert not delta.exists(lake.table("ops.ingestion_ledger"))  # the ledger is always written last
 
