@@ -2,7 +2,7 @@
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export PYTHONWARNINGS ?= ignore::FutureWarning
 
-.PHONY: run test lint doctor bootstrap
+.PHONY: run test lint doctor bootstrap airflow
 
 bootstrap:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -20,3 +20,15 @@ lint: bootstrap
 
 doctor: bootstrap
 	$(UV) run omnilake doctor
+
+# A local Airflow 3 (standalone: scheduler, API server and UI on localhost:8080, SQLite metadata)
+# with home under the lake root and the project's DAGs loaded.
+OMNILAKE_HOME ?= $(CURDIR)/.omnilake
+airflow: bootstrap
+	mkdir -p $(OMNILAKE_HOME)/_airflow
+	AIRFLOW_HOME=$(OMNILAKE_HOME)/_airflow \
+	AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
+	AIRFLOW__CORE__LOAD_EXAMPLES=False \
+	AIRFLOW__API__PORT=8080 \
+	OMNILAKE_HOME=$(OMNILAKE_HOME) \
+	$(UV) run airflow standalone
