@@ -1,0 +1,383 @@
+"""Behaviour events: ``bronze.events`` -> ``silver.events``, deduplicated, sessionised, staged and
+attributed to people.
+
+The story of one run:
+
+1. read the bronze files ``silver.events`` has not taken in yet (``ops.silver_progress``, shared with
+   the other silver jobs) and conform them (``conform``): Segment fields renamed, the client IP
+   pseudonymised, no e-mail, phone or IP left in clear text (identify traits are not carried over);
+2. deduplicate by ``messageId`` (Segment delivers at least once): the first received copy wins, and
+   a message already in silver is never inserted again;
+3. correct the client clock: Segment's ``timestamp - (sentAt - receivedAt)``, applied when the device
+   clock disagrees with the server by more than ``CLOCK_SKEW_TOLERANCE`` (transport latency below
+   that is not skew, and keeping the device's own time keeps its events in the order they happened).
+   An offline app's late events keep their real (days old) time: its clock was right, only the
+   upload was late. An event never happens after it was received;
+4. sessionise per device (``anonymousId``; ``userId`` when there is none): 30 minutes without an
+   event ends a session; ``session_id`` is a hash of the device and the session's first event time,
+   so recomputing gives the same id. New events can extend, split or join sessions already written
+   (late app uploads, a session spanning midnight), so each affected device is re-sessionised from
+   the start of its last session that could touch the new events;
+5. attribute: ``customer_key`` from the ``userId`` (a login), else from the device once an identify
+   or login linked it (``silver.customer_identifiers``; shared devices such as kiosks are not linked),
+   else from the one person who logged in during the session. Every run re-attributes the whole
+   table, so events a device sent before its first login get the key once that login arrives, and
+   merged keys are replaced by their survivor.
+
+Journey stages (``journey_stage``):
+
+==========  ================================================================================
+awareness   page views of home, landing and content pages (``/``, ``/pages/…``, ``/blogs/…``),
+            and any other page not listed below
+interest    product and product-list views: Category, Search and Product pages, Product Viewed,
+            Product List Viewed, Product Clicked, Products Searched
+decision    Product Added, Cart Viewed, Checkout Started, Checkout Step Viewed/Completed, Payment
+            Info Entered, and the Cart and Checkout pages
+purchase    Order Completed (a person's first in the lake) and the Order Confirmation page
+loyalty     a repeat Order Completed (the person completed an earlier order), and account or
+            loyalty pages (``/account…``, ``/loyalty…``, ``/rewards…``)
+(none)      identify calls: they say who, not what the visitor did
+==========  ================================================================================
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from jobs.silver.identity import Scratch
+from jobs.silver.progress import pending_batches, read_batches, record_batches
+from jobs.silver.writes import changed
+from omnilake import delta
+from omnilake.engine import get_spark
+from omnilake.lake import Lake, get_lake
+from omnilake.privacy import identifier_hash
+from omnilake.transforms import latest_by_key
+
+if TYPE_CHECKING:
+    from omnilake.pipeline import RunContext
+
+log = logging.getLogger(__name__)
+
+TABLE = "events"
+SESSION_GAP_SECONDS = 30 * 60
+CLOCK_SKEW_TOLERANCE_SECONDS = 60
+_MICROS = 1_000_000
+
+JOURNEY_STAGES = ("awareness", "interest", "decision", "purchase", "loyalty")
+AWARENESS_PAGES = ("Home", "Landing", "Content")
+INTEREST_PAGES = ("Category", "Search", "Product", "Collection")
+DECISION_PAGES = ("Cart", "Checkout")
+PURCHASE_PAGES = ("Order Confirmation",)
+INTEREST_EVENTS = ("Product Viewed", "Product List Viewed", "Product Clicked", "Products Searched")
+DECISION_EVENTS = (
+    "Product Added",
+    "Cart Viewed",
+    "Checkout Started",
+    "Checkout Step Viewed",
+    "Checkout Step Completed",
+    "Payment Info Entered",
+)
+ORDER_COMPLETED = "Order Completed"
+LOYALTY_PATHS = r"^/(account|loyalty|rewards)(/|$)"
+
+# silver columns that attribution recomputes; the rest come from the event itself
+_DERIVED = ("session_id", "customer_key", "journey_stage")
+
+
+# --- pure transformations ------------------------------------------------------------------------
+
+
+def _micros(column: Column) -> Column:
+    return F.unix_micros(column)
+
+
+def corrected_event_time(timestamp: Column, sent_at: Column, received_at: Column) -> Column:
+    """When the event happened: the device time, shifted by the device clock's error when that
+    error (``receivedAt - sentAt``) exceeds the tolerance, and never after it was received."""
+    skew = _micros(received_at) - _micros(sent_at)
+    shifted = F.timestamp_micros(_micros(timestamp) + skew)
+    corrected = F.when(
+        sent_at.isNotNull() & (F.abs(skew) > CLOCK_SKEW_TOLERANCE_SECONDS * _MICROS), shifted
+    ).otherwise(timestamp)
+    return F.when(received_at.isNotNull() & (corrected > received_at), received_at).otherwise(corrected)
+
+
+def conform(bronze: DataFrame) -> DataFrame:
+    """Bronze Segment rows in silver shape, without ``session_id``, ``customer_key`` and
+    ``journey_stage`` (``sessionise`` and ``attribute`` add them)."""
+    timestamp = F.col("timestamp").cast("timestamp")
+    sent_at = F.col("sentAt").cast("timestamp")
+    received_at = F.col("receivedAt").cast("timestamp")
+    event_at = corrected_event_time(timestamp, sent_at, received_at)
+    is_app = F.col("context.app.name").isNotNull() | F.col("context.library.name").isin(
+        "analytics-ios", "analytics-android"
+    )
+    path = F.coalesce(F.col("properties.path"), F.col("context.page.path"))
+    is_page = F.col("type") == "page"
+    is_order = (F.col("type") == "track") & (F.col("event") == ORDER_COMPLETED)
+    return bronze.select(
+        F.col("messageId").alias("message_id"),
+        F.col("type").alias("event_type"),
+        F.when(is_page, F.col("name")).when(F.col("type") == "track", F.col("event")).alias("event_name"),
+        F.nullif(F.trim(F.col("anonymousId")), F.lit("")).alias("anonymous_id"),
+        F.nullif(F.trim(F.col("userId")), F.lit("")).alias("user_id"),
+        F.when(is_app, F.lit("app")).otherwise(F.lit("web")).alias("channel"),
+        F.col("context.device.type").alias("device_type"),
+        F.when(is_page, F.regexp_replace(path, r"[?#].*$", "")).alias("page_path"),
+        F.coalesce(F.col("properties.sku"), F.col("properties.product_id")).alias("product_sku"),
+        F.when(is_order, F.col("properties.order_id")).alias("order_id"),
+        F.when(is_order, F.col("properties.revenue").cast("decimal(12,2)")).alias("revenue"),
+        identifier_hash("ip", F.col("context.ip")).alias("ip_hash"),
+        event_at.alias("event_at"),
+        received_at.alias("received_at"),
+        F.to_date(event_at).alias("event_date"),
+        F.col("_batch_id"),
+        F.col("_line"),
+    ).where(F.col("event_at").isNotNull())
+
+
+def deduplicate(conformed: DataFrame) -> DataFrame:
+    """One row per message: the first received copy (then the earliest batch and line)."""
+    return latest_by_key(
+        conformed, ["message_id"], [F.col("received_at").asc_nulls_last(), F.col("_batch_id"), F.col("_line")]
+    ).drop("_line")
+
+
+def actor() -> Column:
+    """Whose clicks make a session: the device, or the account when there is no device id."""
+    return F.coalesce(F.col("anonymous_id"), F.concat(F.lit("user:"), F.col("user_id")))
+
+
+def sessionise(events: DataFrame, gap_seconds: int = SESSION_GAP_SECONDS) -> DataFrame:
+    """``session_id`` per event: a new session after ``gap_seconds`` without an event of the same
+    device. The id hashes the device and the session's first event time (deterministic)."""
+    by_actor = Window.partitionBy("_actor").orderBy("event_at", "message_id")
+    with_gaps = events.withColumn("_actor", actor()).withColumn(
+        "_previous_at", F.lag("event_at").over(by_actor)
+    )
+    starts = F.when(
+        F.col("_previous_at").isNull()
+        | ((_micros(F.col("event_at")) - _micros(F.col("_previous_at"))) > gap_seconds * _MICROS),
+        1,
+    ).otherwise(0)
+    numbered = with_gaps.withColumn(
+        "_session_no",
+        F.sum(starts).over(by_actor.rowsBetween(Window.unboundedPreceding, Window.currentRow)),
+    )
+    started = numbered.withColumn(
+        "_session_start", F.min("event_at").over(Window.partitionBy("_actor", "_session_no"))
+    )
+    session_id = F.concat(
+        F.lit("s_"),
+        F.substring(
+            F.sha2(
+                F.concat_ws(
+                    "|", F.col("_actor"), F.date_format("_session_start", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")
+                ),
+                256,
+            ),
+            1,
+            24,
+        ),
+    )
+    return started.withColumn("session_id", session_id).drop(
+        "_actor", "_previous_at", "_session_no", "_session_start"
+    )
+
+
+def base_stage() -> Column:
+    """The journey stage an event has on its own (a repeat purchase is decided by ``attribute``)."""
+    name, path = F.col("event_name"), F.coalesce(F.col("page_path"), F.lit(""))
+    page = (
+        F.when(path.rlike(LOYALTY_PATHS), "loyalty")
+        .when(name.isin(*PURCHASE_PAGES) | path.startswith("/orders/"), "purchase")
+        .when(name.isin(*DECISION_PAGES) | path.isin("/cart", "/checkout"), "decision")
+        .when(
+            name.isin(*INTEREST_PAGES)
+            | path.startswith("/products/")
+            | path.startswith("/collections/")
+            | path.startswith("/search"),
+            "interest",
+        )
+        .otherwise("awareness")
+    )
+    track = (
+        F.when(name == ORDER_COMPLETED, "purchase")
+        .when(name.isin(*DECISION_EVENTS), "decision")
+        .when(name.isin(*INTEREST_EVENTS), "interest")
+    )
+    kind = F.col("event_type")
+    return F.when(kind.isin("page", "screen"), page).when(kind == "track", track)
+
+
+def attribute(events: DataFrame, identifiers: DataFrame) -> DataFrame:
+    """``customer_key`` and ``journey_stage`` for every event of ``events`` (sessionised).
+
+    The key comes from the login (``user_id``), else the linked device, else the single person
+    who logged in during the session. An Order Completed of a person who completed an earlier one
+    is a repeat purchase: stage loyalty. ``identifiers`` is ``silver.customer_identifiers``.
+    """
+    accounts = identifiers.where(F.col("identifier_type") == "web_customer_id").select(
+        F.col("identifier_hash").alias("_user_hash"), F.col("customer_key").alias("_user_key")
+    )
+    devices = identifiers.where(F.col("identifier_type") == "device").select(
+        F.col("identifier_hash").alias("_device_hash"), F.col("customer_key").alias("_device_key")
+    )
+    keyed = (
+        events.withColumn("_user_hash", identifier_hash("web_customer_id", F.col("user_id")))
+        .withColumn("_device_hash", identifier_hash("device", F.col("anonymous_id")))
+        .join(accounts, "_user_hash", "left")
+        .join(devices, "_device_hash", "left")
+    )
+    session = Window.partitionBy("session_id")
+    session_keys = F.array_distinct(F.collect_list("_user_key").over(session))
+    with_key = keyed.withColumn(
+        "customer_key",
+        F.coalesce(
+            F.col("_user_key"),
+            F.col("_device_key"),
+            F.when(F.size(session_keys) == 1, session_keys[0]),
+        ),
+    )
+    purchases = Window.partitionBy("customer_key", "_is_order").orderBy("event_at", "message_id")
+    is_order = (F.col("event_type") == "track") & (F.col("event_name") == ORDER_COMPLETED)
+    staged = (
+        with_key.withColumn("_is_order", is_order)
+        .withColumn(
+            "_purchase_no",
+            F.when(is_order & F.col("customer_key").isNotNull(), F.row_number().over(purchases)),
+        )
+        .withColumn(
+            "journey_stage",
+            F.when(is_order & (F.col("_purchase_no") > 1), F.lit("loyalty")).otherwise(base_stage()),
+        )
+    )
+    return staged.drop("_user_hash", "_device_hash", "_user_key", "_device_key", "_is_order", "_purchase_no")
+
+
+# --- the job -------------------------------------------------------------------------------------
+
+
+@dataclass
+class EventsResult:
+    batches: int
+    rows_in: int
+    duplicates: int
+    inserted: int
+    updated: int
+    resessionised: int
+    reattributed: int
+    seconds: float
+
+
+def recent_window(existing: DataFrame, fresh: DataFrame, gap_seconds: int = SESSION_GAP_SECONDS) -> DataFrame:
+    """The already-written events to sessionise again with ``fresh``: per device, everything from
+    the start of its last session that ends within the gap before the device's earliest new event
+    (or from that event when no session comes that close)."""
+    first_new = (
+        fresh.withColumn("_actor", actor()).groupBy("_actor").agg(F.min("event_at").alias("_first_new"))
+    )
+    written = existing.withColumn("_actor", actor()).join(first_new, "_actor")
+    sessions = written.groupBy("_actor", "session_id", "_first_new").agg(
+        F.min("event_at").alias("_start"), F.max("event_at").alias("_end")
+    )
+    touching = sessions.where(_micros(F.col("_end")) >= _micros(F.col("_first_new")) - gap_seconds * _MICROS)
+    from_when = first_new.join(
+        touching.groupBy("_actor").agg(F.min("_start").alias("_touch_start")), "_actor", "left"
+    ).select("_actor", F.least(F.col("_first_new"), F.coalesce("_touch_start", "_first_new")).alias("_from"))
+    return (
+        written.drop("_first_new")
+        .join(from_when, "_actor")
+        .where(F.col("event_at") >= F.col("_from"))
+        .drop("_actor", "_from")
+    )
+
+
+def build_events(
+    lake: Lake | None = None, up_to: date | None = None, run_id: str | None = None
+) -> EventsResult:
+    """Take in every new bronze events file (delivered on or before ``up_to``) and re-attribute."""
+    started = time.perf_counter()
+    lake = lake or get_lake()
+    spark = get_spark()
+    table = lake.table(f"silver.{TABLE}")
+    identifiers = delta.read(spark, lake.table("silver.customer_identifiers")).select(
+        "identifier_type", "identifier_hash", "customer_key"
+    )
+    batches = pending_batches(spark, lake, TABLE, "events", up_to)
+    scratch = Scratch(lake, "events")
+    rows_in = duplicates = inserted = updated = resessionised = 0
+    try:
+        if batches:
+            bronze = read_batches(spark, lake, batches)
+            conformed = scratch.materialise(conform(bronze), "conformed")
+            rows_in = conformed.count()
+            existing = delta.read(spark, table)
+            fresh = deduplicate(conformed).join(existing.select("message_id"), "message_id", "left_anti")
+            fresh = scratch.materialise(fresh, "fresh")
+            new_rows = fresh.count()
+            duplicates = rows_in - new_rows
+            window = scratch.materialise(recent_window(existing, fresh).drop(*_DERIVED), "window")
+            resessionised = window.count()
+            staged = attribute(sessionise(window.unionByName(fresh)), identifiers)
+            staged = scratch.materialise(staged, "staged")
+            result = delta.merge(staged, table, update_when=changed(_DERIVED))
+            inserted, updated = result.inserted, result.updated
+        reattributed = reattribute(spark, lake, identifiers, scratch)
+        record_batches(spark, lake, TABLE, batches, run_id)
+    finally:
+        scratch.cleanup()
+    outcome = EventsResult(
+        batches=len(batches),
+        rows_in=rows_in,
+        duplicates=duplicates,
+        inserted=inserted,
+        updated=updated,
+        resessionised=resessionised,
+        reattributed=reattributed,
+        seconds=time.perf_counter() - started,
+    )
+    log.info("silver events: %s", outcome)
+    return outcome
+
+
+def reattribute(spark: SparkSession, lake: Lake, identifiers: DataFrame, scratch: Scratch) -> int:
+    """Recompute ``customer_key`` and ``journey_stage`` over the whole table; rewrite changed rows."""
+    table = lake.table(f"silver.{TABLE}")
+    if not delta.exists(table):
+        return 0
+    current = delta.read(spark, table)
+    recomputed = attribute(current.drop("customer_key", "journey_stage"), identifiers)
+    moved = recomputed.join(
+        current.select(
+            "message_id", F.col("customer_key").alias("_was_key"), F.col("journey_stage").alias("_was_stage")
+        ),
+        "message_id",
+    ).where(
+        ~F.col("customer_key").eqNullSafe(F.col("_was_key"))
+        | ~F.col("journey_stage").eqNullSafe(F.col("_was_stage"))
+    )
+    moved = scratch.materialise(moved.drop("_was_key", "_was_stage"), "reattributed")
+    if moved.isEmpty():
+        return 0
+    return delta.merge(moved, table).updated
+
+
+def events_step(context: RunContext) -> dict[str, Any]:
+    """Pipeline step: new behaviour events into ``silver.events`` (after the identity step)."""
+    result = build_events(context.lake, context.landing_date, context.run_id)
+    return {
+        "batches": result.batches,
+        "rows_in": result.rows_in,
+        "duplicates": result.duplicates,
+        "inserted": result.inserted,
+        "updated": result.updated + result.reattributed,
+        "resessionised": result.resessionised,
+    }

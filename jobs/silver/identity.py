@@ -1,0 +1,787 @@
+"""Identity resolution: one stable ``customer_key`` per person across every silo.
+
+The story of one run:
+
+1. **observe**: read the identifiers every source records together (an *observation*), normalise
+   and pseudonymise them (``omnilake.privacy.identifier_hash``) before anything else sees them:
+
+   ============  ==========================================================================
+   source        identifiers observed together
+   ============  ==========================================================================
+   orders        web_customer_id (``customer.id``), email (order and account), phone
+   crm_members   member_id, loyalty_card, email, phone
+   events        device (``anonymousId``), web_customer_id (``userId``), and the e-mail and
+                 phone of an identify call's traits: any event carrying a ``userId`` is a login
+   checkouts     the device of an ``Order Completed`` event and the identifiers of the order it
+                 names (``properties.order_id`` = the order's id)
+   pos           loyalty_card only (a node, never an edge)
+   ============  ==========================================================================
+
+   Each observation links every pair of its identifiers. The name written with it (account,
+   CRM or identify traits; case-folded, pseudonymised, never stored) is kept as evidence.
+
+2. **guard against over-merging**. Identifiers are *strong* (web_customer_id, email, member_id,
+   loyalty_card: one person each) or *weak* (phone, device: households share a landline, families a
+   tablet, a store kiosk serves everyone who logs in on it). Strong edges are always used. Connected
+   components over strong edges alone give *strong components*. A weak identifier then:
+
+   - touching one strong component joins it;
+   - touching more than ``MAX_COMPONENTS_PER_WEAK`` (3) strong components is shared and not used;
+   - touching 2 or 3 strong components is used only if the names written with them agree: a
+     phone needs every component to carry a name, and one and the same name (the same person's
+     second web account, reached through their own mobile, passes; two household members behind
+     one landline do not); a device needs the named components to agree on one name and may also
+     reach components seen only through logins (an account that never ordered nor sent traits).
+
+   A weak identifier that is not used is *shared*: it gets no ``customer_key`` (it is not in
+   ``silver.customer_identifiers``), and events on a shared device are attributed through their
+   ``userId`` only. A weak identifier never seen with a strong one gets no key either: a person is
+   anchored by an account, an e-mail or a membership. (Edges between two weak identifiers are not
+   used: every weak identifier is observed together with a strong one, which carries the link.)
+
+3. **connected components** over strong edges plus the weak edges that passed, by iterative
+   min-label propagation in DataFrames: every node starts with its own id as label and takes the
+   smallest label among itself and its neighbours until no label changes. That converges in
+   O(diameter) rounds (each a join and an aggregation); each round is written to a scratch Parquet
+   folder so the plan does not grow. The number of rounds is logged and returned.
+
+4. **stable keys**. The previous ``silver.customer_identifiers`` says which key each identifier had.
+   A new component keeps the key its identifiers already had; unrelated data never changes a key.
+   When a component holds identifiers of several old keys (two people turned out to be one), the
+   oldest key (earliest first-seen identifier, then the smaller key) survives, and every other one is
+   recorded in ``silver.customer_key_merges`` with the identifier types that linked them (earlier
+   merges into a retired key are re-pointed to the survivor, so one lookup always gives the current
+   key). A component with no old key gets a new key derived from its smallest identifier, so a re-run
+   over the same data gives the same keys.
+
+The graph is rebuilt from all of bronze each run (identifiers are few next to orders and events);
+only the key assignment depends on history. A weak identifier that turns shared later (a second
+household member uses the landline) leaves ``customer_identifiers``; when it was the only link of a
+component, that component splits: the old key stays with the part holding most of its identifiers
+and the rest gets a new key (a split is logged, not recorded as a merge).
+
+``evaluate(lake)`` scores the result against the generator's truth (``landing/_truth/``, never read
+by the pipeline itself): pairwise precision, recall and F1 over identifiers that belong to exactly
+one person, and the recall over the pairs the observations can link at all (see ``IdentityScore``),
+appended as a JSON line to ``<lake>/_ops/identity_eval.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from omnilake import delta
+from omnilake.engine import get_spark
+from omnilake.errors import LandingError
+from omnilake.lake import Lake, get_lake
+from omnilake.privacy import identifier_hash, pseudonym
+from omnilake.transforms import latest_by_key
+
+if TYPE_CHECKING:
+    from omnilake.pipeline import RunContext
+
+log = logging.getLogger(__name__)
+
+STRONG_TYPES = ("web_customer_id", "email", "member_id", "loyalty_card")
+WEAK_TYPES = ("phone", "device")
+MAX_COMPONENTS_PER_WEAK = 3
+MAX_ITERATIONS = 100
+KEY_PREFIX = "ck_"
+
+# observation columns: one per identifier type, plus evidence
+_OBSERVED = ("web_customer_id", "email", "phone", "member_id", "loyalty_card", "device")
+
+
+# --- 1. observe ----------------------------------------------------------------------------------
+
+
+def normalised_name(first: Column, last: Column) -> Column:
+    """A person's name as evidence: trimmed, case-folded, pseudonymised; null unless both parts exist."""
+    first_n = F.lower(F.trim(first))
+    last_n = F.lower(F.trim(last))
+    both = first_n.isNotNull() & last_n.isNotNull() & (first_n != "") & (last_n != "")
+    return F.when(both, pseudonym(F.concat_ws(" ", first_n, last_n)))
+
+
+def _observation(
+    df: DataFrame, seen_at: Column, name: Column | None = None, **identifiers: Column
+) -> DataFrame:
+    columns = [identifier_hash(t, identifiers[t]).alias(t) if t in identifiers else F.lit(None).cast("string").alias(t)
+               for t in _OBSERVED]  # fmt: skip
+    name_col = name if name is not None else F.lit(None).cast("string")
+    return df.select(*columns, name_col.alias("name_hash"), seen_at.cast("timestamp").alias("seen_at"))
+
+
+def order_observations(orders: DataFrame) -> DataFrame:
+    """An order (every version) links its account, e-mails and phones."""
+    customer = F.col("customer")
+    base = orders.select(
+        F.col("customer.id").cast("string").alias("web_customer_id"),
+        F.col("email"),
+        customer.getField("email").alias("account_email"),
+        F.col("phone"),
+        customer.getField("phone").alias("account_phone"),
+        customer.getField("first_name").alias("first_name"),
+        customer.getField("last_name").alias("last_name"),
+        F.col("created_at").cast("timestamp").alias("at"),
+    )
+    name = normalised_name(F.col("first_name"), F.col("last_name"))
+    typed = _observation(base, F.col("at"), name, web_customer_id=F.col("web_customer_id"),
+                         email=F.col("email"), phone=F.col("phone"))  # fmt: skip
+    account = _observation(base, F.col("at"), name, web_customer_id=F.col("web_customer_id"),
+                           email=F.col("account_email"), phone=F.col("account_phone"))  # fmt: skip
+    return typed.unionByName(account)
+
+
+def crm_observations(members: DataFrame) -> DataFrame:
+    """A CRM member links member id, loyalty card, e-mail and phone (seen on each snapshot day)."""
+    return _observation(
+        members,
+        F.col("_landing_date"),
+        normalised_name(F.col("first_name"), F.col("last_name")),
+        member_id=F.col("member_id"),
+        loyalty_card=F.col("loyalty_card"),
+        email=F.col("email"),
+        phone=F.col("phone"),
+    )
+
+
+def event_observations(events: DataFrame) -> DataFrame:
+    """A login (any event with a userId) or an identify call links the device to the person."""
+    linked = events.where(F.col("userId").isNotNull() | (F.col("type") == "identify"))
+    return _observation(
+        linked,
+        F.col("receivedAt"),
+        normalised_name(F.col("traits.firstName"), F.col("traits.lastName")),
+        device=F.col("anonymousId"),
+        web_customer_id=F.col("userId"),
+        email=F.col("traits.email"),
+        phone=F.col("traits.phone"),
+    )
+
+
+def checkout_observations(events: DataFrame, orders: DataFrame) -> DataFrame:
+    """The device an order was completed on (``Order Completed`` carries the order id) links to
+    the order's account, e-mails and phones."""
+    completed = events.where((F.col("type") == "track") & (F.col("event") == "Order Completed")).select(
+        F.col("anonymousId").alias("device"),
+        F.col("properties.order_id").cast("long").alias("id"),
+        F.col("receivedAt").alias("at"),
+    )
+    placed = orders.select(
+        "id",
+        F.col("customer.id").cast("string").alias("web_customer_id"),
+        F.col("email"),
+        F.col("phone"),
+        F.col("customer.first_name").alias("first_name"),
+        F.col("customer.last_name").alias("last_name"),
+    ).distinct()
+    linked = completed.join(placed, "id")
+    return _observation(
+        linked,
+        F.col("at"),
+        normalised_name(F.col("first_name"), F.col("last_name")),
+        device=F.col("device"),
+        web_customer_id=F.col("web_customer_id"),
+        email=F.col("email"),
+        phone=F.col("phone"),
+    )
+
+
+def pos_observations(pos: DataFrame) -> DataFrame:
+    """A basket's loyalty card: a node, never an edge (the till knows nothing else about the shopper)."""
+    scanned = pos.where(F.col("loyalty_card").isNotNull())
+    return _observation(scanned, F.col("_landing_date"), loyalty_card=F.col("loyalty_card"))
+
+
+def compact_observations(observations: DataFrame) -> DataFrame:
+    """Identical observations collapsed (an order has many versions, a session many events)."""
+    return observations.groupBy(*_OBSERVED, "name_hash").agg(
+        F.min("seen_at").alias("first_seen_at"), F.max("seen_at").alias("last_seen_at")
+    )
+
+
+def node_key(identifier_type: Column | str, identifier_hash_col: Column | str) -> Column:
+    t = F.col(identifier_type) if isinstance(identifier_type, str) else identifier_type
+    h = F.col(identifier_hash_col) if isinstance(identifier_hash_col, str) else identifier_hash_col
+    return F.concat(t, F.lit(":"), h)
+
+
+def identifier_nodes(observations: DataFrame) -> DataFrame:
+    """(node, identifier_type, identifier_hash, first_seen_at, last_seen_at) of every identifier."""
+    exploded = observations.select(
+        F.explode(
+            F.array(
+                *[
+                    F.struct(F.lit(t).alias("identifier_type"), F.col(t).alias("identifier_hash"))
+                    for t in _OBSERVED
+                ]
+            )
+        ).alias("id"),
+        "first_seen_at",
+        "last_seen_at",
+    ).select("id.identifier_type", "id.identifier_hash", "first_seen_at", "last_seen_at")
+    return (
+        exploded.where(F.col("identifier_hash").isNotNull())
+        .groupBy("identifier_type", "identifier_hash")
+        .agg(F.min("first_seen_at").alias("first_seen_at"), F.max("last_seen_at").alias("last_seen_at"))
+        .withColumn("node", node_key("identifier_type", "identifier_hash"))
+    )
+
+
+def observation_edges(observations: DataFrame) -> DataFrame:
+    """(src, dst, src_type, dst_type, name_hash): every pair of identifiers observed together, once
+    per name (src < dst)."""
+    pairs = []
+    for i, left in enumerate(_OBSERVED):
+        for right in _OBSERVED[i + 1 :]:
+            pairs.append(
+                observations.where(F.col(left).isNotNull() & F.col(right).isNotNull()).select(
+                    node_key(F.lit(left), F.col(left)).alias("a"),
+                    node_key(F.lit(right), F.col(right)).alias("b"),
+                    F.lit(left).alias("a_type"),
+                    F.lit(right).alias("b_type"),
+                    "name_hash",
+                )
+            )
+    edges = pairs[0]
+    for more in pairs[1:]:
+        edges = edges.unionByName(more)
+    swap = F.col("a") > F.col("b")
+    return edges.select(
+        F.when(swap, F.col("b")).otherwise(F.col("a")).alias("src"),
+        F.when(swap, F.col("a")).otherwise(F.col("b")).alias("dst"),
+        F.when(swap, F.col("b_type")).otherwise(F.col("a_type")).alias("src_type"),
+        F.when(swap, F.col("a_type")).otherwise(F.col("b_type")).alias("dst_type"),
+        "name_hash",
+    ).distinct()
+
+
+def observe(spark: SparkSession, lake: Lake) -> DataFrame:
+    """Every compacted observation in bronze (sources not ingested yet are skipped)."""
+    readers = {
+        "orders": order_observations,
+        "crm_members": crm_observations,
+        "events": event_observations,
+        "pos": pos_observations,
+    }
+    parts = []
+    for source, reader in readers.items():
+        table = lake.table(f"bronze.{source}")
+        if delta.exists(table):
+            parts.append(reader(delta.read(spark, table)))
+    events, orders = lake.table("bronze.events"), lake.table("bronze.orders")
+    if delta.exists(events) and delta.exists(orders):
+        parts.append(checkout_observations(delta.read(spark, events), delta.read(spark, orders)))
+    if not parts:
+        raise LandingError("no bronze orders, crm_members, events or pos yet: run the ingestion first")
+    observations = parts[0]
+    for more in parts[1:]:
+        observations = observations.unionByName(more)
+    return compact_observations(observations)
+
+
+# --- 3. connected components ---------------------------------------------------------------------
+
+
+class Scratch:
+    """A folder for intermediate Parquet (Spark Connect has no checkpoint on every engine)."""
+
+    def __init__(self, lake: Lake, purpose: str = "identity") -> None:
+        self.root = lake.path("_ops", "scratch", f"{purpose}-{uuid.uuid4().hex[:12]}")
+        self.local = lake.root.is_local
+        self._n = 0
+
+    def materialise(self, df: DataFrame, name: str) -> DataFrame:
+        self._n += 1
+        path = f"{self.root}/{self._n:03d}_{name}"
+        df.write.mode("overwrite").parquet(path)
+        # With the schema: an empty frame may leave no file to infer it from.
+        return df.sparkSession.read.schema(df.schema).parquet(path)
+
+    def cleanup(self) -> None:
+        if self.local:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def connected_components(
+    nodes: DataFrame, edges: DataFrame, scratch: Scratch, max_iterations: int = MAX_ITERATIONS
+) -> tuple[DataFrame, int]:
+    """(node, label) with label the smallest node id of the node's component, and the rounds taken.
+
+    ``nodes`` has a ``node`` column, ``edges`` ``src`` and ``dst`` (undirected). Every round is one
+    join and one aggregation; the last round is the one that changed nothing.
+    """
+    both = scratch.materialise(
+        edges.select("src", "dst").unionByName(
+            edges.select(F.col("dst").alias("src"), F.col("src").alias("dst"))
+        ),
+        "edges",
+    )
+    labels = scratch.materialise(nodes.select("node", F.col("node").alias("label")).distinct(), "labels_0")
+    for iteration in range(1, max_iterations + 1):
+        messages = both.join(labels, both.src == labels.node).select(both.dst.alias("node"), labels.label)
+        proposed = labels.unionByName(messages).groupBy("node").agg(F.min("label").alias("label"))
+        proposed = scratch.materialise(proposed, f"labels_{iteration}")
+        changed = (
+            proposed.join(labels.withColumnRenamed("label", "previous"), "node")
+            .where(F.col("label") != F.col("previous"))
+            .count()
+        )
+        labels = proposed
+        log.debug("connected components: round %d changed %d labels", iteration, changed)
+        if changed == 0:
+            return labels, iteration
+    raise RuntimeError(f"connected components did not converge in {max_iterations} rounds")
+
+
+# --- 2. the over-merge guard ---------------------------------------------------------------------
+
+
+def guarded_edges(
+    edges: DataFrame, strong_labels: DataFrame, max_components: int = MAX_COMPONENTS_PER_WEAK
+) -> tuple[DataFrame, DataFrame]:
+    """(edges to use, shared weak identifiers) after the over-merge guard (see the module docstring).
+
+    ``edges`` come from ``observation_edges``; ``strong_labels`` maps each strong node to its strong
+    component. Weak-weak edges are dropped (every weak identifier is observed with a strong one).
+    """
+    strong_edges = edges.where(F.col("src_type").isin(*STRONG_TYPES) & F.col("dst_type").isin(*STRONG_TYPES))
+    src_weak = F.col("src_type").isin(*WEAK_TYPES)
+    dst_weak = F.col("dst_type").isin(*WEAK_TYPES)
+    weak_to_strong = (
+        edges.where(src_weak != dst_weak)
+        .select(
+            F.when(src_weak, F.col("src")).otherwise(F.col("dst")).alias("weak"),
+            F.when(src_weak, F.col("dst")).otherwise(F.col("src")).alias("strong"),
+        )
+        .distinct()
+    )
+    touched = weak_to_strong.join(strong_labels, weak_to_strong.strong == strong_labels.node).select(
+        "weak", "strong", F.col("label").alias("component")
+    )
+    component_names = (
+        edges.where(F.col("name_hash").isNotNull())
+        .select(F.explode(F.array("src", "dst")).alias("node"), "name_hash")
+        .join(strong_labels, "node")
+        .groupBy("label")
+        .agg(F.collect_set("name_hash").alias("names"))
+        .withColumnRenamed("label", "component")
+    )
+    per_weak = (
+        touched.select("weak", "component")
+        .distinct()
+        .join(component_names, "component", "left")
+        .groupBy("weak")
+        .agg(
+            F.count("*").alias("components"),
+            F.sum(F.when(F.col("names").isNull(), 1).otherwise(0)).alias("unnamed"),
+            F.size(F.array_distinct(F.flatten(F.collect_list(F.coalesce("names", F.array()))))).alias(
+                "names"
+            ),
+        )
+    )
+    # A phone must be vouched for by a name on every side; a device may also reach a component
+    # seen only through logins (an account that never ordered nor sent traits), since logins on one
+    # device are far more personal than a number written on a form.
+    named_agree = F.col("names") == 1
+    agree = named_agree & ((F.col("unnamed") == 0) | F.col("weak").startswith("device:"))
+    usable = (F.col("components") == 1) | ((F.col("components") <= max_components) & agree)
+    accepted = per_weak.where(usable).select("weak")
+    shared = per_weak.where(~usable).select(F.col("weak").alias("node"), "components")
+    weak_edges = touched.join(accepted, "weak").select(
+        F.col("weak").alias("src"), F.col("strong").alias("dst")
+    )
+    return strong_edges.select("src", "dst").unionByName(weak_edges), shared
+
+
+# --- 4. stable keys ------------------------------------------------------------------------------
+
+
+def new_key(label: Column) -> Column:
+    """The key of a component no earlier key covers: derived from its smallest identifier."""
+    return F.concat(
+        F.lit(KEY_PREFIX), F.substring(F.sha2(F.concat(F.lit("customer_key:"), label), 256), 1, 24)
+    )
+
+
+def assign_keys(components: DataFrame, previous: DataFrame, edges: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(node -> customer_key, merges) given this run's components and the previous assignment.
+
+    ``components``: (node, identifier_type, label). ``previous``: (node, customer_key, first_seen_at)
+    of the previous ``silver.customer_identifiers``. ``edges``: the edges used (src, dst).
+    An old key stays with the component holding most of its identifiers; per component the oldest
+    old key survives; the others are returned as merges (merged_key, surviving_key, evidence).
+    """
+    old = previous.select("node", F.col("customer_key").alias("old_key"), "first_seen_at")
+    key_age = old.groupBy("old_key").agg(F.min("first_seen_at").alias("key_first_seen"))
+    held = components.join(old.select("node", "old_key"), "node").groupBy("label", "old_key").count()
+    homes = latest_by_key(held, ["old_key"], [F.col("count").desc(), F.col("label")]).join(key_age, "old_key")
+    survivors = latest_by_key(homes, ["label"], [F.col("key_first_seen").asc_nulls_last(), F.col("old_key")])
+    keyed = (
+        components.join(survivors.select("label", F.col("old_key").alias("surviving")), "label", "left")
+        .withColumn("customer_key", F.coalesce(F.col("surviving"), new_key(F.col("label"))))
+        .select("node", "label", "customer_key")
+    )
+    retired = (
+        homes.select("label", F.col("old_key").alias("merged_key"))
+        .join(survivors.select("label", F.col("old_key").alias("surviving_key")), "label")
+        .where(F.col("merged_key") != F.col("surviving_key"))
+    )
+    # Evidence: the types of identifiers that sit next to an identifier of another old key, or that
+    # are new and sit next to two old keys.
+    node_old = components.join(old.select("node", "old_key"), "node", "left").select(
+        "node", "identifier_type", "label", "old_key"
+    )
+    neighbour_key = node_old.select(F.col("node").alias("dst"), F.col("old_key").alias("neighbour_key"))
+    directed = edges.select("src", "dst").unionByName(
+        edges.select(F.col("dst").alias("src"), F.col("src").alias("dst"))
+    )
+    around = (
+        directed.join(neighbour_key, "dst")
+        .groupBy("src")
+        .agg(F.collect_set("neighbour_key").alias("neighbour_keys"))
+        .join(node_old.withColumnRenamed("node", "src"), "src")
+    )
+    bridges = around.where(
+        (F.col("old_key").isNotNull() & (F.size(F.array_remove("neighbour_keys", F.col("old_key"))) > 0))
+        | (F.col("old_key").isNull() & (F.size("neighbour_keys") > 1))
+    )
+    evidence = bridges.groupBy("label").agg(
+        F.array_join(F.array_sort(F.collect_set("identifier_type")), ",").alias("evidence")
+    )
+    merges = retired.join(evidence, "label", "left").select("merged_key", "surviving_key", "evidence")
+    return keyed, merges
+
+
+# --- the job -------------------------------------------------------------------------------------
+
+
+@dataclass
+class IdentityResult:
+    identifiers: int
+    inserted: int
+    rekeyed: int
+    removed: int
+    customers: int
+    merges: int
+    splits: int
+    shared_identifiers: int
+    strong_rounds: int
+    rounds: int
+    seconds: float
+
+
+def resolve(lake: Lake | None = None, now: datetime | None = None) -> IdentityResult:
+    """Rebuild the identity graph from bronze and write ``silver.customer_identifiers`` and
+    ``silver.customer_key_merges`` with stable keys."""
+    started = time.perf_counter()
+    lake = lake or get_lake()
+    spark = get_spark()
+    now = (now or datetime.now(UTC)).replace(tzinfo=None)
+    identifiers_table = lake.table("silver.customer_identifiers")
+    merges_table = lake.table("silver.customer_key_merges")
+    scratch = Scratch(lake)
+    try:
+        observations = scratch.materialise(observe(spark, lake), "observations")
+        nodes = scratch.materialise(identifier_nodes(observations), "nodes")
+        edges = scratch.materialise(observation_edges(observations), "edges_observed")
+
+        strong_nodes = nodes.where(F.col("identifier_type").isin(*STRONG_TYPES))
+        strong_only = edges.where(
+            F.col("src_type").isin(*STRONG_TYPES) & F.col("dst_type").isin(*STRONG_TYPES)
+        )
+        strong_labels, strong_rounds = connected_components(strong_nodes, strong_only, scratch)
+        used_edges, shared = guarded_edges(edges, strong_labels)
+        used_edges = scratch.materialise(used_edges, "edges_used")
+        shared = scratch.materialise(shared, "shared")
+        # A person is anchored by a strong identifier: a weak one joins only through a used edge.
+        linked_weak = used_edges.select(F.col("src").alias("node")).unionByName(
+            used_edges.select(F.col("dst").alias("node"))
+        )
+        kept_nodes = scratch.materialise(
+            strong_nodes.unionByName(
+                nodes.where(F.col("identifier_type").isin(*WEAK_TYPES)).join(linked_weak.distinct(), "node")
+            ),
+            "kept_nodes",
+        )
+        labels, rounds = connected_components(kept_nodes, used_edges, scratch)
+        components = scratch.materialise(labels.join(kept_nodes, "node"), "components")
+
+        previous = delta.read(spark, identifiers_table).select(
+            node_key("identifier_type", "identifier_hash").alias("node"), "customer_key", "first_seen_at"
+        )
+        previous = scratch.materialise(previous, "previous")
+        keyed, merges = assign_keys(components, previous, used_edges)
+        keyed = scratch.materialise(keyed.select("node", "customer_key"), "keyed")
+        assigned = scratch.materialise(
+            keyed.join(kept_nodes, "node").select(
+                "identifier_type", "identifier_hash", "customer_key", "first_seen_at", "last_seen_at"
+            ),
+            "assigned",
+        )
+        merges = scratch.materialise(merges, "merges")
+
+        current = assigned.select(
+            node_key("identifier_type", "identifier_hash").alias("node"), "customer_key"
+        )
+        compared = current.join(
+            previous.select("node", F.col("customer_key").alias("old_key")), "node", "full"
+        )
+        counts = compared.agg(
+            F.sum(F.when(F.col("old_key").isNull(), 1).otherwise(0)).alias("inserted"),
+            F.sum(F.when(F.col("customer_key").isNull(), 1).otherwise(0)).alias("removed"),
+            F.sum(F.when(F.col("customer_key") != F.col("old_key"), 1).otherwise(0)).alias("rekeyed"),
+            F.count("customer_key").alias("identifiers"),
+            F.countDistinct("customer_key").alias("customers"),
+        ).first()
+        merge_count = merges.count()
+        shared_count = shared.count()
+        split_count = (
+            components.join(previous, "node")
+            .groupBy("customer_key")
+            .agg(F.countDistinct("label").alias("parts"))
+            .where(F.col("parts") > 1)
+            .count()
+        )
+        if split_count:
+            log.warning(
+                "identity: %d earlier key(s) split after a linking identifier turned shared", split_count
+            )
+
+        delta.overwrite(assigned, identifiers_table)
+        if merge_count:
+            _record_merges(spark, merges, merges_table, now)
+    finally:
+        scratch.cleanup()
+    result = IdentityResult(
+        identifiers=int(counts["identifiers"] or 0),
+        inserted=int(counts["inserted"] or 0),
+        rekeyed=int(counts["rekeyed"] or 0),
+        removed=int(counts["removed"] or 0),
+        customers=int(counts["customers"] or 0),
+        merges=merge_count,
+        splits=split_count,
+        shared_identifiers=shared_count,
+        strong_rounds=strong_rounds,
+        rounds=rounds,
+        seconds=time.perf_counter() - started,
+    )
+    log.info("identity resolved: %s", result)
+    return result
+
+
+def _record_merges(spark: SparkSession, merges: DataFrame, table, now: datetime) -> None:
+    """Insert this run's merges and re-point earlier merges whose survivor was just retired."""
+    rows = merges.select(
+        "merged_key", "surviving_key", F.lit(now).cast("timestamp").alias("merged_at"), "evidence"
+    )
+    earlier = delta.read(spark, table)
+    repointed = earlier.select(
+        "merged_key", F.col("surviving_key").alias("retired"), "merged_at", "evidence"
+    ).join(merges.select(F.col("merged_key").alias("retired"), "surviving_key"), "retired")
+    delta.merge(rows.unionByName(repointed.drop("retired")), table)
+
+
+def identity_step(context: RunContext) -> dict[str, Any]:
+    """Pipeline step: resolve identities over everything in bronze."""
+    result = resolve(context.lake)
+    return {
+        "rows_in": result.identifiers,
+        "inserted": result.inserted,
+        "updated": result.rekeyed,
+        "removed": result.removed,
+        "customers": result.customers,
+        "merges": result.merges,
+        "shared_identifiers": result.shared_identifiers,
+        "rounds": result.rounds,
+    }
+
+
+# --- evaluation against the generator's truth -----------------------------------------------------
+
+TRUTH_FIELDS = {
+    "web_customer_ids": "web_customer_id",
+    "emails": "email",
+    "phones": "phone",
+    "loyalty_cards": "loyalty_card",
+    "member_ids": "member_id",
+    "anonymous_ids": "device",
+}
+
+
+@dataclass(frozen=True)
+class IdentityScore:
+    """Pairwise scores over identifiers that both the pipeline and the truth know, and that the truth
+    gives to exactly one person: precision = correct pairs / pairs put together, recall = correct
+    pairs / pairs that belong together.
+
+    ``recall_linkable`` counts only the pairs the data can link at all: two identifiers of one person
+    that no observation chain joins without a shared identifier (an account seen only in logins on a
+    device used for nothing else, a guest e-mail from an order whose checkout predates the window)
+    cannot be resolved by any method, so they bound ``recall`` from above, not the resolver.
+    """
+
+    precision: float
+    recall: float
+    f1: float
+    recall_linkable: float
+    f1_linkable: float
+    identifiers: int
+    persons: int
+    customers: int
+    true_pairs: int
+    predicted_pairs: int
+    correct_pairs: int
+    linkable_pairs: int
+    correct_linkable_pairs: int
+    evaluated_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def truth_identifiers(spark: SparkSession, truth_dir: str) -> DataFrame:
+    """(identifier_type, identifier_hash, person_id) for identifiers held by exactly one person and
+    not listed as shared (household landlines, family tablets, kiosks)."""
+    persons = spark.read.json(f"{truth_dir}/identity.ndjson")
+    parts = []
+    for field, identifier_type in TRUTH_FIELDS.items():
+        parts.append(
+            persons.select("person_id", F.explode_outer(F.col(field)).alias("value")).select(
+                F.lit(identifier_type).alias("identifier_type"),
+                identifier_hash(identifier_type, F.col("value")).alias("identifier_hash"),
+                "person_id",
+            )
+        )
+    held = parts[0]
+    for more in parts[1:]:
+        held = held.unionByName(more)
+    held = held.where(F.col("identifier_hash").isNotNull()).distinct()
+    shared = spark.read.json(f"{truth_dir}/shared_identifiers.ndjson").select(
+        F.when(F.col("kind") == "phone", F.lit("phone")).otherwise(F.lit("device")).alias("identifier_type"),
+        pseudonym(F.col("value")).alias("identifier_hash"),
+    )
+    owners = held.groupBy("identifier_type", "identifier_hash").agg(F.count("*").alias("owners"))
+    return (
+        held.join(owners.where(F.col("owners") == 1), ["identifier_type", "identifier_hash"])
+        .join(shared, ["identifier_type", "identifier_hash"], "left_anti")
+        .drop("owners")
+    )
+
+
+def linkable_groups(truth: DataFrame, edges: DataFrame, scratch: Scratch) -> DataFrame:
+    """(identifier_type, identifier_hash, linkable_group): each person's identifiers split into the
+    groups that observations chain together through that person's own identifiers."""
+    owned = truth.select(node_key("identifier_type", "identifier_hash").alias("node"), "person_id")
+    own_edges = (
+        edges.select("src", "dst")
+        .join(owned.withColumnRenamed("node", "src").withColumnRenamed("person_id", "src_person"), "src")
+        .join(owned.withColumnRenamed("node", "dst").withColumnRenamed("person_id", "dst_person"), "dst")
+        .where(F.col("src_person") == F.col("dst_person"))
+        .select("src", "dst")
+    )
+    labels, _ = connected_components(owned.select("node"), own_edges, scratch)
+    return labels.join(
+        truth.withColumn("node", node_key("identifier_type", "identifier_hash")), "node"
+    ).select("identifier_type", "identifier_hash", F.col("label").alias("linkable_group"))
+
+
+def ratio(part: int, whole: int) -> float:
+    """``part / whole``; 1.0 when there is nothing to get right (no pairs)."""
+    return part / whole if whole else 1.0
+
+
+def f1(precision: float, recall: float) -> float:
+    """The harmonic mean of precision and recall (0 when both are 0)."""
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def score(predicted: DataFrame, truth: DataFrame, linkable: DataFrame | None = None) -> IdentityScore:
+    """Pairwise precision/recall/F1 of ``predicted`` (identifier_type, identifier_hash, customer_key)
+    against ``truth`` (identifier_type, identifier_hash, person_id), on the identifiers both hold;
+    ``linkable`` (…, linkable_group) adds the recall over pairs the data can link."""
+    both = predicted.join(truth, ["identifier_type", "identifier_hash"])
+    if linkable is not None:
+        both = both.join(linkable, ["identifier_type", "identifier_hash"], "left")
+    else:
+        both = both.withColumn("linkable_group", F.col("person_id"))
+
+    def pairs(*group: str) -> tuple[int, int]:
+        row = (
+            both.groupBy(*group)
+            .count()
+            .agg(
+                F.sum(F.col("count") * (F.col("count") - 1) / 2).alias("pairs"), F.count("*").alias("groups")
+            )
+            .first()
+        )
+        return int(row["pairs"] or 0), int(row["groups"] or 0)
+
+    correct, _ = pairs("customer_key", "person_id")
+    predicted_pairs, customers = pairs("customer_key")
+    true_pairs, persons = pairs("person_id")
+    linkable_pairs, _ = pairs("linkable_group")
+    correct_linkable, _ = pairs("customer_key", "linkable_group")
+
+    precision = ratio(correct, predicted_pairs)
+    recall = ratio(correct, true_pairs)
+    recall_linkable = ratio(correct_linkable, linkable_pairs)
+    return IdentityScore(
+        precision=round(precision, 6),
+        recall=round(recall, 6),
+        f1=round(f1(precision, recall), 6),
+        recall_linkable=round(recall_linkable, 6),
+        f1_linkable=round(f1(precision, recall_linkable), 6),
+        identifiers=int(both.count()),
+        persons=persons,
+        customers=customers,
+        true_pairs=true_pairs,
+        predicted_pairs=predicted_pairs,
+        correct_pairs=correct,
+        linkable_pairs=linkable_pairs,
+        correct_linkable_pairs=correct_linkable,
+        evaluated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+def evaluate(lake: Lake | None = None) -> IdentityScore:
+    """Score ``silver.customer_identifiers`` against ``landing/_truth/`` and append the score to
+    ``<lake>/_ops/identity_eval.jsonl``."""
+    lake = lake or get_lake()
+    truth_dir = lake.path("landing", "_truth")
+    if lake.root.is_local and not (Path(truth_dir) / "identity.ndjson").exists():
+        raise LandingError(f"no truth at {truth_dir}: identity can only be scored on generated data")
+    spark = get_spark()
+    table = lake.table("silver.customer_identifiers")
+    if not delta.exists(table):
+        raise LandingError("no silver.customer_identifiers yet: run the identity step first")
+    predicted = delta.read(spark, table).select("identifier_type", "identifier_hash", "customer_key")
+    scratch = Scratch(lake)
+    try:
+        truth = scratch.materialise(truth_identifiers(spark, truth_dir), "truth")
+        edges = scratch.materialise(
+            observation_edges(scratch.materialise(observe(spark, lake), "obs")), "edges"
+        )
+        linkable = scratch.materialise(linkable_groups(truth, edges, scratch), "linkable")
+        result = score(predicted, truth, linkable)
+    finally:
+        scratch.cleanup()
+    if lake.root.is_local:
+        out = Path(lake.path("_ops", "identity_eval.jsonl"))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(result.as_dict()) + "\n")
+    log.info("identity score: %s", result)
+    return result

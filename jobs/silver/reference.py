@@ -1,0 +1,200 @@
+"""Conformed dimensions: silver.products and silver.locations from the daily reference snapshots, and
+silver.calendar covering the data's dates.
+
+Reference feeds arrive as full daily snapshots. A run upserts, per key, the newest valid row of the
+snapshots it has not taken in: a row missing from one day's export (quarantined for a defect) or
+refused for breaking the landing contract (a list price of 999999.99) keeps the row of the day
+before instead of vanishing from the dimension. A snapshot older than one already applied is
+recorded as skipped, so replaying an old day never rolls a price back. A key that stops appearing
+in the snapshots stays in the dimension (``is_active`` says whether a product is still sold).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import date
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs.silver.progress import pending_batches, read_batches, record_batches
+from jobs.silver.validity import contract_violation, count_rejections
+from jobs.silver.writes import TableReport, changed
+from omnilake import delta
+from omnilake.contracts import contract
+from omnilake.lake import Lake
+from omnilake.transforms import latest_by_key
+
+log = logging.getLogger(__name__)
+
+LOCATION_TYPES = {"store": "store", "dc": "warehouse"}
+
+
+# --- pure transformations ------------------------------------------------------------------------
+
+
+def _one_per_key(snapshots: DataFrame, key: str) -> DataFrame:
+    """One row per key across the snapshots read: the newest delivery's (and within it, a file
+    re-delivered with other bytes: the last written)."""
+    return latest_by_key(
+        snapshots.where(F.col(key).isNotNull()),
+        [key],
+        [
+            F.col("_landing_date").desc(),
+            F.col("_ingested_at").desc(),
+            F.col("_file_hash").desc(),
+            F.col("_line").desc(),
+        ],
+    )
+
+
+def product_rows(snapshot: DataFrame) -> DataFrame:
+    """bronze.products rows of one snapshot -> silver.products."""
+    return _one_per_key(snapshot, "sku").select(
+        F.trim("sku").alias("sku"),
+        F.trim("barcode").alias("barcode"),
+        "product_name",
+        "category",
+        "subcategory",
+        "brand",
+        "list_price",
+        "is_active",
+    )
+
+
+def location_rows(snapshot: DataFrame) -> DataFrame:
+    """bronze.stores rows of one snapshot -> silver.locations (a dc becomes a warehouse)."""
+    location_type = F.lower(F.trim("location_type"))
+    mapped = F.when(location_type == "dc", F.lit(LOCATION_TYPES["dc"])).otherwise(location_type)
+    return _one_per_key(snapshot, "store_id").select(
+        F.trim("store_id").alias("location_id"),
+        mapped.alias("location_type"),
+        F.col("store_name").alias("location_name"),
+        "city",
+        "state",
+        "latitude",
+        "longitude",
+        F.trim("time_zone").alias("time_zone"),
+    )
+
+
+def calendar_rows(spark: SparkSession, first_day: date, last_day: date) -> DataFrame:
+    """One row per day from ``first_day`` to ``last_day``, with ISO week and Monday-first weekday."""
+    days = spark.sql(
+        f"select explode(sequence(date'{first_day.isoformat()}', date'{last_day.isoformat()}', "
+        "interval 1 day)) as date_day"
+    )
+    day_of_week = (F.dayofweek("date_day") + 5) % 7 + 1  # Spark: 1 = Sunday; ours: 1 = Monday
+    return days.select(
+        "date_day",
+        F.year("date_day").alias("year"),
+        F.quarter("date_day").alias("quarter"),
+        F.month("date_day").alias("month"),
+        F.weekofyear("date_day").alias("iso_week"),
+        day_of_week.cast("int").alias("day_of_week"),
+        (day_of_week >= 6).alias("is_weekend"),
+    )
+
+
+# --- jobs ----------------------------------------------------------------------------------------
+
+
+def apply_snapshot(
+    spark: SparkSession,
+    lake: Lake,
+    table_name: str,
+    source: str,
+    build: Callable[[DataFrame], DataFrame],
+    up_to: date | None = None,
+    run_id: str | None = None,
+) -> TableReport:
+    """Upsert the newest valid row per key of the pending snapshots of ``source`` into
+    ``silver.<table_name>``; snapshots older than one already applied are recorded as skipped.
+
+    On a daily run that is today's snapshot; on a backfill of many days, a key refused in the newest
+    snapshot (a bad price) still gets its row from the day before.
+    """
+    started = time.perf_counter()
+    report = TableReport(table_name)
+    batches = pending_batches(spark, lake, table_name, source, up_to)
+    applied = _latest_applied(spark, lake, table_name, source) if batches else None
+    usable = [b for b in batches if applied is None or b.landing_date >= applied]
+    older = [b for b in batches if b not in usable]
+    if older:
+        log.info("%s: %d %s snapshot(s) older than %s skipped", table_name, len(older), source, applied)
+    if usable:
+        snapshots = read_batches(spark, lake, usable).withColumn(
+            "_reject_reason", contract_violation(contract("landing", source))
+        )
+        report.rows_in, report.rejected = count_rejections(snapshots, table_name)
+        table = lake.table(f"silver.{table_name}")
+        rows = build(snapshots.where(F.col("_reject_reason").isNull()))
+        value_columns = [c for c in rows.columns if c not in table.keys]
+        result = delta.merge(rows, table, update_when=changed(value_columns))
+        report.inserted, report.updated = result.inserted, result.updated
+        record_batches(spark, lake, table_name, usable, run_id)
+    record_batches(spark, lake, table_name, older, run_id, outcome="skipped")
+    report.batches = len(batches)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _latest_applied(spark: SparkSession, lake: Lake, table_name: str, source: str) -> date | None:
+    progress = lake.table("ops.silver_progress")
+    if not delta.exists(progress):
+        return None
+    row = (
+        delta.read(spark, progress)
+        .where((F.col("table") == table_name) & (F.col("source") == source) & (F.col("outcome") == "applied"))
+        .agg(F.max("landing_date").alias("latest"))
+        .first()
+    )
+    return row["latest"] if row else None
+
+
+def transform_products(
+    spark: SparkSession, lake: Lake, up_to: date | None = None, run_id: str | None = None
+) -> TableReport:
+    return apply_snapshot(spark, lake, "products", "products", product_rows, up_to, run_id)
+
+
+def transform_locations(
+    spark: SparkSession, lake: Lake, up_to: date | None = None, run_id: str | None = None
+) -> TableReport:
+    return apply_snapshot(spark, lake, "locations", "stores", location_rows, up_to, run_id)
+
+
+def data_date_range(spark: SparkSession, lake: Lake) -> tuple[date, date] | None:
+    """First and last date of the silver facts (order and till business dates, inventory days)."""
+    ranges = []
+    for name, column in (
+        ("silver.orders", "business_date"),
+        ("silver.pos_lines", "business_date"),
+        ("silver.inventory_positions", "snapshot_date"),
+    ):
+        table = lake.table(name)
+        if delta.exists(table):
+            row = delta.read(spark, table).agg(F.min(column).alias("lo"), F.max(column).alias("hi")).first()
+            if row and row["lo"] is not None:
+                ranges.append((row["lo"], row["hi"]))
+    if not ranges:
+        return None
+    return min(lo for lo, _ in ranges), max(hi for _, hi in ranges)
+
+
+def transform_calendar(spark: SparkSession, lake: Lake) -> TableReport:
+    """Extend silver.calendar to whole calendar years around the data's dates (insert-only).
+
+    Whole years, so a month, quarter or year-to-date in a mart always has all its days.
+    """
+    started = time.perf_counter()
+    report = TableReport("calendar")
+    span = data_date_range(spark, lake)
+    if span is not None:
+        first, last = date(span[0].year, 1, 1), date(span[1].year, 12, 31)
+        result = delta.merge(calendar_rows(spark, first, last), lake.table("silver.calendar"), update="none")
+        report.rows_in, report.inserted = (last - first).days + 1, result.inserted
+    report.seconds = time.perf_counter() - started
+    return report

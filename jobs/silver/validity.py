@@ -1,0 +1,51 @@
+"""What silver refuses from bronze: values outside what the landing contract declares.
+
+Ingestion quarantines records whose required fields are missing or whose values do not parse;
+ranges (``min``/``max``) and ``allowed_values`` are silver's to enforce (the bronze gate only warns
+about them). A silver job therefore drops a bronze row that breaks them, counts it in its report's
+``rejected`` and logs the reason, rather than writing a negative price into a fact or a dimension.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from omnilake.contracts import Contract
+
+log = logging.getLogger(__name__)
+
+
+def contract_violation(contract: Contract, fields: Iterable[str] | None = None) -> Column:
+    """The first declared range or value rule a row breaks, as ``out_of_range: <field>`` or
+    ``not_allowed: <field>``; null when the row keeps them all. Null values pass (requiredness is
+    ingestion's check). ``fields`` narrows the check to some fields."""
+    wanted = set(fields) if fields is not None else None
+    problem: Column | None = None
+    for f in contract.fields:
+        if wanted is not None and f.name not in wanted:
+            continue
+        rules: list[tuple[Column, str]] = []
+        if f.min is not None:
+            rules.append((F.col(f.name) < F.lit(f.min), f"out_of_range: {f.name}"))
+        if f.max is not None:
+            rules.append((F.col(f.name) > F.lit(f.max), f"out_of_range: {f.name}"))
+        if f.allowed_values is not None:
+            rules.append((~F.col(f.name).isin(list(f.allowed_values)), f"not_allowed: {f.name}"))
+        for broken, reason in rules:
+            problem = (
+                F.when(broken, F.lit(reason)) if problem is None else problem.when(broken, F.lit(reason))
+            )
+    return problem if problem is not None else F.lit(None).cast("string")
+
+
+def count_rejections(rows: DataFrame, table: str, reason: str = "_reject_reason") -> tuple[int, int]:
+    """(rows, rows with a reject reason) in one pass; logs the count per reason."""
+    counts = rows.groupBy(reason).count().collect()
+    refused = {r[reason]: int(r["count"]) for r in counts if r[reason] is not None}
+    if refused:
+        log.warning("%s: refused %s", table, dict(sorted(refused.items())))
+    return sum(int(r["count"]) for r in counts), sum(refused.values())
