@@ -1,0 +1,37 @@
+"""The gates' thresholds, in one small typed object.
+
+| setting | default | meaning |
+|---|---|---|
+| ``quarantine_ratio_max`` | ``0.05`` | bronze: a source's quarantined_rows / records for the processed landing date must not exceed this (fail) |
+| ``volume_tolerance`` | ``0.5`` | bronze: a source's records may differ from its trailing average by this fraction (0.5 = 50% to 150%) before a warning |
+| ``volume_window`` | ``7`` | bronze: how many earlier landing dates of the source make the trailing average |
+| ``required_sources`` | every landing contract | bronze: sources whose delivery must have arrived for the processed date (freshness) |
+| ``warehouse_schema`` | ``main`` | gold: the DuckDB schema searched first for a gold table (any schema holding the table is used otherwise) |
+| ``max_listed`` | ``5`` | how many offending rows a result message names |
+| ``data_docs`` | ``True`` | render GE Data Docs after the gate (about a second of template rendering per run) |
+
+``QualityConfig()`` is what the pipeline uses; tests and callers pass their own to ``run_gate(config=...)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from omnilake.contracts import all_contracts
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    quarantine_ratio_max: float = 0.05
+    volume_tolerance: float = 0.5
+    volume_window: int = 7
+    required_sources: tuple[str, ...] | None = None
+    warehouse_schema: str = "main"
+    max_listed: int = 5
+    data_docs: bool = True
+
+    def sources_required(self) -> tuple[str, ...]:
+        """The sources whose delivery the freshness rule expects: configured, or every landing contract."""
+        if self.required_sources is not None:
+            return self.required_sources
+        return tuple(sorted(c.name for c in all_contracts().values() if c.layer == "landing"))

@@ -1,0 +1,181 @@
+"""Great Expectations' context for a gate run, and Data Docs that read offline.
+
+Where GE keeps things, under the lake root::
+
+    _ops/gx/expectations/     the suites as last declared (JSON; the source of truth is quality/)
+    _ops/gx/validations/      every validation result (JSON), one folder per suite and run
+    _ops/data_docs/           the Data Docs site: index.html, expectations/, validations/, static/
+
+GE's pages load Bootstrap, jQuery, bootstrap-table, Font Awesome and Vega from CDNs. After each
+build, every page written is rewritten to load the copies vendored in ``quality/data_docs_assets/``
+(copied to ``static/offline/``), charts are replaced by a note, and GE's remote logo by its local
+copy: the site opens from a laptop or an air-gapped server alike.
+
+The stores need a local lake root; on an object-store root the context keeps results in memory and
+no Data Docs are built (the results still land in ``ops.quality_results``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import great_expectations as gx
+from great_expectations.data_context.types.base import (
+    DataContextConfig,
+    InMemoryStoreBackendDefaults,
+    ProgressBarsConfig,
+)
+
+if TYPE_CHECKING:
+    from great_expectations.data_context import EphemeralDataContext
+
+    from omnilake.lake import Lake
+
+log = logging.getLogger(__name__)
+
+ASSETS_DIR = Path(__file__).resolve().parent / "data_docs_assets"
+SITE_NAME = "omnilake"
+OFFLINE_DIR = ("static", "offline")
+# The index lists at most this many validation results (the newest); older pages stay on disk.
+INDEX_VALIDATIONS_LIMIT = 500
+
+
+def docs_root(lake: Lake) -> Path | None:
+    return Path(lake.path("_ops", "data_docs")) if lake.root.is_local else None
+
+
+def gx_context(lake: Lake) -> EphemeralDataContext:
+    """An in-process GE context whose suites, results and Data Docs live under the lake root."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    defaults = InMemoryStoreBackendDefaults()
+    stores = dict(defaults.stores)
+    sites: dict = {}
+    site = docs_root(lake)
+    if site is not None:
+        for store_name, folder in (
+            (defaults.expectations_store_name, "expectations"),
+            (defaults.validation_results_store_name, "validations"),
+        ):
+            stores[store_name] = {
+                **stores[store_name],
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": lake.path("_ops", "gx", folder),
+                },
+            }
+        sites[SITE_NAME] = {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site)},
+            "site_index_builder": {
+                "class_name": "DefaultSiteIndexBuilder",
+                "validation_results_limit": INDEX_VALIDATIONS_LIMIT,
+            },
+        }
+    config = DataContextConfig(
+        store_backend_defaults=defaults,
+        stores=stores,
+        data_docs_sites=sites,
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def build_data_docs(context: EphemeralDataContext, lake: Lake, resource_identifiers: list) -> Path | None:
+    """Render the pages of this run's suites and results plus the index, made readable offline.
+
+    Returns the index page, or None when the lake root is not local.
+    """
+    site = docs_root(lake)
+    if site is None:
+        log.warning("Data Docs need a local lake root; %s is not, so none were built", lake.root)
+        return None
+    started = time.time()
+    context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=resource_identifiers)
+    offline = site.joinpath(*OFFLINE_DIR)
+    shutil.copytree(ASSETS_DIR, offline, dirs_exist_ok=True)
+    for page in site.rglob("*.html"):
+        if offline in page.parents or page.stat().st_mtime < started - 1:
+            continue
+        static = Path(os.path.relpath(site / "static", page.parent)).as_posix()
+        page.write_text(make_offline(page.read_text(encoding="utf-8"), static), encoding="utf-8")
+    return site / "index.html"
+
+
+# --- offline rewriting -----------------------------------------------------------------------------
+
+# The CDN files GE's templates load, by file name, and the vendored copy that replaces each
+# (None: dropped). Bootstrap's bundle carries Popper; one Vega stand-in replaces Vega's three files.
+_LOCAL_ASSETS: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
+    (re.compile(pattern), local)
+    for pattern, local in (
+        (r"^jquery[-.\d]*(\.min)?\.js$", "jquery.min.js"),
+        (r"^popper(\.min)?\.js$", None),
+        (r"^bootstrap(\.min)?\.js$", "bootstrap.bundle.min.js"),
+        (r"^bootstrap(\.min)?\.css$", "bootstrap.min.css"),
+        (r"^bootstrap-table(\.min)?\.js$", "bootstrap-table.min.js"),
+        (r"^bootstrap-table(\.min)?\.css$", "bootstrap-table.min.css"),
+        (r"^bootstrap-table-filter-control(\.min)?\.js$", "bootstrap-table-filter-control.min.js"),
+        (r"^bootstrap-table-filter-control(\.min)?\.css$", "bootstrap-table-filter-control.min.css"),
+        (r"^bootstrap-datepicker(\.min)?\.js$", "bootstrap-datepicker.min.js"),
+        (r"^bootstrap-datepicker(\.min)?\.css$", "bootstrap-datepicker.min.css"),
+        (r"^all(\.min)?\.css$", "icons.css"),  # Font Awesome
+        (r"^vega", "vega-offline.js"),
+    )
+)
+_REMOTE = r"""(?:https?:)?//[^"'\s>]+"""
+_SCRIPT = re.compile(rf"""<script\b[^>]*\bsrc\s*=\s*["']({_REMOTE})["'][^>]*>\s*</script>""", re.IGNORECASE)
+_LINK = re.compile(rf"""<link\b[^>]*\bhref\s*=\s*["']({_REMOTE})["'][^>]*>""", re.IGNORECASE)
+_IMG = re.compile(rf"""(<img\b[^>]*\bsrc\s*=\s*["'])({_REMOTE})(["'])""", re.IGNORECASE)
+_CSS_URL = re.compile(rf"""url\(\s*["']?({_REMOTE})["']?\s*\)""", re.IGNORECASE)
+
+
+def _local_asset(url: str) -> str | None:
+    name = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+    for pattern, local in _LOCAL_ASSETS:
+        if pattern.search(name):
+            return local
+    return None
+
+
+def _local_image(url: str, static: str) -> str:
+    # GE's templates point at its logo on the web; the site's static/images holds the same logo.
+    return f"{static}/images/logo-long.png" if "logo" in url else f"{static}/images/short-logo.png"
+
+
+def make_offline(html: str, static: str) -> str:
+    """The page with every remote stylesheet, script and image replaced by a local file (or removed).
+
+    ``static`` is the path from the page to the site's ``static/`` folder. Hyperlinks are left alone:
+    following one needs the network, reading the page does not.
+    """
+    offline = f"{static}/{'/'.join(OFFLINE_DIR[1:])}"
+    included: set[str] = set()
+
+    def replace(match: re.Match[str], tag: str) -> str:
+        local = _local_asset(match.group(1))
+        if local is None or local in included:
+            return ""
+        included.add(local)
+        return tag.format(f"{offline}/{local}")
+
+    html = _SCRIPT.sub(lambda m: replace(m, '<script src="{}"></script>'), html)
+    html = _LINK.sub(lambda m: replace(m, '<link rel="stylesheet" href="{}">'), html)
+    html = _IMG.sub(lambda m: m.group(1) + _local_image(m.group(2), static) + m.group(3), html)
+    return _CSS_URL.sub(lambda m: f"url('{_local_image(m.group(1), static)}')", html)
+
+
+def remote_assets(html: str) -> list[str]:
+    """Every remote stylesheet, script, image or CSS url() a page would load (empty when offline)."""
+    found = [m.group(1) for m in _SCRIPT.finditer(html)]
+    found += [m.group(1) for m in _LINK.finditer(html)]
+    found += [m.group(2) for m in _IMG.finditer(html)]
+    found += [m.group(1) for m in _CSS_URL.finditer(html)]
+    return found

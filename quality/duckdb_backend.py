@@ -1,0 +1,212 @@
+"""Validate a suite where gold lives: the DuckDB warehouse, with GE's result format and Data Docs.
+
+GE 1.24 reaches SQL databases through SQLAlchemy, and DuckDB has neither a GE dialect nor, in this
+environment, the ``duckdb-engine`` SQLAlchemy driver. So each expectation a suite declares (the same
+GE objects the Spark suites use) is computed here as one DuckDB aggregate plus a bounded sample of
+offending rows, and recorded as GE's own ``ExpectationValidationResult`` in GE's validation store, so
+results, ``ops.quality_results`` and Data Docs look the same whichever engine ran them.
+
+Supported expectation types are in ``SUPPORTED``; any other one is reported as a failed check whose
+message says so, never silently passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import great_expectations as gx
+from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
+from great_expectations.data_context.types.resource_identifiers import (
+    ExpectationSuiteIdentifier,
+    ValidationResultIdentifier,
+)
+
+from quality.checks import quote_identifier as q
+
+if TYPE_CHECKING:
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context import EphemeralDataContext
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    from quality.checks import Suite
+
+# (unexpected-row predicate, its parameters, missing-row predicate, ranking window or None)
+_MapRule = tuple[str, list[Any], str, str | None]
+
+
+def _not_null(kwargs: dict) -> _MapRule:
+    return f"{q(kwargs['column'])} is null", [], "false", None
+
+
+def _in_set(kwargs: dict) -> _MapRule:
+    column, values = q(kwargs["column"]), list(kwargs["value_set"])
+    if not values:
+        return f"{column} is not null", [], f"{column} is null", None
+    marks = ", ".join("?" for _ in values)
+    return f"{column} is not null and {column} not in ({marks})", values, f"{column} is null", None
+
+
+def _between(kwargs: dict) -> _MapRule:
+    column = q(kwargs["column"])
+    outside, params = [], []
+    if kwargs.get("min_value") is not None:
+        outside.append(f"{column} {'<=' if kwargs.get('strict_min') else '<'} ?")
+        params.append(kwargs["min_value"])
+    if kwargs.get("max_value") is not None:
+        outside.append(f"{column} {'>=' if kwargs.get('strict_max') else '>'} ?")
+        params.append(kwargs["max_value"])
+    return f"{column} is not null and ({' or '.join(outside)})", params, f"{column} is null", None
+
+
+def _unique(kwargs: dict) -> _MapRule:
+    column = q(kwargs["column"])
+    return f"{column} is not null and _omnilake_copies > 1", [], f"{column} is null", column
+
+
+def _compound_unique(kwargs: dict) -> _MapRule:
+    columns = [q(c) for c in kwargs["column_list"]]
+    all_missing = " and ".join(f"{c} is null" for c in columns)
+    return f"not ({all_missing}) and _omnilake_copies > 1", [], all_missing, ", ".join(columns)
+
+
+_COLUMN_MAP: dict[str, Callable[[dict], _MapRule]] = {
+    "expect_column_values_to_not_be_null": _not_null,
+    "expect_column_values_to_be_in_set": _in_set,
+    "expect_column_values_to_be_between": _between,
+    "expect_column_values_to_be_unique": _unique,
+    "expect_compound_columns_to_be_unique": _compound_unique,
+}
+SUPPORTED = (*_COLUMN_MAP, "expect_table_row_count_to_be_between")
+
+
+def _column_map(
+    connection: duckdb.DuckDBPyConnection,
+    query: str,
+    config: ExpectationConfiguration,
+    row_id: tuple[str, ...],
+    max_listed: int,
+) -> tuple[bool, dict]:
+    kwargs = config.kwargs
+    unexpected, params, missing, partition = _COLUMN_MAP[config.type](kwargs)
+    copies = f", count(*) over (partition by {partition}) as _omnilake_copies" if partition else ""
+    rows = f"with _omnilake_data as ({query}) select *{copies} from _omnilake_data"
+    element_count, missing_count, unexpected_count = connection.execute(
+        f"select count(*), count(*) filter (where {missing}), count(*) filter (where {unexpected}) "
+        f"from ({rows})",
+        params,
+    ).fetchone()
+    checked = kwargs.get("column_list") or [kwargs["column"]]
+    named = [c for c in row_id if c not in checked] + list(checked)
+    sample = connection.execute(
+        f"select {', '.join(q(c) for c in named)} from ({rows}) where {unexpected} limit {int(max_listed)}",
+        params,
+    ).fetchall()
+    # As in GE: nulls are "missing" and not judged, except by not-null, where they are what is judged.
+    judged = element_count - missing_count
+    result: dict[str, Any] = {
+        "element_count": element_count,
+        "unexpected_count": unexpected_count,
+        "unexpected_percent": 100 * unexpected_count / judged if judged else 0.0,
+        "partial_unexpected_list": [
+            dict(zip(checked, r[-len(checked) :], strict=True)) if len(checked) > 1 else r[-1] for r in sample
+        ],
+    }
+    if missing != "false":
+        result["missing_count"] = missing_count
+        result["missing_percent"] = 100 * missing_count / element_count if element_count else None
+    if row_id:
+        result["unexpected_index_column_names"] = list(row_id)
+        result["partial_unexpected_index_list"] = [dict(zip(named, r, strict=True)) for r in sample]
+    mostly = kwargs.get("mostly") or 1.0
+    success = unexpected_count == 0 or (mostly < 1 and (judged - unexpected_count) / judged >= mostly)
+    return success, result
+
+
+def _row_count(
+    connection: duckdb.DuckDBPyConnection, query: str, config: ExpectationConfiguration, *_: Any
+) -> tuple[bool, dict]:
+    (count,) = connection.execute(f"select count(*) from ({query})").fetchone()
+    low, high = config.kwargs.get("min_value"), config.kwargs.get("max_value")
+    success = (low is None or count >= low) and (high is None or count <= high)
+    return success, {"observed_value": count}
+
+
+def _validate(
+    connection: duckdb.DuckDBPyConnection,
+    query: str,
+    config: ExpectationConfiguration,
+    row_id: tuple[str, ...],
+    max_listed: int,
+) -> ExpectationValidationResult:
+    try:
+        if config.type in _COLUMN_MAP:
+            success, result = _column_map(connection, query, config, row_id, max_listed)
+        elif config.type == "expect_table_row_count_to_be_between":
+            success, result = _row_count(connection, query, config)
+        else:
+            raise NotImplementedError(
+                f"{config.type} is not computed on DuckDB; use one of {', '.join(SUPPORTED)} "
+                "or add it to quality/duckdb_backend.py"
+            )
+    except (duckdb.Error, NotImplementedError) as exc:
+        return ExpectationValidationResult(
+            success=False,
+            expectation_config=config,
+            result={},
+            exception_info={
+                "raised_exception": True,
+                "exception_message": f"{type(exc).__name__}: {exc}",
+                "exception_traceback": None,
+            },
+        )
+    return ExpectationValidationResult(success=success, expectation_config=config, result=result)
+
+
+def validate_query(
+    context: EphemeralDataContext,
+    suite: Suite,
+    query: str,
+    connection: duckdb.DuckDBPyConnection,
+    run: RunIdentifier,
+    max_listed: int,
+) -> ExpectationSuiteValidationResult:
+    """Run the suite's expectations on the rows of ``query`` and store the result as GE would."""
+    gx_suite = context.suites.add_or_update(
+        gx.ExpectationSuite(name=suite.name, expectations=[c.to_gx() for c in suite.checks])
+    )
+    results = [
+        _validate(connection, query, e.configuration, suite.row_id, max_listed) for e in gx_suite.expectations
+    ]
+    passed = sum(r.success for r in results)
+    suite_result = ExpectationSuiteValidationResult(
+        success=passed == len(results),
+        results=results,
+        suite_name=suite.name,
+        statistics={
+            "evaluated_expectations": len(results),
+            "successful_expectations": passed,
+            "unsuccessful_expectations": len(results) - passed,
+            "success_percent": 100 * passed / len(results) if results else None,
+        },
+        meta={
+            "great_expectations_version": gx.__version__,
+            "batch_spec": {"engine": "duckdb", "query": query},
+            "active_batch_definition": {
+                "datasource_name": "duckdb",
+                "data_connector_name": "warehouse",
+                "data_asset_name": suite.name,
+                "batch_identifiers": {},
+            },
+        },
+    )
+    suite_result.meta["run_id"] = run
+    suite_result.meta["validation_time"] = run.run_time
+    suite_identifier = ExpectationSuiteIdentifier(name=suite.name)
+    context.validation_results_store.store_validation_results(
+        suite_result,
+        ValidationResultIdentifier(suite_identifier, run, f"duckdb-{suite.name}"),
+        suite_identifier,
+    )
+    return suite_result

@@ -1,0 +1,176 @@
+"""Run a layer's quality gate: validate every suite, record every result, then stop the run or not.
+
+    report = run_gate("bronze", run_id, landing_date)   # raises QualityGateError on a failed `fail`
+
+A gate always records before it judges: every check's result goes to ``ops.quality_results`` and
+GE's Data Docs (``<lake>/_ops/data_docs/index.html``), and only then does a breached ``fail`` check
+raise ``QualityGateError`` naming each failed check and what was observed. Breached ``warn``
+checks are in ``report.warned`` and the run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from great_expectations.core.run_identifier import RunIdentifier
+from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+from omnilake.errors import ConfigError, OmnilakeError, QualityGateError
+from omnilake.lake import Lake, get_lake
+from quality import bronze, gold, silver
+from quality.checks import GateContext, Suite
+from quality.config import QualityConfig
+from quality.data_docs import build_data_docs, gx_context
+from quality.duckdb_backend import validate_query
+from quality.results import (
+    CheckResult,
+    GateReport,
+    check_result,
+    missing_data_result,
+    suite_error_result,
+    write_results,
+)
+from quality.spark_backend import validate_dataframe
+
+if TYPE_CHECKING:
+    from omnilake.pipeline import RunContext
+
+log = logging.getLogger(__name__)
+
+GATES: dict[str, Callable[[GateContext], list[Suite]]] = {
+    "bronze": bronze.suites,
+    "silver": silver.suites,
+    "gold": gold.suites,
+}
+# A failure message names this many failed checks; the rest are in ops.quality_results.
+MESSAGE_MAX_FAILURES = 5
+
+
+def run_gate(
+    layer: str,
+    run_id: str,
+    landing_date: date | None = None,
+    lake: Lake | None = None,
+    *,
+    config: QualityConfig | None = None,
+    warehouse: str | Path | None = None,
+) -> GateReport:
+    """Validate ``layer`` for ``run_id``.
+
+    Bronze checks ``landing_date`` (default: the newest delivered). Gold checks the DuckDB file
+    ``warehouse`` (default ``<lake>/warehouse.duckdb``): a publisher passes the file it is building,
+    so that marts failing the gate never replace the ones analysts read.
+    """
+    if layer not in GATES:
+        raise ConfigError(f"no quality gate for layer {layer!r}; gates exist for {', '.join(GATES)}")
+    ctx = GateContext(layer, run_id, lake or get_lake(), config or QualityConfig(), landing_date)
+    ctx.warehouse_path = str(warehouse) if warehouse is not None else None
+    if layer == "bronze":
+        ctx.landing_date = bronze.processed_date(ctx)
+    return run_suites(ctx, GATES[layer](ctx))
+
+
+def gate_step(context: RunContext, layer: str) -> dict[str, Any]:
+    """The gate as a pipeline step: ``Step(func="quality.gates:gate_step", kwargs={"layer": "bronze"})``.
+
+    Gold checks the warehouse ``build_gold`` is building, before ``publish_gold`` swaps it in.
+    """
+    warehouse = None
+    if layer == "gold":
+        from omnilake.publish import staging_warehouse_path
+
+        warehouse = staging_warehouse_path(context)
+    report = run_gate(layer, context.run_id, context.landing_date, context.lake, warehouse=warehouse)
+    return report.as_dict()
+
+
+def run_suites(ctx: GateContext, suites: list[Suite]) -> GateReport:
+    """Validate ``suites``, record the results and Data Docs, raise if a ``fail`` check broke."""
+    started = time.perf_counter()
+    context = gx_context(ctx.lake)
+    run = RunIdentifier(run_name=ctx.run_id, run_time=ctx.checked_at.replace(tzinfo=UTC))
+    results: list[CheckResult] = []
+    validated: list[str] = []
+    try:
+        for suite in suites:
+            suite_results, was_validated = _run_suite(context, ctx, suite, run)
+            results.extend(suite_results)
+            if was_validated:
+                validated.append(suite.name)
+    finally:
+        ctx.close()
+    report = GateReport(ctx.layer, ctx.run_id, ctx.landing_date, results)
+    if ctx.config.data_docs:
+        report.data_docs = _data_docs(context, ctx, run, validated)
+    report.seconds = time.perf_counter() - started
+    write_results(ctx.spark, ctx.lake, report, ctx.checked_at)
+    log.info("%s", report.summary())
+    for warning in report.warned:
+        log.warning("%s gate warning: %s", ctx.layer, warning.describe())
+    if report.failed:
+        raise QualityGateError(failure_message(report))
+    return report
+
+
+def _run_suite(context, ctx: GateContext, suite: Suite, run: RunIdentifier) -> tuple[list[CheckResult], bool]:
+    """The suite's results, and whether GE validated it (a dataset that does not exist is not).
+
+    A suite that cannot be evaluated at all (a rule's query names a column that is gone, the engine
+    refuses a plan) becomes one failed result carrying the error, and the other suites still run.
+    """
+    suite_started = time.perf_counter()
+    try:
+        data = suite.data(ctx)
+        if data is None:
+            if suite.required:
+                return [missing_data_result(suite)], False
+            log.info("skipped %s: no data", suite.name)
+            return [], False
+        if suite.engine == "spark":
+            validation = validate_dataframe(context, suite, data, run, ctx.config.max_listed)
+        else:
+            validation = validate_query(context, suite, data, ctx.warehouse, run, ctx.config.max_listed)
+    except OmnilakeError:
+        raise
+    except Exception as exc:
+        log.warning("could not evaluate %s: %s: %s", suite.name, type(exc).__name__, exc)
+        return [suite_error_result(suite, exc)], False
+    log.info("validated %s in %.2fs", suite.name, time.perf_counter() - suite_started)
+    return [check_result(suite, r) for r in validation.results], True
+
+
+def _data_docs(context, ctx: GateContext, run: RunIdentifier, suite_names: list[str]) -> str | None:
+    """Build this run's pages. Docs are a view of results already recorded, so a failure to render
+    them is logged, never allowed to hide the gate's verdict."""
+    store = context.validation_results_store
+    identifiers = [
+        *(ExpectationSuiteIdentifier(name=name) for name in suite_names),
+        *(
+            key
+            for key in store.list_keys()
+            if key.run_id.run_name == run.run_name and key.run_id.run_time == run.run_time
+        ),
+    ]
+    try:
+        index = build_data_docs(context, ctx.lake, identifiers)
+    except Exception as exc:  # a rendering bug must not mask the results
+        log.warning("Data Docs were not built: %s: %s", type(exc).__name__, exc)
+        return None
+    return str(index) if index else None
+
+
+def failure_message(report: GateReport) -> str:
+    failed = report.failed
+    named = "; ".join(r.describe() for r in failed[:MESSAGE_MAX_FAILURES])
+    more = f"; and {len(failed) - MESSAGE_MAX_FAILURES} more" if len(failed) > MESSAGE_MAX_FAILURES else ""
+    when = f" for landing date {report.landing_date}" if report.landing_date else ""
+    docs = f"; Data Docs: {report.data_docs}" if report.data_docs else ""
+    return (
+        f"{report.layer} gate failed{when}, run {report.run_id}: {named}{more}. "
+        f"Nothing downstream may run until the data is fixed; every result is in ops.quality_results{docs}"
+    )
