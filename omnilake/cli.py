@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+import time
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
@@ -231,3 +232,86 @@ def generate(
         f"{summary.persons:,} people; {summary.seconds:.1f}s ({summary.rows_per_second():,.0f} rows/s); "
         f"defects injected: {sum(summary.defects.values()):,}"
     )
+
+
+@app.command()
+@_friendly_errors
+def transform(
+    landing_date: Annotated[
+        str | None,
+        typer.Option("--date", "-d", help="Take deliveries up to this date; all pending by default."),
+    ] = None,
+) -> None:
+    """Bronze -> silver: the pipeline's silver steps (identity, customers, orders, POS, events, inventory)."""
+    from omnilake.lake import get_lake
+    from omnilake.pipeline import RunContext, build_steps, new_run_id, run_step, topological
+
+    lake = get_lake()
+    context = RunContext(new_run_id("transform"), _parse_date(landing_date), lake)
+    table = RichTable("table", "rows in", "inserted", "updated", "seconds", title="silver")
+    with console.status("transforming bronze into silver…") as status:
+        for step in topological(build_steps()):
+            if not step.name.startswith("silver_"):
+                continue
+            status.update(f"{step.name}…")
+            started = time.perf_counter()
+            outcome = run_step(step, context)
+            for row in outcome.get("tables", [{"table": step.name.removeprefix("silver_"), **outcome}]):
+                table.add_row(
+                    row["table"],
+                    *(f"{row.get(k, 0):,}" for k in ("rows_in", "inserted", "updated")),
+                    f"{row.get('seconds', time.perf_counter() - started):.1f}",
+                )
+    console.print(table)
+
+
+@app.command()
+@_friendly_errors
+def gate(
+    layer: Annotated[str, typer.Argument(help="bronze, silver or gold")],
+    landing_date: Annotated[
+        str | None, typer.Option("--date", "-d", help="Landing date to check (bronze).")
+    ] = None,
+) -> None:
+    """Run one layer's quality gate now; exit 1 if a `fail` check is breached."""
+    from omnilake.pipeline import new_run_id
+    from quality.gates import run_gate
+
+    with console.status(f"running the {layer} gate…"):
+        report = run_gate(layer, new_run_id("gate"), _parse_date(landing_date))
+    _print_gate(report)
+
+
+def _print_gate(report) -> None:
+    table = RichTable("check", "severity", "observed", "result", title=report.summary())
+    for result in report.results:
+        verdict = (
+            "[green]pass[/]"
+            if result.success
+            else ("[red]FAIL[/]" if result.severity == "fail" else "[yellow]warn[/]")
+        )
+        table.add_row(result.label, result.severity, str(result.observed), verdict)
+    console.print(table)
+    if report.data_docs:
+        console.print(f"Data Docs: {report.data_docs}")
+
+
+@app.command("identity-eval")
+@_friendly_errors
+def identity_eval() -> None:
+    """Score identity resolution against the generator's truth (pairwise precision, recall, F1)."""
+    from jobs.silver.identity import evaluate
+
+    with console.status("scoring identity resolution…"):
+        score = evaluate()
+    table = RichTable("measure", "value", title="identity resolution against the generator's truth")
+    for key, value in score.as_dict().items():
+        table.add_row(
+            key,
+            f"{value:.4f}"
+            if isinstance(value, float)
+            else f"{value:,}"
+            if isinstance(value, int)
+            else str(value),
+        )
+    console.print(table)

@@ -57,7 +57,7 @@ def _landing_sources() -> list[str]:
 
 
 def build_steps() -> list[Step]:
-    """The pipeline, in dependency order."""
+    """The pipeline, in dependency order: ingest, bronze gate, silver, silver gate, gold, gold gate, publish."""
     ingest = [
         Step(
             name=f"ingest_{source}",
@@ -68,7 +68,80 @@ def build_steps() -> list[Step]:
         )
         for source in _landing_sources()
     ]
-    return ingest
+    gate = ("gate_bronze",)
+    silver = [
+        Step(
+            "silver_reference",
+            "jobs.silver.run:reference_step",
+            "Conformed `silver.products` and `silver.locations` from the newest reference snapshots.",
+            gate,
+        ),
+        Step(
+            "silver_identity",
+            "jobs.silver.identity:identity_step",
+            "Resolve one stable `customer_key` per "
+            "person across web accounts, e-mails, phones, loyalty cards and devices; record merges.",
+            gate,
+        ),
+        Step(
+            "silver_customers",
+            "jobs.silver.customers:customers_step",
+            "`silver.customers`: one row per "
+            "person with pseudonymised contact points, membership and consent.",
+            ("silver_identity",),
+        ),
+        Step(
+            "silver_orders",
+            "jobs.silver.run:orders_step",
+            "CDC merge of order changes into `silver.orders`, "
+            "its lines and status history; a late, older change never overwrites a newer one.",
+            ("silver_reference", "silver_identity"),
+        ),
+        Step(
+            "silver_pos",
+            "jobs.silver.run:pos_step",
+            "Till lines to UTC with store-local business dates; voids, returns and duplicates handled.",
+            ("silver_reference", "silver_identity"),
+        ),
+        Step(
+            "silver_events",
+            "jobs.silver.events:events_step",
+            "Behaviour events deduplicated, sessionised, staged on the journey and attributed to people.",
+            ("silver_identity",),
+        ),
+        Step(
+            "silver_inventory",
+            "jobs.silver.run:inventory_step",
+            "One position per sku x location x day "
+            "from the online and store inventory systems, with their deviation.",
+            ("silver_reference",),
+        ),
+        Step(
+            "silver_calendar",
+            "jobs.silver.run:calendar_step",
+            "`silver.calendar` covering the facts' dates.",
+            ("silver_orders", "silver_pos", "silver_inventory"),
+        ),
+    ]
+    gates = [
+        Step(
+            "gate_bronze",
+            "quality.gates:gate_step",
+            "Bronze quality gate: reconciliation per file, "
+            "quarantine ratio, freshness, volume anomaly. A `fail` stops everything downstream.",
+            tuple(s.name for s in ingest),
+            kwargs={"layer": "bronze"},
+        ),
+        Step(
+            "gate_silver",
+            "quality.gates:gate_step",
+            "Silver quality gate: keys, not-null, referential "
+            "integrity, ranges, no future timestamps, stable identity keys.",
+            tuple(s.name for s in silver),
+            kwargs={"layer": "silver"},
+        ),
+    ]
+    return [*ingest, *gates[:1], *silver, *gates[1:]]
 
 
 def topological(steps: Iterable[Step]) -> list[Step]:
