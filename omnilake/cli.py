@@ -162,6 +162,25 @@ def _date_range(start: str | None, end: str | None, landing_root) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+def _describe(result: Any) -> str:
+    """One short line for a step's summary dict (ingest, silver tables, gate, publish)."""
+    if not isinstance(result, dict):
+        return "" if result is None else str(result)
+    if "checks" in result:
+        return f"{result['checks']} checks, {len(result['failed'])} failed, {len(result['warned'])} warned"
+    if "tables" in result:
+        return "; ".join(
+            f"{t['table']} +{t.get('inserted', 0):,} ~{t.get('updated', 0):,}" for t in result["tables"]
+        )
+    if "records" in result:
+        return (
+            f"{result['files_new']} new file(s), {result['records']:,} records, "
+            f"{result['quarantined_rows']:,} quarantined"
+        )
+    shown = [f"{k} {v:,}" for k, v in result.items() if isinstance(v, int) and not isinstance(v, bool)]
+    return ", ".join(shown[:4])
+
+
 @app.command()
 @_friendly_errors
 def run(
@@ -187,7 +206,7 @@ def run(
 
         def progress(outcome) -> None:
             status.update(f"{outcome.landing_date} {outcome.step} done")
-            summary = ", ".join(f"{k}={v}" for k, v in (outcome.result or {}).items() if k != "source")
+            summary = _describe(outcome.result)
             table.add_row(str(outcome.landing_date), outcome.step, f"{outcome.seconds:.1f}", summary)
 
         outcomes = run_pipeline(dates, lake, on_step=progress)

@@ -54,7 +54,8 @@ def validate_dataframe(
         gx.ExpectationSuite(
             name=suite.name,
             expectations=[c.to_gx() for c in suite.checks],
-            meta={"notes": suite.description} if suite.description else None,
+            # GE's renderer wants notes as {"format": ..., "content": ...}, not a bare string.
+            meta={"notes": {"format": "markdown", "content": [suite.description]}} if suite.description else None,
         )
     )
     definition = context.validation_definitions.add(

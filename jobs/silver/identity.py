@@ -561,6 +561,7 @@ def resolve(lake: Lake | None = None, now: datetime | None = None) -> IdentityRe
             )
 
         delta.overwrite(assigned, identifiers_table)
+        delta.ensure_table(spark, merges_table)  # exists, if empty, before the first merge
         if merge_count:
             _record_merges(spark, merges, merges_table, now)
     finally:
