@@ -9,7 +9,7 @@ bootstrap:
 	@$(UV) sync --frozen --quiet
 
 run: bootstrap
-	$(UV) run omnilake doctor
+	$(UV) run omnilake run --sample
 
 test: bootstrap
 	$(UV) run pytest

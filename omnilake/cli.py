@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -140,7 +141,6 @@ def ingest(
 def _date_range(start: str | None, end: str | None, landing_root) -> list[date]:
     """Dates to run: the given range, or every delivery date found in the landing zone."""
     from datetime import timedelta
-    from pathlib import Path
 
     first, last = _parse_date(start), _parse_date(end)
     if first is None:
@@ -191,6 +191,10 @@ def run(
         str | None, typer.Option(help="Last landing date; default: start date, or the latest delivered.")
     ] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another run's writer lock.")] = 0.0,
+    sample: Annotated[
+        bool,
+        typer.Option("--sample", help="Generate the sample data set first if the landing zone is empty."),
+    ] = False,
 ) -> None:
     """Run the whole pipeline (the same steps as the Airflow DAG) for each landing date in order."""
     from omnilake.lake import get_lake
@@ -198,6 +202,10 @@ def run(
     from omnilake.pipeline import run_pipeline
 
     lake = get_lake()
+    if sample and not any(p for p in Path(lake.landing).glob("*/*") if not p.parent.name.startswith("_")):
+        generate(
+            start_date=SAMPLE["start_date"], days=SAMPLE["days"], scale=SAMPLE["scale"], seed=42, clean=False
+        )
     dates = _date_range(start_date, end_date if start_date else None, lake.landing)
     if end_date and not start_date:
         dates = [d for d in dates if d <= _parse_date(end_date)]
@@ -213,6 +221,57 @@ def run(
     console.print(table)
     total = sum(o.seconds for o in outcomes)
     console.print(f"[bold green]done[/]: {len(dates)} date(s), {len(outcomes)} steps in {total:.1f}s")
+    _print_lake_summary(lake)
+
+
+# `make run` / `omnilake run --sample`: a week of a small retailer, enough for every mart to fill.
+SAMPLE = {"start_date": "2026-01-01", "days": 7, "scale": 0.2}
+
+SUMMARY_QUERIES = {
+    "customers by RFM segment (latest snapshot)": (
+        "select segment, count(*) as customers from mart_customer_rfm "
+        "where snapshot_date = (select max(snapshot_date) from mart_customer_rfm) group by segment order by 2 desc"
+    ),
+    "largest online-vs-physical stock deviations (latest day)": (
+        "select location_id, sku, listed_qty, on_hand_qty, deviation_qty from mart_inventory_position "
+        "where snapshot_date = (select max(snapshot_date) from mart_inventory_position) "
+        "and deviation_qty is not null order by abs(deviation_qty) desc limit 5"
+    ),
+}
+
+
+def _print_lake_summary(lake) -> None:
+    """Rows per layer, a glimpse of the marts, and how to query them."""
+    from deltalake import DeltaTable
+
+    from omnilake.sql import run_query
+
+    table = RichTable("layer", "tables", "rows", title="the lake now")
+    for layer in ("bronze", "quarantine", "silver", "gold"):
+        counts = [DeltaTable(t.path).count() for t in lake.tables(layer) if DeltaTable.is_deltatable(t.path)]
+        table.add_row(layer, str(len(counts)), f"{sum(counts):,}")
+    console.print(table)
+    if not Path(lake.warehouse_path).exists():
+        return
+    for title, query in SUMMARY_QUERIES.items():
+        console.print(f"[bold]{title}[/]")
+        console.print(run_query(query), highlight=False)
+    console.print(
+        f'Query the marts: [bold]uv run omnilake sql "select * from dim_customer limit 10"[/] '
+        f"or open {lake.warehouse_path} read-only with any DuckDB client."
+    )
+
+
+@app.command()
+@_friendly_errors
+def sql(
+    query: Annotated[str, typer.Argument(help="One read-only SQL statement over the gold marts.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+) -> None:
+    """Query the published warehouse read-only (writes are refused)."""
+    from omnilake.sql import run_query
+
+    typer.echo(run_query(query, fmt))  # type: ignore[arg-type]
 
 
 @app.command()
@@ -225,8 +284,6 @@ def generate(
     clean: Annotated[bool, typer.Option("--clean", help="Turn every defect off.")] = False,
 ) -> None:
     """Write realistic omnichannel landing files (with defects) under $OMNILAKE_HOME/landing."""
-    from pathlib import Path
-
     from omnilake.generate import DefectRates
     from omnilake.generate import generate as run_generate
     from omnilake.lake import get_lake
