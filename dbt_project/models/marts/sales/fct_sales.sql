@@ -1,0 +1,30 @@
+with
+
+sales_lines as (
+
+    select * from {{ ref('int_sales_lines') }}
+
+),
+
+final as (
+
+    select
+        cast(sales_line_id as {{ dbt.type_string() }}) as sales_line_id,
+        cast(channel as {{ dbt.type_string() }}) as channel,
+        cast(line_type as {{ dbt.type_string() }}) as line_type,
+        cast(order_id as {{ dbt.type_string() }}) as order_id,
+        cast(customer_key as {{ dbt.type_string() }}) as customer_key,
+        cast(storefront as {{ dbt.type_string() }}) as storefront,
+        cast(sku as {{ dbt.type_string() }}) as sku,
+        cast(location_id as {{ dbt.type_string() }}) as location_id,
+        cast(quantity as int) as quantity,
+        cast(unit_price as decimal(12, 2)) as unit_price,
+        cast(discount_amount as decimal(12, 2)) as discount_amount,
+        cast(net_amount as decimal(12, 2)) as net_amount,
+        cast(business_date as date) as business_date,
+        cast(transacted_at as timestamp) as transacted_at
+    from sales_lines
+
+)
+
+select * from final

@@ -1,0 +1,27 @@
+with
+
+source as (
+
+    select * from {{ source('silver', 'customer_key_merges') }}
+
+),
+
+renamed as (
+
+    select
+
+        -- ids
+        merged_key,
+        surviving_key,
+
+        -- strings
+        evidence,
+
+        -- timestamps
+        cast(merged_at as timestamp) as merged_at
+
+    from source
+
+)
+
+select * from renamed

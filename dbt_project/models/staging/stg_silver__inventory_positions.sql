@@ -1,0 +1,35 @@
+with
+
+source as (
+
+    select * from {{ source('silver', 'inventory_positions') }}
+
+),
+
+renamed as (
+
+    select
+
+        -- ids
+        sku,
+        location_id,
+
+        -- numerics
+        cast(on_hand_qty as int) as on_hand_qty,
+        cast(listed_qty as int) as listed_qty,
+        cast(reserved_qty as int) as reserved_qty,
+        cast(deviation_qty as int) as deviation_qty,
+
+        -- booleans
+        is_known_sku,
+        in_store_system,
+        in_online_system,
+
+        -- dates
+        cast(snapshot_date as date) as snapshot_date
+
+    from source
+
+)
+
+select * from renamed

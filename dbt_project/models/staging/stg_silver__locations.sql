@@ -1,0 +1,31 @@
+with
+
+source as (
+
+    select * from {{ source('silver', 'locations') }}
+
+),
+
+renamed as (
+
+    select
+
+        -- ids
+        location_id,
+
+        -- strings
+        location_type,
+        location_name,
+        city,
+        state,
+        time_zone,
+
+        -- numerics
+        latitude,
+        longitude
+
+    from source
+
+)
+
+select * from renamed

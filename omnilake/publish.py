@@ -1,0 +1,373 @@
+"""Gold: build the dbt marts into a staging warehouse, then publish it for analysts and apps.
+
+Two pipeline steps with the gold quality gate between them:
+
+1. ``build_gold(context)`` runs one ``dbt build`` (models and their tests) into a *staging* DuckDB
+   file next to the published one. The staging file starts as a copy of the published warehouse so
+   that the incremental RFM snapshots carry on from run to run. A failed build deletes the staging
+   file and raises ``GoldBuildError``: the published warehouse and the gold Delta tables are never
+   touched by a build.
+2. ``publish_gold(context)`` writes every mart as a Delta table under ``<lake>/gold/<mart>`` (typed by
+   its contract, ``schemas/gold/<mart>.yaml``) and then swaps the staging file in as
+   ``<lake>/warehouse.duckdb`` with ``os.replace``. DuckDB allows one writer *or* many readers per
+   file, so the published file is never opened for writing: an analyst holding the old file open
+   keeps reading the old version and the next connection sees the new one.
+
+dbt runs as a subprocess (``python -m dbt.cli.main``), not in-process: dbt-duckdb keeps a
+process-wide connection to the file it built, and a DuckDB file may be opened only once per process
+with a given configuration, which would collide with the read-only connections of the gate and of
+this module.
+
+The warehouse holds the marts only (schema ``main``): sources, staging and intermediate relations
+are views over the run's Arrow sources, valid only inside the dbt process, and are dropped after
+the build.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+from deltalake import DeltaTable, write_deltalake
+
+from omnilake.contracts import Contract
+from omnilake.errors import ConfigError, ContractError, OmnilakeError, SchemaMismatchError
+from omnilake.pipeline import GOLD_MARTS
+
+if TYPE_CHECKING:
+    from omnilake.lake import Lake
+    from omnilake.pipeline import RunContext
+
+log = logging.getLogger(__name__)
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+MARTS = GOLD_MARTS
+WAREHOUSE_SCHEMA = "main"
+_BATCH_ROWS = 256_000
+
+
+class GoldBuildError(OmnilakeError):
+    """The dbt build of the gold marts failed; nothing was published."""
+
+
+# --- paths ---------------------------------------------------------------------------------------
+
+
+def published_warehouse_path(lake: Lake) -> Path:
+    """``<lake>/warehouse.duckdb``, the file analysts open (DuckDB needs a local lake root)."""
+    if not lake.root.is_local:
+        raise ConfigError(f"the DuckDB warehouse needs a local lake root; {lake.root} is an object store")
+    return Path(lake.warehouse_path)
+
+
+def staging_warehouse_path(context: RunContext) -> Path:
+    """Where ``build_gold`` builds this run's warehouse: beside the published file (same file system,
+    so the swap is an atomic rename), named after the run."""
+    safe_run_id = re.sub(r"[^A-Za-z0-9_.-]", "_", context.run_id)
+    return Path(context.lake.root.local_path, f"warehouse.{safe_run_id}.building.duckdb")
+
+
+def dbt_artifacts_path(lake: Lake) -> Path:
+    """dbt's target directory for this lake: manifest, run results and the generated docs."""
+    return Path(lake.root.local_path, "_ops", "dbt", "target")
+
+
+def silver_sources() -> list[str]:
+    """The silver tables the dbt project reads: those with a staging model."""
+    return sorted(
+        p.stem.split("__", 1)[1] for p in (DBT_PROJECT_DIR / "models" / "staging").glob("stg_silver__*.sql")
+    )
+
+
+# --- build ---------------------------------------------------------------------------------------
+
+
+def build_gold(
+    context: RunContext,
+    *,
+    snapshot_date: date | None = None,
+    full_refresh: bool = False,
+    docs: bool = True,
+) -> dict[str, Any]:
+    """Run ``dbt build`` into this run's staging warehouse; on success the gate can check it.
+
+    ``snapshot_date`` is the RFM snapshot the run writes (default: the run's landing date).
+    ``full_refresh`` rebuilds the RFM history from scratch (only today's snapshot remains).
+    ``docs`` also runs ``dbt docs generate`` into ``dbt_artifacts_path``.
+    """
+    lake = context.lake
+    missing = [name for name in silver_sources() if not DeltaTable.is_deltatable(lake.path("silver", name))]
+    if missing:
+        raise GoldBuildError(
+            f"silver table(s) {', '.join(missing)} missing under {lake.path('silver')}: "
+            "run the silver jobs first; nothing was built"
+        )
+    published = published_warehouse_path(lake)
+    staging = staging_warehouse_path(context)
+    _remove_database(staging)
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    if published.exists() and not full_refresh:
+        shutil.copyfile(published, staging)
+
+    snapshot = snapshot_date or context.landing_date
+    started = time.perf_counter()
+    dbt_vars = ["--vars", json.dumps({"snapshot_date": snapshot.isoformat()})]
+    try:
+        results = run_dbt(
+            ["build", *dbt_vars, *(["--full-refresh"] if full_refresh else [])], lake=lake, warehouse=staging
+        )
+        if docs:
+            _generate_docs(dbt_vars, lake, staging)
+        _keep_only_marts(staging)
+    except BaseException:
+        _remove_database(staging)
+        raise
+    seconds = time.perf_counter() - started
+    warned = [r["unique_id"] for r in results if r["status"] == "warn"]
+    for unique_id in warned:
+        log.warning("dbt test warned (the build goes on): %s", unique_id)
+    summary = {
+        "warehouse": str(staging),
+        "snapshot_date": snapshot.isoformat(),
+        "models": sum(r["unique_id"].startswith("model.") for r in results),
+        "tests_passed": sum(r["status"] == "pass" for r in results),
+        "tests_warned": len(warned),
+        "seconds": round(seconds, 1),
+    }
+    log.info("built gold: %s", summary)
+    return summary
+
+
+def _generate_docs(dbt_vars: list[str], lake: Lake, warehouse: Path) -> None:
+    """``dbt docs generate`` on the fresh build (same vars, so dbt reuses its parse). One thread:
+    docs generation skips the run hooks that load the sources before parallel compilation. A
+    failure leaves the build standing."""
+    try:
+        run_dbt(["docs", "generate", *dbt_vars, "--threads", "1"], lake=lake, warehouse=warehouse)
+    except GoldBuildError as exc:
+        log.warning("dbt docs generate failed; the gold build stands: %s", exc)
+
+
+def run_dbt(args: list[str], *, lake: Lake, warehouse: Path) -> list[dict[str, Any]]:
+    """One dbt command on the project, writing ``warehouse``; returns its node results.
+
+    Raises ``GoldBuildError`` naming the failed nodes when dbt exits non-zero.
+    """
+    artifacts = dbt_artifacts_path(lake)
+    env = {
+        **os.environ,
+        "OMNILAKE_HOME": str(lake.root.local_path),
+        "OMNILAKE_WAREHOUSE_PATH": str(warehouse),
+        "OMNILAKE_DBT_TARGET": "duckdb",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "dbt.cli.main",
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(artifacts),
+        "--log-path",
+        str(artifacts.parent / "logs"),
+    ]
+    log.info("dbt %s", " ".join(args))
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    log.debug("dbt output:\n%s", completed.stdout)
+    results = _node_results(artifacts / "run_results.json") if args[0] != "docs" else []
+    if completed.returncode < 0 and _finished(completed.stdout, results):
+        # pyarrow dataset scanners (the delta plugin's sources) can abort the interpreter on exit
+        # after dbt has finished and written its results (apache/arrow#34314, delta-rs#2184).
+        log.warning(
+            "dbt %s finished, then its process died on exit (signal %d)", args[0], -completed.returncode
+        )
+    elif completed.returncode != 0:
+        failed = [r for r in results if r["status"] in ("error", "fail", "runtime error")]
+        if failed:
+            detail = "; ".join(f"{r['unique_id']}: {_first_line(r['message'])}" for r in failed[:5])
+        else:
+            detail = _error_summary(completed.stdout + completed.stderr)
+        raise GoldBuildError(
+            f"dbt {args[0]} failed ({len(failed)} node(s)): {detail}; "
+            f"logs in {artifacts.parent / 'logs'}; nothing was published"
+        )
+    return results
+
+
+def _finished(stdout: str, results: list[dict[str, Any]]) -> bool:
+    """dbt reported success before its process ended (``Completed successfully``, ``Catalog written``)."""
+    failed = any(r["status"] in ("error", "fail", "runtime error") for r in results)
+    return not failed and ("Completed successfully" in stdout or "Catalog written to" in stdout)
+
+
+def _node_results(path: Path) -> list[dict[str, Any]]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [
+        {"unique_id": r["unique_id"], "status": r["status"], "message": r.get("message") or ""}
+        for r in raw.get("results", [])
+    ]
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def _error_summary(output: str) -> str:
+    """What dbt said after "Encountered an error:" (a failure outside any node), else its last line."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for i, line in enumerate(lines):
+        if line.endswith("Encountered an error:"):
+            return " ".join(lines[i + 1 : i + 3])
+    return lines[-1] if lines else "no output"
+
+
+def _keep_only_marts(warehouse: Path) -> None:
+    """Drop every schema but the marts' (their views need the dbt process) and check the marts are there."""
+    with duckdb.connect(str(warehouse)) as con:
+        schemas = [
+            row[0]
+            for row in con.execute(
+                "select schema_name from duckdb_schemas() "
+                "where database_name = current_database() and not internal and schema_name != ?",
+                [WAREHOUSE_SCHEMA],
+            ).fetchall()
+        ]
+        for schema in schemas:
+            con.execute(f'drop schema "{schema}" cascade')
+        present = {
+            row[0]
+            for row in con.execute(
+                "select table_name from duckdb_tables() "
+                "where database_name = current_database() and schema_name = ?",
+                [WAREHOUSE_SCHEMA],
+            ).fetchall()
+        }
+        missing = [mart for mart in MARTS if mart not in present]
+        if missing:
+            raise GoldBuildError(f"dbt build succeeded but left no table for {missing}")
+        con.execute("checkpoint")
+
+
+def _remove_database(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
+# --- publish -------------------------------------------------------------------------------------
+
+
+def publish_gold(context: RunContext) -> dict[str, Any]:
+    """Write the gold Delta tables from this run's staging warehouse, then swap it in for analysts.
+
+    Call it only after ``build_gold`` and the gold gate passed. If it fails part way, the staging
+    file is kept and calling it again finishes the job.
+    """
+    lake = context.lake
+    staging = staging_warehouse_path(context)
+    if not staging.exists():
+        raise GoldBuildError(f"no gold build for run {context.run_id} at {staging}: run build_gold first")
+    started = time.perf_counter()
+    rows: dict[str, int] = {}
+    with duckdb.connect(str(staging), read_only=True) as con:
+        for mart in MARTS:
+            rows[mart] = write_gold_delta(con, mart, lake)
+    published = published_warehouse_path(lake)
+    # A write-ahead log beside the published file can only be a crashed writer's (the pipeline never
+    # writes that file); DuckDB would replay it into the new file, so it goes with the old file.
+    published.with_name(published.name + ".wal").unlink(missing_ok=True)
+    os.replace(staging, published)
+    seconds = time.perf_counter() - started
+    log.info("published gold to %s and %s in %.1fs", published, lake.path("gold"), seconds)
+    return {"warehouse": str(published), "seconds": round(seconds, 1), **rows}
+
+
+def write_gold_delta(con: duckdb.DuckDBPyConnection, mart: str, lake: Lake) -> int:
+    """Overwrite ``<lake>/gold/<mart>`` with the mart's rows, typed as its contract says; returns rows."""
+    table = lake.table(f"gold.{mart}")
+    schema = arrow_schema(table.contract)
+    relation = con.table(f"{WAREHOUSE_SCHEMA}.{mart}")
+    actual, declared = list(relation.columns), table.contract.field_names
+    if actual != declared:
+        raise SchemaMismatchError(
+            f"mart {mart} has columns {actual}, its contract {table.contract.path} declares {declared}"
+        )
+    reader = relation.fetch_record_batch(_BATCH_ROWS)
+    counted = _CountingBatches(reader, schema)
+    write_deltalake(
+        table.path,
+        pa.RecordBatchReader.from_batches(schema, iter(counted)),
+        mode="overwrite",
+        schema_mode="overwrite",
+        partition_by=list(table.partition_by) or None,
+    )
+    log.info("wrote %s rows to %s", counted.rows, table.path)
+    return counted.rows
+
+
+class _CountingBatches:
+    """Cast each batch to the contract's Arrow schema, counting rows on the way."""
+
+    def __init__(self, reader: pa.RecordBatchReader, schema: pa.Schema) -> None:
+        self.reader, self.schema, self.rows = reader, schema, 0
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        for batch in self.reader:
+            self.rows += batch.num_rows
+            yield batch.cast(self.schema)
+
+
+# --- contract types as Arrow ---------------------------------------------------------------------
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "long": pa.int64(),
+    "bigint": pa.int64(),
+    "int": pa.int32(),
+    "integer": pa.int32(),
+    "short": pa.int16(),
+    "smallint": pa.int16(),
+    "double": pa.float64(),
+    "float": pa.float32(),
+    "boolean": pa.bool_(),
+    "date": pa.date32(),
+    # Delta's `timestamp` is an instant (UTC); `timestamp_ntz` a wall-clock time.
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "timestamp_ntz": pa.timestamp("us"),
+    "binary": pa.binary(),
+}
+_DECIMAL = re.compile(r"decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)")
+
+
+def arrow_type(ddl: str) -> pa.DataType:
+    """The Arrow type delta-rs writes as the contract's Spark DDL type (scalar types only)."""
+    lower = ddl.strip().lower()
+    if lower in _ARROW_TYPES:
+        return _ARROW_TYPES[lower]
+    if match := _DECIMAL.fullmatch(lower):
+        return pa.decimal128(int(match.group(1)), int(match.group(2)))
+    raise ContractError(f"type {ddl!r} has no Arrow mapping for delta-rs writes; use a scalar type")
+
+
+def arrow_schema(table_contract: Contract) -> pa.Schema:
+    """The contract as an Arrow schema (nullable columns: required is checked by the quality gates)."""
+    return pa.schema([pa.field(f.name, arrow_type(f.type)) for f in table_contract.fields])

@@ -1,0 +1,561 @@
+"""The gold marts, built for real by one `dbt build` over a small hand-made silver layer.
+
+The silver tables are written with delta-rs exactly as their contracts declare them. The case, at
+snapshot date 2026-03-10:
+
+    customers   C1 member, consents to profiling; C9 is a retired key of C1 (merged)
+                C2 online only; C3 store only, no profiling consent; C4 bought once, returned it;
+                C5 browses but never bought; C6 one big store basket
+    online      O1 C1 web 03-01 (2 lines), O2 C9 app 03-08, O3 C2 web 02-20 with 1 of 3 units
+                refunded on 02-25, O4 C2 cancelled, O5 unresolved buyer 03-05
+    store       T1 S1 C1 03-10 (+ a void line), T2 S1 C3 03-02, T3 S2 C3 03-03, T4 S1 C3 03-06,
+                T5 S1 anonymous 03-07, T6 S2 C4 01-15, T7 S2 C4 03-04 return of T6, T8 S3 C6 02-10
+    locations   S1, S2 stores in Springfield IL; S3 store in Shelbyville IL; DC1 warehouse
+
+Every expected value below is worked out by hand from that case.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable, write_deltalake
+from pyspark.sql import types as T
+
+from omnilake.contracts import contract, same_type
+from omnilake.lake import Lake
+from omnilake.pipeline import RunContext
+from omnilake.publish import (
+    DBT_PROJECT_DIR,
+    MARTS,
+    arrow_schema,
+    build_gold,
+    dbt_artifacts_path,
+    publish_gold,
+    published_warehouse_path,
+)
+from omnilake.settings import LakeRoot
+
+pytestmark = pytest.mark.integration
+
+SNAPSHOT = date(2026, 3, 10)
+
+
+# --- the silver case -----------------------------------------------------------------------------
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _d(text: str) -> Decimal:
+    return Decimal(text)
+
+
+def _order(order_id, customer_key, channel_source, business_date, status, created_at):
+    return {
+        "order_id": order_id,
+        "order_number": int(order_id[1:]),
+        "customer_key": customer_key,
+        "order_status": status,
+        "channel_source": channel_source,
+        "currency": "USD",
+        "created_at": _at(created_at),
+        "updated_at": _at(created_at),
+        "business_date": date.fromisoformat(business_date),
+        "has_unknown_sku": False,
+        "_batch_id": "b1",
+    }
+
+
+def _order_line(order_id, line_id, sku, quantity, unit_price, discount, refunded_quantity, business_date):
+    net = Decimal(quantity) * _d(unit_price) - _d(discount)
+    return {
+        "order_id": order_id,
+        "line_id": line_id,
+        "sku": sku,
+        "is_known_sku": True,
+        "quantity": quantity,
+        "unit_price": _d(unit_price),
+        "discount_amount": _d(discount),
+        "net_amount": net,
+        "refunded_quantity": refunded_quantity,
+        "business_date": date.fromisoformat(business_date),
+    }
+
+
+def _pos(store, transaction, line_no, sku, quantity, unit_price, discount, line_type, customer_key, at):
+    net = Decimal(0) if line_type == "void" else Decimal(quantity) * _d(unit_price) - _d(discount)
+    return {
+        "store_id": store,
+        "register_id": "R1",
+        "transaction_id": transaction,
+        "line_no": line_no,
+        "sku": sku,
+        "is_known_sku": True,
+        "quantity": quantity,
+        "unit_price": _d(unit_price),
+        "discount_amount": _d(discount),
+        "net_amount": net,
+        "line_type": line_type,
+        "customer_key": customer_key,
+        "transaction_at": _at(at),
+        "business_date": date.fromisoformat(at[:10]),
+        "_batch_id": "b1",
+    }
+
+
+def _event(session, customer_key, channel, device, stage, at, event_name=None, sku=None, event_type="track"):
+    return {
+        "message_id": uuid.uuid4().hex,
+        "event_type": event_type,
+        "event_name": event_name,
+        "customer_key": customer_key,
+        "session_id": session,
+        "journey_stage": stage,
+        "channel": channel,
+        "device_type": device,
+        "product_sku": sku,
+        "event_at": _at(at),
+        "event_date": date.fromisoformat(at[:10]),
+        "_batch_id": "b1",
+    }
+
+
+def _customer(key, *, member, profiling, tier=None):
+    return {
+        "customer_key": key,
+        "is_member": member,
+        "tier": tier,
+        "email_opt_in": member,
+        "sms_opt_in": False,
+        "profiling_consent": profiling,
+        "identifiers": 2,
+    }
+
+
+def _position(day, sku, location, on_hand, reserved, listed):
+    return {
+        "sku": sku,
+        "location_id": location,
+        "snapshot_date": date.fromisoformat(day),
+        "on_hand_qty": on_hand,
+        "listed_qty": listed,
+        "reserved_qty": reserved,
+        "deviation_qty": None if on_hand is None or listed is None else listed - on_hand,
+        "is_known_sku": True,
+        "in_store_system": on_hand is not None,
+        "in_online_system": listed is not None,
+    }
+
+
+# fmt: off
+SILVER: dict[str, list[dict]] = {
+    "customers": [
+        _customer("C1", member=True, profiling=True, tier="gold"),
+        _customer("C2", member=False, profiling=True),
+        _customer("C3", member=True, profiling=False, tier="silver"),
+        _customer("C4", member=False, profiling=True),
+        _customer("C5", member=False, profiling=True),
+        _customer("C6", member=False, profiling=True),
+    ],
+    "customer_key_merges": [
+        {"merged_key": "C9", "surviving_key": "C1", "merged_at": _at("2026-03-09T00:00:00"), "evidence": "email"}
+    ],
+    "products": [
+        {"sku": "SKU-A", "category": "shoes", "list_price": _d("50.00"), "is_active": True},
+        {"sku": "SKU-B", "category": "bags", "list_price": _d("20.00"), "is_active": True},
+        {"sku": "SKU-C", "category": "hats", "list_price": _d("10.00"), "is_active": True},
+    ],
+    "locations": [
+        {"location_id": "S1", "location_type": "store", "city": "Springfield", "state": "IL", "time_zone": "America/Chicago"},
+        {"location_id": "S2", "location_type": "store", "city": "Springfield", "state": "IL", "time_zone": "America/Chicago"},
+        {"location_id": "S3", "location_type": "store", "city": "Shelbyville", "state": "IL", "time_zone": "America/Chicago"},
+        {"location_id": "DC1", "location_type": "dc", "city": "Capital City", "state": "IL", "time_zone": "America/Chicago"},
+    ],
+    "orders": [
+        _order("O1", "C1", "web", "2026-03-01", "fulfilled", "2026-03-01T18:00:00"),
+        _order("O2", "C9", "app", "2026-03-08", "paid", "2026-03-08T12:00:00"),
+        _order("O3", "C2", "web", "2026-02-20", "partially_refunded", "2026-02-20T09:00:00"),
+        _order("O4", "C2", "web", "2026-03-09", "cancelled", "2026-03-09T09:00:00"),
+        _order("O5", None, "web", "2026-03-05", "paid", "2026-03-05T20:00:00"),
+    ],
+    "order_lines": [
+        _order_line("O1", "L1", "SKU-A", 2, "50.00", "10.00", 0, "2026-03-01"),
+        _order_line("O1", "L2", "SKU-B", 1, "20.00", "0.00", 0, "2026-03-01"),
+        _order_line("O2", "L1", "SKU-C", 1, "10.00", "0.00", 0, "2026-03-08"),
+        _order_line("O3", "L1", "SKU-B", 3, "20.00", "12.00", 1, "2026-02-20"),
+        _order_line("O4", "L1", "SKU-A", 1, "50.00", "0.00", 0, "2026-03-09"),
+        _order_line("O5", "L1", "SKU-A", 1, "50.00", "0.00", 0, "2026-03-05"),
+    ],
+    "order_status_history": [
+        {"order_id": "O3", "changed_at": _at("2026-02-20T09:00:00"), "order_status": "paid", "received_on": date(2026, 2, 20)},
+        {"order_id": "O3", "changed_at": _at("2026-02-25T10:00:00"), "order_status": "partially_refunded", "received_on": date(2026, 2, 25)},
+    ],
+    "pos_lines": [
+        _pos("S1", "T1", 1, "SKU-A", 1, "50.00", "0.00", "sale", "C1", "2026-03-10T15:00:00"),
+        _pos("S1", "T1", 2, "SKU-B", 1, "20.00", "0.00", "void", "C1", "2026-03-10T15:00:00"),
+        _pos("S1", "T2", 1, "SKU-A", 2, "50.00", "25.00", "sale", "C3", "2026-03-02T11:00:00"),
+        _pos("S2", "T3", 1, "SKU-C", 1, "10.00", "0.00", "sale", "C3", "2026-03-03T11:00:00"),
+        _pos("S1", "T4", 1, "SKU-C", 1, "10.00", "0.00", "sale", "C3", "2026-03-06T11:00:00"),
+        _pos("S1", "T5", 1, "SKU-A", 1, "50.00", "0.00", "sale", None, "2026-03-07T11:00:00"),
+        _pos("S1", "T5", 2, "SKU-B", 2, "20.00", "0.00", "sale", None, "2026-03-07T11:00:00"),
+        _pos("S2", "T6", 1, "SKU-B", 1, "20.00", "0.00", "sale", "C4", "2026-01-15T11:00:00"),
+        _pos("S2", "T7", 1, "SKU-B", -1, "20.00", "0.00", "return", "C4", "2026-03-04T11:00:00"),
+        _pos("S3", "T8", 1, "SKU-A", 4, "50.00", "0.00", "sale", "C6", "2026-02-10T11:00:00"),
+    ],
+    "events": [
+        # sess1: C1 on the web, desktop, from awareness to purchase
+        _event("sess1", "C1", "web", "desktop", "awareness", "2026-03-09T10:00:00", "Home", event_type="page"),
+        _event("sess1", "C1", "web", "desktop", "interest", "2026-03-09T10:01:00", "Product Viewed", "SKU-A"),
+        _event("sess1", "C1", "web", "desktop", "decision", "2026-03-09T10:02:00", "Product Added", "SKU-A"),
+        _event("sess1", "C1", "web", "desktop", "purchase", "2026-03-09T10:05:00", "Order Completed"),
+        # sess2: C5 in the app, looks at hats twice
+        _event("sess2", "C5", "app", "ios", "awareness", "2026-03-09T11:00:00", "Home", event_type="screen"),
+        _event("sess2", "C5", "app", "ios", "interest", "2026-03-09T11:01:00", "Product Viewed", "SKU-C"),
+        _event("sess2", "C5", "app", "ios", "interest", "2026-03-09T11:02:00", "Product Viewed", "SKU-C"),
+        # sess3: an anonymous visitor who only saw the home page
+        _event("sess3", None, "web", "desktop", "awareness", "2026-03-09T12:00:00", "Home", event_type="page"),
+        # sess4: C1 writes a review from a phone the next day
+        _event("sess4", "C1", "web", "mobile", "loyalty", "2026-03-10T09:00:00", "Review Submitted"),
+        # sess5: an identify call and nothing else (no journey stage)
+        _event("sess5", None, "web", "desktop", None, "2026-03-09T13:00:00", event_type="identify"),
+    ],
+    "inventory_positions": [
+        _position("2026-03-09", "SKU-A", "S1", 6, 0, 6),
+        _position("2026-03-10", "SKU-A", "S1", 5, 1, 6),
+        _position("2026-03-10", "SKU-A", "S2", 2, 3, 2),
+        _position("2026-03-10", "SKU-A", "S3", 3, 0, 3),
+        _position("2026-03-10", "SKU-A", "DC1", 100, 10, 90),
+        _position("2026-03-10", "SKU-B", "S1", None, None, 4),
+        _position("2026-03-10", "SKU-B", "S2", 0, 0, 0),
+        _position("2026-03-10", "SKU-C", "S2", 0, 0, 1),
+    ],
+}
+# fmt: on
+
+
+def write_silver(home: Path, tables: dict[str, list[dict]] | None = None) -> None:
+    """Write the silver case (or ``tables``) as Delta tables under ``<home>/silver``, typed by contract."""
+    for name, rows in (tables or SILVER).items():
+        table_contract = contract("silver", name)
+        schema = arrow_schema(table_contract)
+        full_rows = [{f: row.get(f) for f in table_contract.field_names} for row in rows]
+        write_deltalake(
+            str(home / "silver" / name),
+            pa.Table.from_pylist(full_rows, schema=schema),
+            mode="overwrite",
+            partition_by=list(table_contract.partition_by) or None,
+        )
+
+
+def context_for(home: Path, run: str, landing_date: date = SNAPSHOT) -> RunContext:
+    return RunContext(run_id=run, landing_date=landing_date, lake=Lake(LakeRoot(str(home))))
+
+
+@pytest.fixture(scope="module")
+def gold(tmp_path_factory):
+    """One silver lake, built and published once for every test of this module."""
+    home = tmp_path_factory.mktemp("lake")
+    write_silver(home)
+    context = context_for(home, "test_run")
+    built = build_gold(context)
+    published = publish_gold(context)
+    return {"home": home, "context": context, "built": built, "published": published}
+
+
+def _query(gold, sql: str, params=None) -> list[tuple]:
+    with duckdb.connect(str(published_warehouse_path(gold["context"].lake)), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+# --- tests ---------------------------------------------------------------------------------------
+
+
+REPO = Path(__file__).resolve().parents[2]
+D = Decimal
+
+
+def test_the_warehouse_holds_the_five_marts_and_nothing_else(gold):
+    tables = _query(gold, "select schema_name, table_name from duckdb_tables() order by table_name")
+    assert tables == [("main", mart) for mart in sorted(MARTS)]
+    assert not _query(gold, "select view_name from duckdb_views() where not internal")
+    assert gold["built"]["models"] == len(list((DBT_PROJECT_DIR / "models").rglob("*.sql")))
+    assert gold["built"]["tests_passed"] > 100
+    assert gold["built"]["tests_warned"] == 0
+
+
+def test_warehouse_columns_have_the_types_of_the_gold_contracts(gold):
+    duckdb_names = {
+        "string": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT", "double": "DOUBLE",
+        "boolean": "BOOLEAN", "date": "DATE", "timestamp": "TIMESTAMP",
+    }  # fmt: skip
+    for mart in MARTS:
+        declared = [
+            (f.name, duckdb_names.get(f.type, f.type.upper().replace(" ", "")))
+            for f in contract("gold", mart).fields
+        ]
+        actual = _query(
+            gold,
+            "select column_name, data_type from duckdb_columns() where table_name = ? order by column_index",
+            [mart],
+        )
+        assert actual == declared, mart
+
+
+def test_fct_sales_has_every_sale_and_return_line_but_no_void_or_cancelled_order(gold):
+    rows = _query(
+        gold,
+        "select sales_line_id, channel, line_type, customer_key, location_id, quantity, net_amount, "
+        "business_date from fct_sales order by sales_line_id",
+    )
+    d = date.fromisoformat
+    assert rows == [
+        ("online|O1|L1", "online", "sale", "C1", None, 2, D("90.00"), d("2026-03-01")),
+        ("online|O1|L2", "online", "sale", "C1", None, 1, D("20.00"), d("2026-03-01")),
+        ("online|O2|L1", "online", "sale", "C1", None, 1, D("10.00"), d("2026-03-08")),  # C9 merged into C1
+        ("online|O3|L1", "online", "sale", "C2", None, 3, D("48.00"), d("2026-02-20")),
+        ("online|O3|L1|return", "online", "return", "C2", None, -1, D("-16.00"), d("2026-02-25")),
+        ("online|O5|L1", "online", "sale", None, None, 1, D("50.00"), d("2026-03-05")),
+        ("store|S1|R1|T1|1", "store", "sale", "C1", "S1", 1, D("50.00"), d("2026-03-10")),
+        ("store|S1|R1|T2|1", "store", "sale", "C3", "S1", 2, D("75.00"), d("2026-03-02")),
+        ("store|S1|R1|T4|1", "store", "sale", "C3", "S1", 1, D("10.00"), d("2026-03-06")),
+        ("store|S1|R1|T5|1", "store", "sale", None, "S1", 1, D("50.00"), d("2026-03-07")),
+        ("store|S1|R1|T5|2", "store", "sale", None, "S1", 2, D("40.00"), d("2026-03-07")),
+        ("store|S2|R1|T3|1", "store", "sale", "C3", "S2", 1, D("10.00"), d("2026-03-03")),
+        ("store|S2|R1|T6|1", "store", "sale", "C4", "S2", 1, D("20.00"), d("2026-01-15")),
+        ("store|S2|R1|T7|1", "store", "return", "C4", "S2", -1, D("-20.00"), d("2026-03-04")),
+        ("store|S3|R1|T8|1", "store", "sale", "C6", "S3", 4, D("200.00"), d("2026-02-10")),
+    ]
+
+
+def test_dim_customer_profiles_every_person_and_tags_only_those_who_consent(gold):
+    rows = _query(
+        gold,
+        "select customer_key, channels_used, home_store_id, online_orders, online_revenue, store_orders, "
+        "store_revenue, preferred_category, discount_share, price_sensitivity, channel_preference, "
+        "content_interest from dim_customer order by customer_key",
+    )
+    assert rows == [
+        ("C1", "app,store,web", "S1", 2, D("120.00"), 1, D("50.00"), "shoes", 0.0556, "medium", "omnichannel", "shoes"),
+        ("C2", "web", None, 1, D("32.00"), 0, D("0.00"), "bags", 0.2, "high", "online", None),
+        ("C3", "store", "S1", 0, D("0.00"), 3, D("95.00"), "shoes", 0.2083, None, None, None),  # no consent
+        ("C4", "store", "S2", 0, D("0.00"), 1, D("0.00"), "bags", 0.0, "low", "store", None),
+        ("C5", "app", None, 0, D("0.00"), 0, D("0.00"), None, None, None, None, "hats"),
+        ("C6", "store", "S3", 0, D("0.00"), 1, D("200.00"), "shoes", 0.0, "low", "store", None),
+    ]  # fmt: skip
+    seen = _query(
+        gold, "select first_seen_at, last_seen_at, is_member from dim_customer where customer_key = 'C1'"
+    )
+    assert seen == [(datetime(2026, 3, 1, 18), datetime(2026, 3, 10, 15), True)]
+
+
+# The RF grid of the model docs, written out independently of the dbt macro: GRID[r][f - 1].
+GRID = {
+    5: ["New Customers", "Potential Loyalists", "Potential Loyalists", "Champions", "Champions"],
+    4: ["Promising", "Potential Loyalists", "Potential Loyalists", "Loyal Customers", "Loyal Customers"],
+    3: ["About To Sleep", "About To Sleep", "Need Attention", "Loyal Customers", "Loyal Customers"],
+    2: ["Hibernating", "Hibernating", "At Risk", "At Risk", "Cannot Lose Them"],
+    1: ["Lost", "Hibernating", "At Risk", "At Risk", "Cannot Lose Them"],
+}
+
+RFM_COLUMNS = "customer_key, recency_days, frequency, monetary, r_score, f_score, m_score, segment"
+
+
+def rfm_snapshot(warehouse: Path, day: date) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(
+            f"select {RFM_COLUMNS} from mart_customer_rfm where snapshot_date = ? order by customer_key",
+            [day],
+        ).fetchall()
+
+
+def rfm_recomputed(warehouse: Path, day: date) -> list[tuple]:
+    """The documented RFM rules in plain DuckDB SQL over fct_sales, and the grid in Python."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            """
+            with buyers as (
+                select
+                    customer_key,
+                    date_diff('day', max(business_date) filter (where line_type = 'sale'), $day) as recency_days,
+                    count(distinct order_id) filter (where line_type = 'sale') as frequency,
+                    sum(net_amount) as monetary
+                from fct_sales
+                where customer_key is not null and business_date <= $day
+                group by customer_key
+                having count(*) filter (where line_type = 'sale') > 0
+            )
+            select
+                customer_key, recency_days, frequency, monetary,
+                ntile(5) over (order by recency_days desc, customer_key),
+                ntile(5) over (order by frequency, customer_key),
+                ntile(5) over (order by monetary, customer_key)
+            from buyers
+            order by customer_key
+            """,
+            {"day": day},
+        ).fetchall()
+    return [(*row, GRID[row[4]][row[5] - 1]) for row in rows]
+
+
+def test_rfm_scores_and_segments_follow_the_documented_rules(gold):
+    warehouse = published_warehouse_path(gold["context"].lake)
+    assert rfm_snapshot(warehouse, SNAPSHOT) == [
+        ("C1", 0, 3, D("170.00"), 5, 4, 4, "Champions"),
+        ("C2", 18, 1, D("32.00"), 3, 1, 2, "About To Sleep"),
+        ("C3", 4, 3, D("95.00"), 4, 5, 3, "Loyal Customers"),
+        ("C4", 54, 1, D("0.00"), 1, 2, 1, "Hibernating"),
+        ("C6", 28, 1, D("200.00"), 2, 3, 5, "At Risk"),
+    ]
+    assert rfm_snapshot(warehouse, SNAPSHOT) == rfm_recomputed(warehouse, SNAPSHOT)
+
+
+def test_inventory_positions_promise_only_what_is_there(gold):
+    rows = _query(
+        gold,
+        "select snapshot_date, sku, location_id, on_hand_qty, reserved_qty, available_to_sell_qty, listed_qty, "
+        "deviation_qty, units_sold_28d, days_of_cover, is_stockout, is_oversell_risk, "
+        "nearby_stores_with_stock, nearby_store_ids "
+        "from mart_inventory_position order by snapshot_date, sku, location_id",
+    )
+    mar9, mar10 = date(2026, 3, 9), date(2026, 3, 10)
+    assert rows == [
+        (mar9, "SKU-A", "S1", 6, 0, 6, 6, 0, 3, 56.0, False, False, 0, None),
+        (mar10, "SKU-A", "DC1", 100, 10, 90, 90, -10, 3, 933.3, False, False, 0, None),  # online demand
+        (mar10, "SKU-A", "S1", 5, 1, 4, 6, 1, 4, 35.0, False, True, 0, None),
+        (mar10, "SKU-A", "S2", 2, 3, 0, 2, 0, 0, None, True, True, 1, "S1"),  # over-reserved: never negative
+        (mar10, "SKU-A", "S3", 3, 0, 3, 3, 0, 0, None, False, False, 0, None),  # 02-10 sale left the window
+        (mar10, "SKU-B", "S1", None, 0, 0, 4, None, 2, None, True, True, 0, None),  # not counted; void ignored
+        (mar10, "SKU-B", "S2", 0, 0, 0, 0, 0, 0, 0.0, True, False, 0, None),
+        (mar10, "SKU-C", "S2", 0, 0, 0, 1, 1, 1, 0.0, True, True, 0, None),
+    ]  # fmt: skip
+
+
+def test_journey_funnel_counts_sessions_by_deepest_stage(gold):
+    rows = _query(
+        gold,
+        "select session_date, channel, device_type, sessions, awareness_sessions, interest_sessions, "
+        "decision_sessions, purchase_sessions, loyalty_sessions, awareness_to_interest_rate, "
+        "interest_to_decision_rate, decision_to_purchase_rate, purchase_to_loyalty_rate, session_conversion_rate "
+        "from mart_journey_funnel order by session_date, channel, device_type",
+    )
+    mar9, mar10 = date(2026, 3, 9), date(2026, 3, 10)
+    assert rows == [
+        (mar9, "app", "ios", 1, 1, 1, 0, 0, 0, 1.0, 0.0, None, None, 0.0),
+        (mar9, "web", "desktop", 3, 2, 1, 1, 1, 0, 0.5, 1.0, 1.0, 0.0, 0.3333),  # one session had no stage
+        (mar10, "web", "mobile", 1, 1, 1, 1, 1, 1, 1.0, 1.0, 1.0, 1.0, 1.0),
+    ]  # fmt: skip
+
+
+def test_gold_delta_copies_match_their_contracts_and_the_warehouse(gold):
+    lake = gold["context"].lake
+    for mart in MARTS:
+        table = DeltaTable(lake.table(f"gold.{mart}").path)
+        on_disk = T.StructType.fromJson(json.loads(table.schema().to_json()))
+        assert same_type(on_disk, contract("gold", mart).spark_schema()), mart
+        assert table.to_pyarrow_table().num_rows == _query(gold, f"select count(*) from {mart}")[0][0]
+        assert gold["published"][mart] == table.to_pyarrow_table().num_rows
+
+
+def test_docs_describe_every_column_of_every_model_as_built(gold):
+    target = dbt_artifacts_path(gold["context"].lake)
+    catalog = json.loads((target / "catalog.json").read_text())
+    manifest = json.loads((target / "manifest.json").read_text())
+    models = {uid for uid in manifest["nodes"] if uid.startswith("model.")}
+    assert models == {uid for uid in catalog["nodes"] if uid.startswith("model.")}
+    for uid in models:
+        documented = {
+            name: column["description"] for name, column in manifest["nodes"][uid]["columns"].items()
+        }
+        built = set(catalog["nodes"][uid]["columns"])
+        assert built == set(documented), uid
+        assert all(documented.values()), uid
+    assert (target / "index.html").exists()
+
+
+def _example_app():
+    spec = importlib.util.spec_from_file_location("fulfil_sku", REPO / "examples" / "fulfil_sku.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_example_app_finds_the_locations_that_can_fulfil_a_sku_today(gold):
+    app, lake = _example_app(), str(gold["home"])
+    day, options = app.fulfilment_options(lake, "SKU-A")
+    assert day == date(2026, 3, 10)  # the newest day in the table
+    assert [(o.location_id, o.available_to_sell_qty) for o in options] == [("DC1", 90), ("S1", 4), ("S3", 3)]
+    assert [o.location_id for o in app.fulfilment_options(lake, "SKU-A", quantity=4)[1]] == ["DC1", "S1"]
+    assert app.fulfilment_options(lake, "SKU-B") == (date(2026, 3, 10), [])
+    assert [o.location_id for o in app.fulfilment_options(lake, "SKU-A", on=date(2026, 3, 9))[1]] == ["S1"]
+
+
+def test_example_app_runs_from_the_command_line(gold):
+    done = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "fulfil_sku.py"), "SKU-C", "--lake", str(gold["home"])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1 and "no location can fulfil 1 x SKU-C on 2026-03-10" in done.stdout
+
+
+def test_rfm_snapshots_accumulate_per_date_and_a_rerun_replaces_its_date(gold, tmp_path):
+    """One more build, on a copy of the lake, for 2026-03-05: the 03-10 snapshot stays, and a stale
+    03-05 snapshot left by an earlier run of that date (planted here) is replaced, not added to."""
+    home = tmp_path / "lake"
+    shutil.copytree(gold["home"], home)
+    earlier = date(2026, 3, 5)
+    context = context_for(home, "run_0305", earlier)
+    warehouse = published_warehouse_path(context.lake)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "insert into mart_customer_rfm select * replace (date '2026-03-05' as snapshot_date, "
+            "'Lost' as segment) from mart_customer_rfm where customer_key in ('C1', 'C2')"
+        )
+        con.execute(
+            "insert into mart_customer_rfm select * replace (date '2026-03-05' as snapshot_date, "
+            "'C7' as customer_key) from mart_customer_rfm where customer_key = 'C1' and snapshot_date = ?",
+            [SNAPSHOT],
+        )
+
+    build_gold(context, docs=False)
+    publish_gold(context)
+
+    assert rfm_snapshot(warehouse, earlier) == [
+        ("C1", 4, 1, D("110.00"), 4, 1, 4, "Promising"),
+        ("C2", 13, 1, D("32.00"), 3, 2, 2, "About To Sleep"),
+        ("C3", 2, 2, D("85.00"), 5, 5, 3, "Champions"),
+        ("C4", 49, 1, D("0.00"), 1, 3, 1, "At Risk"),
+        ("C6", 23, 1, D("200.00"), 2, 4, 5, "At Risk"),
+    ]
+    assert rfm_snapshot(warehouse, earlier) == rfm_recomputed(warehouse, earlier)
+    assert rfm_snapshot(warehouse, SNAPSHOT) == rfm_snapshot(
+        published_warehouse_path(gold["context"].lake), SNAPSHOT
+    )
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        per_date = con.execute(
+            "select snapshot_date, count(*) from mart_customer_rfm group by all order by 1"
+        )
+        assert per_date.fetchall() == [(earlier, 5), (SNAPSHOT, 5)]
+        migration = con.execute(
+            "select before.segment, after.segment from mart_customer_rfm as before "
+            "join mart_customer_rfm as after using (customer_key) "
+            "where customer_key = 'C1' and before.snapshot_date = ? and after.snapshot_date = ?",
+            [earlier, SNAPSHOT],
+        )
+        assert migration.fetchall() == [("Promising", "Champions")]
+    assert DeltaTable(context.lake.table("gold.mart_customer_rfm").path).to_pyarrow_table().num_rows == 10
