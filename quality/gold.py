@@ -17,10 +17,45 @@ that reconciles with silver orders::
 
 from __future__ import annotations
 
-from quality.checks import GateContext, Suite
-from quality.contract_checks import warehouse_suite
+import great_expectations as gx
 
-RULES: tuple[Suite, ...] = ()
+from quality.checks import GateContext, Suite, fail, warn
+from quality.contract_checks import warehouse_suite
+from quality.rules import warehouse_rule
+
+E = gx.expectations
+
+RULES: tuple[Suite, ...] = (
+    # Quintile scores use every bucket once there are at least five customers to score.
+    warehouse_rule(
+        "gold.rfm_quintiles_populated",
+        "select snapshot_date, count(distinct r_score) as r_buckets, count(distinct f_score) as f_buckets, "
+        "count(distinct m_score) as m_buckets from {mart_customer_rfm} group by snapshot_date "
+        "having count(*) >= 5",
+        tuple(
+            fail(
+                f"{score}_quintiles_populated",
+                E.ExpectColumnValuesToBeBetween(column=f"{score}_buckets", min_value=5, max_value=5),
+            )
+            for score in ("r", "f", "m")
+        ),
+        row_id=("snapshot_date",),
+    ),
+    # Every person with a sale appears in the customer dimension.
+    warehouse_rule(
+        "gold.sales_customers_in_dim_customer",
+        "select s.customer_key, d.customer_key is not null as in_dim_customer from "
+        "(select distinct customer_key from {fct_sales} where customer_key is not null) s "
+        "left join {dim_customer} d on s.customer_key = d.customer_key",
+        (
+            warn(
+                "sales_customers_in_dim_customer",
+                E.ExpectColumnValuesToBeInSet(column="in_dim_customer", value_set=[True]),
+            ),
+        ),
+        row_id=("customer_key",),
+    ),
+)
 
 
 def suites(ctx: GateContext) -> list[Suite]:

@@ -17,8 +17,20 @@ from __future__ import annotations
 
 from quality.checks import GateContext, Suite
 from quality.contract_checks import contract_suite
+from quality.rules import not_in_future, references
 
-RULES: tuple[Suite, ...] = ()
+RULES: tuple[Suite, ...] = (
+    references("silver.order_lines", "order_id", "silver.orders"),
+    references("silver.order_status_history", "order_id", "silver.orders"),
+    references("silver.pos_lines", "store_id", "silver.locations", "location_id"),
+    references("silver.inventory_positions", "location_id", "silver.locations", "location_id"),
+    # Unknown skus are flagged (is_known_sku), not dropped: a warning, not a stop.
+    references("silver.order_lines", "sku", "silver.products", severity="warn"),
+    references("silver.pos_lines", "sku", "silver.products", severity="warn"),
+    not_in_future("silver.orders", "updated_at"),
+    not_in_future("silver.pos_lines", "transaction_at"),
+    not_in_future("silver.events", "event_at"),
+)
 
 
 def suites(ctx: GateContext) -> list[Suite]:
