@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from omnilake.errors import OmnilakeError
+from omnilake.errors import OmnilakeError, StorageError
 
 app = typer.Typer(
     help="Omnilake: an omnichannel retail lakehouse (Spark jobs -> Delta Lake -> dbt marts).",
@@ -28,15 +28,22 @@ err_console = Console(stderr=True)
 
 
 def _friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn our errors into one line and a non-zero exit instead of a traceback."""
+    """Turn our errors into one line and a non-zero exit instead of a traceback.
+
+    A full disk or a read-only lake surfaces as an OSError (or as the engine's error text): the
+    operator's to fix, so it becomes one line too. Anything else is a bug and keeps its traceback.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except OmnilakeError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
+        except Exception as exc:
+            error = exc if isinstance(exc, OmnilakeError) else StorageError.from_failure(exc)
+            if error is None:
+                raise
+            err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(error.exit_code) from None
 
     return wrapper
 
@@ -224,8 +231,8 @@ def run(
     _print_lake_summary(lake)
 
 
-# `make run` / `omnilake run --sample`: a week of a small retailer, enough for every mart to fill.
-SAMPLE = {"start_date": "2026-01-01", "days": 7, "scale": 0.2}
+# `make run` / `omnilake run --sample`: three days of a small retailer, enough for every mart to fill.
+SAMPLE = {"start_date": "2026-01-01", "days": 3, "scale": 0.2}
 
 SUMMARY_QUERIES = {
     "customers by RFM segment (latest snapshot)": (
@@ -350,11 +357,12 @@ def gate(
     ] = None,
 ) -> None:
     """Run one layer's quality gate now; exit 1 if a `fail` check is breached."""
+    day = _parse_date(landing_date)
     from omnilake.pipeline import new_run_id
-    from quality.gates import run_gate
+    from quality.gates import run_gate  # GE's import alone takes seconds: after the arguments are checked
 
     with console.status(f"running the {layer} gate…"):
-        report = run_gate(layer, new_run_id("gate"), _parse_date(landing_date))
+        report = run_gate(layer, new_run_id("gate"), day)
     _print_gate(report)
 
 

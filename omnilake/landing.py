@@ -13,6 +13,7 @@ names are ignored.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import difflib
 import gzip
@@ -29,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from omnilake.contracts import Contract
-from omnilake.errors import LandingError
+from omnilake.errors import LandingError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ STAGED_SCHEMA = pa.schema(
 _ROW_GROUP = 50_000
 _HASH_CHUNK = 1 << 20
 _OTHER_DELIMITERS = (";", "\t", "|", ",")
+CSV_FIELD_LIMIT = 64 << 20  # bytes; a longer CSV field is quarantined as malformed_csv
+UNCLOSED_QUOTE = "; a quote opened on this line is never closed"
 
 
 @dataclass(frozen=True)
@@ -145,10 +148,11 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
                 try:
                     text = pending + decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
+                    line = line_number + 1 + exc.object[: exc.start].count(b"\n")
                     raise FileRefused(
                         "bad_encoding",
-                        f"not valid UTF-8 near byte {offset + exc.start} ({exc.reason}); "
-                        "re-export the file as UTF-8 (a GBK or Latin-1 export looks like this)",
+                        f"not valid UTF-8 at line {line}, near byte {offset + exc.start} ({exc.reason}); "
+                        f"{_encoding_guess(exc.object, exc.start)}: re-export the file as UTF-8",
                     ) from None
                 offset += len(chunk)
                 parts = text.split("\n")
@@ -172,6 +176,27 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
         ) from None
     except OSError as exc:
         raise FileRefused("unreadable", f"cannot read the file: {exc}") from None
+
+
+def _encoding_guess(data: bytes, position: int) -> str:
+    """A hint at what the bytes around an undecodable position really are (for the refusal detail)."""
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "the file is UTF-16 (Excel's 'Unicode text' export)"
+    start = data.rfind(b"\n", 0, position) + 1
+    end = data.find(b"\n", position)
+    line = data[start : end if end >= 0 else len(data)]
+    try:
+        text = line.decode("gb18030")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if sum("\u4e00" <= ch <= "\u9fff" for ch in text) >= 2:
+            return "the bytes look like GBK/GB18030 (Chinese)"
+    try:
+        line.decode("cp1252")
+    except UnicodeDecodeError:
+        return "the bytes are in an unknown legacy encoding"
+    return "the bytes look like Latin-1/Windows-1252"
 
 
 # --- staging -------------------------------------------------------------------------------------
@@ -225,7 +250,8 @@ class _StagingWriter:
     def discard(self) -> None:
         self.rows = []
         if self.writer is not None:
-            self.writer.close()
+            with contextlib.suppress(OSError):  # on a full disk closing fails too; the file goes anyway
+                self.writer.close()
         self.target.unlink(missing_ok=True)
 
 
@@ -245,6 +271,13 @@ def stage_file(landing: LandingFile, file_hash: str, contract: Contract, staging
         writer.discard()
         staged.records = 0
         staged.file_error, staged.file_error_detail = refused.reason, refused.detail
+    except OSError as exc:  # writing the staging file: the lake's disk is full or read-only
+        with contextlib.suppress(OSError):
+            writer.discard()
+        failure = StorageError.from_failure(exc, f"staging {landing.relative_path}", staging_dir)
+        if failure is None:
+            raise
+        raise failure from exc
     return staged
 
 
@@ -286,19 +319,38 @@ def _stage_csv(landing: LandingFile, contract: Contract, staged: StagedFile, wri
     staged.drift.extend(_header_drift(header, contract))
 
     # csv.reader over physical lines, remembering which lines each record spanned (quoted newlines).
+    # Lines pushed back are read again first: see the unclosed quote below.
     consumed: list[tuple[int, str]] = []
+    pushed_back: list[tuple[int, str]] = []
 
     def physical() -> Iterator[str]:
-        for line_number, text in lines:
+        while True:
+            if pushed_back:
+                line_number, text = pushed_back.pop()
+            elif (item := next(lines, None)) is not None:
+                line_number, text = item
+            else:
+                return
             consumed.append((line_number, text))
             yield text
 
-    for values in csv.reader(physical(), delimiter=delimiter):
+    def quarantine_first_line(problem: str) -> None:
+        """Quarantine the current record's first line alone and read the lines after it again.
+
+        A quote opened and never closed makes csv read on to the next quote character, swallowing
+        the good rows in between; this way one stray quote costs one record, not a stretch of file."""
+        (first_line, first_text), rest = consumed[0], consumed[1:]
+        consumed.clear()
+        pushed_back.extend(reversed(rest))
+        staged.records += 1
+        writer.add(first_line, first_text, None, f"malformed_csv: {problem}")
+
+    def add_record(values: list[str]) -> None:
         (first_line, _), raw = consumed[0], "\n".join(t for _, t in consumed)
         consumed.clear()
         if not any(v.strip() for v in values):
             staged.blank_lines += 1
-            continue
+            return
         staged.records += 1
         if [v.strip() for v in values] in (header, as_delivered):
             writer.add(first_line, raw, None, "repeated_header")
@@ -308,6 +360,34 @@ def _stage_csv(landing: LandingFile, contract: Contract, staged: StagedFile, wri
             )
         else:
             writer.add(first_line, raw, list(zip(header, values, strict=True)))
+
+    _allow_large_csv_fields()
+    reader = csv.reader(physical(), delimiter=delimiter)
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            if not consumed:
+                raise FileRefused("unreadable", f"the CSV cannot be split into records: {exc}") from None
+            quarantine_first_line(f"{exc}" + (UNCLOSED_QUOTE if len(consumed) > 1 else ""))
+        else:
+            if len(consumed) == 1 or len(values) == len(header):
+                add_record(values)
+                continue
+            quarantine_first_line(
+                f"expected {len(header)} fields, got {len(values)} over {len(consumed)} lines{UNCLOSED_QUOTE}"
+            )
+        # The old reader failed mid-record or ran to the end of the file: read the pushed-back lines anew.
+        reader = csv.reader(physical(), delimiter=delimiter)
+
+
+def _allow_large_csv_fields() -> None:
+    """Python's csv refuses fields over 128 KiB by default; exports do carry longer ones (a 10 MB
+    description). The limit stays finite so a quote that is never closed cannot take all memory."""
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)
 
 
 def _check_header(

@@ -4,6 +4,11 @@ Sail has no corrupt-record mode, and its ``from_json`` into typed fields silentl
 out-of-range integer. So a record is first read as a map of raw strings (JSON key or CSV header to
 value), then each declared field is cast with ``try_cast`` (nested fields with ``from_json``), and a
 value that is present but does not cast is a ``wrong_type``, never a silent null.
+
+Two contract settings widen what casts: a date or timestamp field's ``formats`` (tried after ISO,
+first match wins, so an ambiguous "06/01/2025" takes the first pattern listed), and the landing
+contract's ``options.thousands_separator`` (digit grouping stripped from numeric fields when it is
+well formed). Without them "01.06.2025" or "1,234.50" is a ``wrong_type`` whose detail says why.
 """
 
 from __future__ import annotations
@@ -13,20 +18,60 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from omnilake.contracts import Contract, Field
+from omnilake.errors import ContractError
 
 RAW_MAP = "map<string,string>"
 
 
-def _typed(field: Field, value: Column) -> Column:
+_NUMERIC = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType, T.DecimalType)
+THOUSANDS_SEPARATORS = (",", " ", "'", "_")
+# A number written with digit grouping ("1,234.50", "1.234,50", "1 234"): named in the wrong_type detail.
+_GROUPED_NUMBER = r"^\s*[+-]?\d{1,3}([,. ']\d{3})+([.,]\d+)?\s*$"
+
+
+def _typed(field: Field, value: Column, thousands_separator: str | None = None) -> Column:
     spark_type = field.spark_type
     if isinstance(spark_type, T.StructType | T.ArrayType | T.MapType):
         return F.from_json(value, spark_type)
     if field.formats and isinstance(spark_type, T.TimestampType | T.TimestampNTZType | T.DateType):
-        parse = F.try_to_timestamp if not isinstance(spark_type, T.DateType) else F.try_to_date
+        # Sail 0.7.2 has no try_to_date: dates are parsed as timestamps and cast.
         attempts = [F.trim(value).try_cast(spark_type)]
-        attempts += [parse(F.trim(value), F.lit(fmt)) for fmt in field.formats]
+        attempts += [F.try_to_timestamp(F.trim(value), F.lit(fmt)) for fmt in field.formats]
         return F.coalesce(*attempts).cast(spark_type)
+    if thousands_separator and isinstance(spark_type, _NUMERIC):
+        # Only well-formed grouping is stripped: "1,234.50" is a number, "1,23,4" stays a wrong type.
+        sep = f"[{thousands_separator}]"
+        grouped = rf"^\s*[+-]?\d{{1,3}}({sep}\d{{3}})+(\.\d+)?\s*$"
+        value = F.when(value.rlike(grouped), F.regexp_replace(value, sep, "")).otherwise(value)
     return F.trim(value).try_cast(spark_type)
+
+
+def thousands_separator(contract: Contract) -> str | None:
+    """The contract's ``options.thousands_separator``: digit grouping to strip from numeric fields.
+
+    Off by default: "1,234.50" in a numeric field is then a ``wrong_type`` whose detail names the
+    grouping. The decimal point must be ".", so the separator is one of ``THOUSANDS_SEPARATORS``.
+    """
+    separator = contract.options.get("thousands_separator")
+    if separator is not None and separator not in THOUSANDS_SEPARATORS:
+        raise ContractError(
+            f"{contract.qualified_name}: options.thousands_separator must be one of "
+            f"{list(THOUSANDS_SEPARATORS)} (the decimal point is '.'), got {separator!r}"
+        )
+    return separator
+
+
+def _wrong_type_detail(field: Field, value: Column) -> Column:
+    detail = F.concat(
+        F.lit(f"wrong_type: {field.raw_name} is not {field.type}, got "), F.substring(value, 1, 60)
+    )
+    if not isinstance(field.spark_type, _NUMERIC):
+        return detail
+    hint = F.lit(
+        " (digit grouping is not accepted: export plain numbers, or declare the separator in the "
+        "contract's options.thousands_separator)"
+    )
+    return F.concat(detail, F.when(value.rlike(_GROUPED_NUMBER), hint).otherwise(F.lit("")))
 
 
 def record_map(staged: DataFrame, contract: Contract) -> Column:
@@ -56,13 +101,7 @@ def classify(staged: DataFrame, contract: Contract) -> DataFrame:
         if f.required:
             problems.append(F.when(values[f.name].isNull(), F.lit(f"missing_required: {f.raw_name}")))
         problems.append(
-            F.when(
-                values[f.name].isNotNull() & typed.isNull(),
-                F.concat(
-                    F.lit(f"wrong_type: {f.raw_name} is not {f.type}, got "),
-                    F.substring(values[f.name], 1, 60),
-                ),
-            )
+            F.when(values[f.name].isNotNull() & typed.isNull(), _wrong_type_detail(f, values[f.name]))
         )
     structural = (
         F.when(F.col("_stage_error").isNotNull(), F.col("_stage_error"))
@@ -72,7 +111,8 @@ def classify(staged: DataFrame, contract: Contract) -> DataFrame:
         )
         .when(F.col("_map").isNull(), F.lit("not_an_object: a line must be one JSON object"))
     )
-    typed_columns = {f"_typed_{f.name}": _typed(f, values[f.name]) for f in fields}
+    separator = thousands_separator(contract)
+    typed_columns = {f"_typed_{f.name}": _typed(f, values[f.name], separator) for f in fields}
     unknown = F.map_filter(F.col("_map"), lambda key, _: ~key.isin(declared_raw))
     problems_column = F.when(structural.isNotNull(), F.array(structural)).otherwise(
         F.filter(F.array(*problems), lambda p: p.isNotNull())
