@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from omnilake.pipeline import build_steps
+from omnilake.pipeline import GOLD_MARTS, build_steps
 from tests.e2e.airflow_env import DAGS, airflow, airflow_env
 
 pytestmark = pytest.mark.e2e
@@ -45,3 +45,29 @@ def test_dag_run_processes_the_delivery_of_its_data_interval(tmp_path):
 
     ledger = DeltaTable(str(lake / "_ops" / "ingestion_ledger")).to_pyarrow_table().to_pylist()
     assert ledger and {row["landing_date"] for row in ledger} == {date(2026, 1, 1)}
+
+    # The marts are published for analysts and apps.
+    import duckdb
+
+    with duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True) as con:
+        tables = {
+            name for (name,) in con.execute("select table_name from information_schema.tables").fetchall()
+        }
+    assert set(GOLD_MARTS) <= tables
+    assert all(DeltaTable.is_deltatable(str(lake / "gold" / mart)) for mart in GOLD_MARTS)
+
+    # Every gate recorded its results.
+    results = (
+        DeltaTable(str(lake / "_ops" / "quality_results")).to_pyarrow_table(columns=["layer"]).to_pylist()
+    )
+    assert {row["layer"] for row in results} == {"bronze", "silver", "gold"}
+
+    # The gold Assets were updated, so downstream DAGs scheduled on them run.
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "airflow" / "airflow.db") as db:
+        updated = {
+            name
+            for (name,) in db.execute("select a.name from asset_event e join asset a on a.id = e.asset_id")
+        }
+    assert updated == {f"omnilake.gold.{mart}" for mart in GOLD_MARTS}
