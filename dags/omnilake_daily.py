@@ -12,19 +12,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, Asset, task
+from airflow.sdk import DAG, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from omnilake.assets import gold_asset
 from omnilake.pipeline import Step, build_steps, topological
 from omnilake.settings import get_settings
 
 DAG_ID = "omnilake_daily"
 WRITER_LOCK_WAIT_SECONDS = 1800
-
-
-def gold_asset(table: str) -> Asset:
-    """The Airflow Asset for a published gold table (downstream DAGs schedule on these)."""
-    return Asset(name=f"omnilake.gold.{table}", uri=f"omnilake://gold/{table}", group="omnilake")
 
 
 def _run_step(step_name: str) -> dict:

@@ -26,6 +26,11 @@ def test_dag_folder_loads_without_errors_and_mirrors_the_pipeline(monkeypatch, t
         assert task.doc_md and task.execution_timeout is not None
     assert dag.max_active_runs == 1
     assert dag.default_args["retry_exponential_backoff"] is True
+    consumer = bag.dags["crm_at_risk_export"]
+    assert {a.name for a in consumer.timetable.asset_condition.objects} == {
+        "omnilake.gold.mart_customer_rfm",
+        "omnilake.gold.dim_customer",
+    }
 
 
 def test_dag_run_processes_the_delivery_of_its_data_interval(tmp_path):
@@ -71,3 +76,18 @@ def test_dag_run_processes_the_delivery_of_its_data_interval(tmp_path):
             for (name,) in db.execute("select a.name from asset_event e join asset a on a.id = e.asset_id")
         }
     assert updated == {f"omnilake.gold.{mart}" for mart in GOLD_MARTS}
+
+    # The CRM export those Assets trigger holds only people who consent to e-mail marketing.
+    import csv
+
+    from omnilake.crm import export_at_risk
+    from omnilake.lake import Lake
+    from omnilake.settings import LakeRoot
+
+    exported = export_at_risk(Lake(LakeRoot(str(lake))))
+    keys = [row["customer_key"] for row in csv.DictReader(exported.open())]
+    with duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True) as con:
+        consenting = {
+            k for (k,) in con.execute("select customer_key from dim_customer where email_opt_in").fetchall()
+        }
+    assert keys and set(keys) <= consenting

@@ -1,0 +1,40 @@
+"""Example consumer DAG (Airflow 3): export at-risk customers for the CRM whenever the RFM mart refreshes.
+
+Scheduled on the gold Assets that ``omnilake_daily`` publishes, not on a clock: it runs after each
+successful publication of ``mart_customer_rfm`` and ``dim_customer``. People who withdrew e-mail
+marketing consent are never in the file.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, task
+
+from omnilake.assets import gold_asset
+
+with DAG(
+    dag_id="crm_at_risk_export",
+    schedule=[gold_asset("mart_customer_rfm"), gold_asset("dim_customer")],
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(minutes=5),
+        "execution_timeout": timedelta(minutes=15),
+    },
+    tags=["omnilake", "example"],
+    doc_md=__doc__,
+) as dag:
+
+    @task(
+        doc_md="Write `exports/crm/at_risk_<snapshot>.csv` under the lake root (consenting customers only)."
+    )
+    def export_at_risk_customers() -> str:
+        from omnilake.crm import export_at_risk
+
+        return str(export_at_risk())
+
+    export_at_risk_customers()

@@ -1,0 +1,38 @@
+"""The CRM hand-off: at-risk customers who consent to e-mail, as a CSV the CRM imports."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+from omnilake.exports import AUDIENCE_COLUMNS, ExportError, marketing_audience
+from omnilake.lake import Lake, get_lake
+
+AT_RISK_SEGMENTS = ("At Risk", "Cannot Lose Them", "About To Sleep")
+
+
+def export_at_risk(lake: Lake | None = None, segments: tuple[str, ...] = AT_RISK_SEGMENTS) -> Path:
+    """Write ``<lake>/exports/crm/at_risk_<snapshot>.csv`` (pseudonymous keys only) and return its path.
+
+    Only people with e-mail marketing consent are in it (``marketing_audience`` applies consent). The
+    file appears whole or not at all: it is written beside its final name and renamed.
+    """
+    lake = lake or get_lake()
+    rows = []
+    for segment in segments:
+        try:
+            rows.extend(marketing_audience(lake, segment, channel="email"))
+        except ExportError as exc:
+            if "no segment" not in str(exc):  # a segment nobody is in this week is not an error
+                raise
+    snapshot = max((str(r["snapshot_date"]) for r in rows), default="empty")
+    target = Path(lake.path("exports", "crm", f"at_risk_{snapshot}.csv"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".csv.part")
+    with partial.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=AUDIENCE_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(partial, target)
+    return target
