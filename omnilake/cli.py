@@ -204,9 +204,10 @@ def run(
     ] = False,
 ) -> None:
     """Run the whole pipeline (the same steps as the Airflow DAG) for each landing date in order."""
+    from omnilake.audit import record_run
     from omnilake.lake import get_lake
     from omnilake.lock import writer_lock
-    from omnilake.pipeline import run_pipeline
+    from omnilake.pipeline import RunContext, new_run_id, run_pipeline
 
     lake = get_lake()
     if sample and not any(p for p in Path(lake.landing).glob("*/*") if not p.parent.name.startswith("_")):
@@ -218,13 +219,21 @@ def run(
         dates = [d for d in dates if d <= _parse_date(end_date)]
     table = RichTable("date", "step", "seconds", "result", title="omnilake run")
     with writer_lock(lake, wait_seconds=wait), console.status("running the pipeline…") as status:
+        done = []
 
         def progress(outcome) -> None:
+            done.append(outcome)
             status.update(f"{outcome.landing_date} {outcome.step} done")
             summary = _describe(outcome.result)
             table.add_row(str(outcome.landing_date), outcome.step, f"{outcome.seconds:.1f}", summary)
 
-        outcomes = run_pipeline(dates, lake, on_step=progress)
+        audited = RunContext(new_run_id("run"), dates[-1], lake)
+        try:
+            outcomes = run_pipeline(dates, lake, on_step=progress)
+        except BaseException as exc:
+            record_run(audited, done, error=exc)
+            raise
+        record_run(audited, outcomes)
     console.print(table)
     total = sum(o.seconds for o in outcomes)
     console.print(f"[bold green]done[/]: {len(dates)} date(s), {len(outcomes)} steps in {total:.1f}s")
@@ -399,3 +408,45 @@ def identity_eval() -> None:
             else str(value),
         )
     console.print(table)
+
+
+@app.command()
+@_friendly_errors
+def erase(
+    email: Annotated[str | None, typer.Option(help="Erase the person with this e-mail.")] = None,
+    phone: Annotated[str | None, typer.Option(help="Erase the person with this phone number.")] = None,
+    customer_key: Annotated[str | None, typer.Option(help="Erase the person with this customer_key.")] = None,
+    request_id: Annotated[
+        str | None, typer.Option(help="Your reference for the request (kept in the receipt).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be removed; change nothing.")
+    ] = False,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another run's writer lock.")] = 0.0,
+) -> None:
+    """Remove a person from every layer, landing copies and the warehouse; vacuum; write a receipt."""
+    from omnilake.erasure import erase_command
+
+    erase_command(email, phone, customer_key, request_id=request_id, dry_run=dry_run, wait=wait)
+
+
+audit_app = typer.Typer(help="The tamper-evident audit trail of runs and erasures.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+@_friendly_errors
+def audit_verify() -> None:
+    """Recompute the hash chain; name the first entry that was edited, moved or removed."""
+    from omnilake.audit import audit_verify_command
+
+    audit_verify_command()
+
+
+@audit_app.command("show")
+@_friendly_errors
+def audit_show(limit: Annotated[int, typer.Option(help="How many of the latest entries.")] = 20) -> None:
+    """The latest entries, one line each, then the head hash to keep elsewhere."""
+    from omnilake.audit import audit_show_command
+
+    audit_show_command(limit)

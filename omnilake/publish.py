@@ -42,6 +42,7 @@ import duckdb
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
+from omnilake.analyst_views import create_analyst_views
 from omnilake.contracts import Contract
 from omnilake.errors import ConfigError, ContractError, OmnilakeError, SchemaMismatchError
 from omnilake.pipeline import GOLD_MARTS
@@ -287,6 +288,8 @@ def publish_gold(context: RunContext) -> dict[str, Any]:
     if not staging.exists():
         raise GoldBuildError(f"no gold build for run {context.run_id} at {staging}: run build_gold first")
     started = time.perf_counter()
+    with duckdb.connect(str(staging)) as con:
+        create_analyst_views(con)  # here, not in build_gold: the build keeps only schema main
     rows: dict[str, int] = {}
     with duckdb.connect(str(staging), read_only=True) as con:
         for mart in MARTS:

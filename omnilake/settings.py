@@ -75,7 +75,12 @@ class Settings(BaseSettings):
         SecretStr(DEV_PSEUDONYM_KEY), description="HMAC-SHA256 key for pseudonymising identifiers"
     )
     timezone: str = Field("UTC", description="Session time zone of the engine")
-    task_retries: int = Field(2, description="Retries of each Airflow task (exponential backoff from 2 minutes)")
+    analyst_role: Literal["analyst", "privileged"] = Field(
+        "analyst", description="Warehouse readers: analyst (masked views) or privileged (unmasked marts)"
+    )
+    task_retries: int = Field(
+        2, description="Retries of each Airflow task (exponential backoff from 2 minutes)"
+    )
 
     @field_validator("spark_remote")
     @classmethod

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import duckdb
 
+from omnilake.analyst_views import check_reader_query, connect_reader
 from omnilake.errors import OmnilakeError
 
 Format = Literal["table", "csv", "json"]
@@ -57,11 +58,12 @@ def run_query(
         )
     limit = max_rows if fmt == "table" else None
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = connect_reader(path)
     except duckdb.Error as exc:
         raise WarehouseUnavailableError(f"cannot open {path} read-only: {_first_line(exc)}") from None
     with con:
         try:
+            check_reader_query(con, query)
             cursor = con.execute(query)
             columns = [d[0] for d in cursor.description or []]
             rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit + 1)

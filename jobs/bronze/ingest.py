@@ -33,6 +33,7 @@ from jobs.bronze.parse import bronze_rows, classify, quarantine_rows
 from omnilake import delta
 from omnilake.contracts import all_contracts
 from omnilake.engine import get_spark
+from omnilake.erasure import rewritten_landing_files
 from omnilake.errors import LandingError
 from omnilake.faults import crash_point
 from omnilake.lake import Lake, get_lake
@@ -185,7 +186,8 @@ def _ledger_state(
         .select("path", "file_hash", "status")
         .collect()
     )
-    seen = {(r["path"], r["file_hash"]) for r in rows}
+    # Landing files rewritten by an erasure are the same deliveries, not new ones.
+    seen = {(r["path"], r["file_hash"]) for r in rows} | rewritten_landing_files(lake, source)
     taken = {
         r["file_hash"]: r["path"] for r in sorted(rows, key=lambda r: r["path"]) if r["status"] != "duplicate"
     }

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from omnilake.analyst_views import create_analyst_views
 from omnilake.errors import OmnilakeError
 from omnilake.sql import ReadOnlyQueryError, WarehouseUnavailableError, run_query
 
@@ -25,6 +26,7 @@ def warehouse(tmp_path: Path) -> Path:
             "('C3', null, 5.00::decimal(14,2), date '2026-03-10')"
             ") as t(customer_key, segment, monetary, snapshot_date)"
         )
+        create_analyst_views(con)  # as publish_gold does: analysts read masked views
     return path
 
 
@@ -111,7 +113,8 @@ def test_errors_say_what_went_wrong(warehouse, tmp_path):
         run_query("select 1", warehouse=tmp_path / "missing.duckdb")
 
 
-def test_the_published_warehouse_of_the_configured_lake_is_the_default(lake_home):
+def test_the_published_warehouse_of_the_configured_lake_is_the_default(lake_home, monkeypatch):
+    monkeypatch.setenv("OMNILAKE_ANALYST_ROLE", "privileged")  # a bare table, no analyst views
     lake_home.mkdir(parents=True)
     with duckdb.connect(str(lake_home / "warehouse.duckdb")) as con:
         con.execute("create table fct_sales as select 42 as n")

@@ -29,7 +29,6 @@ RESTRICTED = {
     "first_name",
     "last_name",
     "loyalty_card",
-    "anonymousId",
     "context",
     "traits",
     "customer",
@@ -85,8 +84,12 @@ def test_personal_identifiers_are_restricted_wherever_they_appear():
         for field in contract(name).fields:
             if field.name in RESTRICTED:
                 assert field.classification == "restricted", f"{name}.{field.name}"
-            # pseudonymous keys and a person's home postcode; a store's postcode is public
-            if field.name in ("member_id", "userId") or (name, field.name) == ("crm_members", "postal_code"):
+            # pseudonymous keys (a random cookie or app-install id included: silver keeps it to
+            # sessionise and attribute events) and a person's home postcode; a store's postcode is public
+            if field.name in ("member_id", "userId", "anonymousId") or (name, field.name) == (
+                "crm_members",
+                "postal_code",
+            ):
                 assert field.classification == "confidential", f"{name}.{field.name}"
 
 
