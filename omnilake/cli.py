@@ -450,3 +450,17 @@ def audit_show(limit: Annotated[int, typer.Option(help="How many of the latest e
     from omnilake.audit import audit_show_command
 
     audit_show_command(limit)
+
+
+@app.command()
+@_friendly_errors
+def bench(
+    scale: Annotated[float, typer.Option(help="Data scale (1 is a small retailer).")] = 0.5,
+    days: Annotated[int, typer.Option(help="Days in the run; one more runs incrementally.")] = 3,
+) -> None:
+    """Benchmark the pipeline per stage on fresh lakes; results under bench/results/."""
+    from bench.pipeline_bench import RESULTS_DIR, run_benchmark
+
+    with console.status(f"benchmarking scale {scale:g}…") as status:
+        run_benchmark(scale, days, RESULTS_DIR, on_progress=status.update)
+    console.print(f"results: {RESULTS_DIR / 'pipeline.md'} and {RESULTS_DIR / 'pipeline_stages.png'}")
