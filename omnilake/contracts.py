@@ -199,6 +199,11 @@ def all_contracts(schemas_dir: Path = SCHEMAS_DIR) -> dict[str, Contract]:
     return contracts
 
 
+def landing_sources() -> list[str]:
+    """Every source with a landing contract, in a stable order."""
+    return sorted(c.name for c in all_contracts().values() if c.layer == "landing")
+
+
 def contract(layer: str, name: str) -> Contract:
     try:
         return all_contracts()[f"{layer}.{name}"]

@@ -143,6 +143,11 @@ def sql_literal(value: object) -> str:
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def in_list(column: str, values: list[str]) -> str:
+    """``column in ('a', 'b')`` as a SQL predicate, for deletes and replaces keyed by our own ids."""
+    return f"{column} in ({', '.join(sql_literal(v) for v in values)})"
+
+
 @dataclass(frozen=True)
 class MergeResult:
     rows_in: int

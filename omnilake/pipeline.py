@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from omnilake.contracts import landing_sources
 from omnilake.errors import OmnilakeError
 from omnilake.lake import Lake, get_lake
 
@@ -59,12 +60,6 @@ class Step:
         return getattr(importlib.import_module(module), attribute)
 
 
-def _landing_sources() -> list[str]:
-    from omnilake.contracts import all_contracts
-
-    return sorted(c.name for c in all_contracts().values() if c.layer == "landing")
-
-
 def build_steps() -> list[Step]:
     """The pipeline, in dependency order: ingest, bronze gate, silver, silver gate, gold, gold gate, publish."""
     ingest = [
@@ -75,7 +70,7 @@ def build_steps() -> list[Step]:
             doc=f"Ingest new `landing/{source}/<date>/` files into `bronze.{source}`, exactly once per file; "
             "bad records go to quarantine with a reason.",
         )
-        for source in _landing_sources()
+        for source in landing_sources()
     ]
     gate = ("gate_bronze",)
     silver = [

@@ -31,7 +31,7 @@ from pyspark.sql import functions as F
 
 from jobs.bronze.parse import bronze_rows, classify, quarantine_rows
 from omnilake import delta
-from omnilake.contracts import all_contracts
+from omnilake.contracts import all_contracts, landing_sources
 from omnilake.engine import get_spark
 from omnilake.erasure import rewritten_landing_files
 from omnilake.errors import LandingError
@@ -40,11 +40,6 @@ from omnilake.lake import Lake, get_lake
 from omnilake.landing import STAGED_SCHEMA, LandingFile, StagedFile, discover, stage_file
 
 log = logging.getLogger(__name__)
-
-
-def landing_sources() -> list[str]:
-    """Every source with a landing contract, in a stable order."""
-    return sorted(c.name for c in all_contracts().values() if c.layer == "landing")
 
 
 @dataclass
@@ -121,7 +116,7 @@ def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: da
 
         if readable:
             hashes = [s.file_hash for s in readable]
-            where = f"_file_hash in ({', '.join(delta.sql_literal(h) for h in hashes)})"
+            where = delta.in_list("_file_hash", hashes)
             staged_paths = [str(p) for h in hashes if (p := staging_dir / f"{h}.parquet").exists()]
             stage = spark.read.parquet(*staged_paths) if staged_paths else _empty_stage(spark)
             classified = classify(stage, landing_contract)
@@ -248,8 +243,11 @@ def _record_drift(
             )
         )
     table = lake.table("ops.schema_drift")
-    hashes = ", ".join(delta.sql_literal(s.file_hash) for s in readable)
-    delta.overwrite(_frame(spark, table, rows), table, replace_where=f"file_hash in ({hashes})")
+    delta.overwrite(
+        _frame(spark, table, rows),
+        table,
+        replace_where=delta.in_list("file_hash", [s.file_hash for s in readable]),
+    )
 
 
 def _quarantine_files(
@@ -272,8 +270,11 @@ def _quarantine_files(
         )
         for s in refused
     ]
-    hashes = ", ".join(delta.sql_literal(s.file_hash) for s in refused)
-    delta.overwrite(_frame(spark, table, rows), table, replace_where=f"file_hash in ({hashes})")
+    delta.overwrite(
+        _frame(spark, table, rows),
+        table,
+        replace_where=delta.in_list("file_hash", [s.file_hash for s in refused]),
+    )
 
 
 def _reconcile(
@@ -311,7 +312,7 @@ def _reconcile(
         )
         for s in readable
     ]
-    where = f"file_hash in ({', '.join(delta.sql_literal(h) for h in hashes)})"
+    where = delta.in_list("file_hash", hashes)
     delta.overwrite(_frame(spark, table, rows), table, replace_where=where)
     return counts
 
