@@ -57,6 +57,9 @@ class Field:
     source_name: str | None = None  # landing CSV header / JSON key when it differs from name
     formats: tuple[str, ...] | None = None  # accepted datetime patterns, tried in order
     aliases: tuple[str, ...] = ()  # other names exports are known to use for this field
+    # Records which run wrote the row or when (a batch id, a load time): two correct runs of the same
+    # data differ here, so content fingerprints leave it out.
+    lineage: bool = False
 
     @property
     def raw_name(self) -> str:
@@ -126,6 +129,7 @@ def _field_from_dict(contract_name: str, raw: dict[str, Any]) -> Field:
         source_name=raw.get("source_name"),
         formats=tuple(raw["formats"]) if raw.get("formats") else None,
         aliases=tuple(raw.get("aliases", ())),
+        lineage=bool(raw.get("lineage", False)),
     )
 
 

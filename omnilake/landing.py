@@ -88,13 +88,22 @@ class StagedFile:
     drift: list[DriftNote] = field(default_factory=list)
 
 
+def require_landing(landing_root: Path) -> None:
+    """Refuse a missing landing folder, naming the file that stands in its way if that is why."""
+    if landing_root.is_dir():
+        return
+    blocking = next((p for p in (landing_root, *landing_root.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise LandingError(
+            f"cannot read the landing folder {landing_root}: {blocking} is a file, not a folder; check OMNILAKE_HOME"
+        )
+    raise LandingError(f"no landing folder at {landing_root}: run `omnilake generate` or deliver files there")
+
+
 def discover(landing_root: Path, source: str, landing_date: date | None = None) -> list[LandingFile]:
     """Every delivered file of ``source`` (optionally of one date), in a stable order."""
     source_dir = landing_root / source
-    if not landing_root.is_dir():
-        raise LandingError(
-            f"no landing folder at {landing_root}: run `omnilake generate` or deliver files there"
-        )
+    require_landing(landing_root)
     if not source_dir.is_dir():
         return []
     files = []

@@ -69,7 +69,9 @@ def writer_lock(lake: Lake, wait_seconds: float = 0.0) -> Iterator[None]:
         handle.seek(0)
         previous = handle.read().strip()
         if previous:
-            log.warning("recovered the writer lock left by %s, which ended without releasing it", _describe(previous))
+            log.warning(
+                "recovered the writer lock left by %s, which ended without releasing it", _describe(previous)
+            )
         handle.seek(0)
         handle.truncate()
         handle.write(json.dumps(_holder()))

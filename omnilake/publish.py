@@ -25,16 +25,18 @@ the build.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +47,9 @@ from deltalake import DeltaTable, write_deltalake
 from omnilake.analyst_views import create_analyst_views
 from omnilake.contracts import Contract
 from omnilake.errors import ConfigError, ContractError, OmnilakeError, SchemaMismatchError
+from omnilake.faults import crash_point
 from omnilake.pipeline import GOLD_MARTS
+from omnilake.settings import get_settings
 
 if TYPE_CHECKING:
     from omnilake.lake import Lake
@@ -57,6 +61,8 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 MARTS = GOLD_MARTS
 WAREHOUSE_SCHEMA = "main"
 _BATCH_ROWS = 256_000
+STALE_BUILD_SECONDS = 12 * 3600
+RELEASE_FILE = "_release.json"
 
 
 class GoldBuildError(OmnilakeError):
@@ -100,13 +106,14 @@ def build_gold(
     *,
     snapshot_date: date | None = None,
     full_refresh: bool = False,
-    docs: bool = True,
+    docs: bool | None = None,
 ) -> dict[str, Any]:
     """Run ``dbt build`` into this run's staging warehouse; on success the gate can check it.
 
     ``snapshot_date`` is the RFM snapshot the run writes (default: the run's landing date).
     ``full_refresh`` rebuilds the RFM history from scratch (only today's snapshot remains).
-    ``docs`` also runs ``dbt docs generate`` into ``dbt_artifacts_path``.
+    ``docs`` also runs ``dbt docs generate`` into ``dbt_artifacts_path`` (default: the
+    ``OMNILAKE_DBT_DOCS`` setting).
     """
     lake = context.lake
     missing = [name for name in silver_sources() if not DeltaTable.is_deltatable(lake.path("silver", name))]
@@ -118,6 +125,7 @@ def build_gold(
     published = published_warehouse_path(lake)
     staging = staging_warehouse_path(context)
     _remove_database(staging)
+    _remove_stale_builds(lake)
     staging.parent.mkdir(parents=True, exist_ok=True)
     if published.exists() and not full_refresh:
         shutil.copyfile(published, staging)
@@ -129,7 +137,8 @@ def build_gold(
         results = run_dbt(
             ["build", *dbt_vars, *(["--full-refresh"] if full_refresh else [])], lake=lake, warehouse=staging
         )
-        if docs:
+        crash_point("gold.after_dbt_build")
+        if get_settings().dbt_docs if docs is None else docs:
             _generate_docs(dbt_vars, lake, staging)
         _keep_only_marts(staging)
     except BaseException:
@@ -189,26 +198,49 @@ def run_dbt(args: list[str], *, lake: Lake, warehouse: Path) -> list[dict[str, A
         str(artifacts.parent / "logs"),
     ]
     log.info("dbt %s", " ".join(args))
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    log.debug("dbt output:\n%s", completed.stdout)
+    output: list[str] = []
+    with subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=_die_with_parent,
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            if " OK created " in line:  # a model is built, the build is under way
+                crash_point("gold.during_dbt_build")
+        returncode = process.wait()
+    stdout = "".join(output)
+    log.debug("dbt output:\n%s", stdout)
     results = _node_results(artifacts / "run_results.json") if args[0] != "docs" else []
-    if completed.returncode < 0 and _finished(completed.stdout, results):
+    if returncode < 0 and _finished(stdout, results):
         # pyarrow dataset scanners (the delta plugin's sources) can abort the interpreter on exit
         # after dbt has finished and written its results (apache/arrow#34314, delta-rs#2184).
-        log.warning(
-            "dbt %s finished, then its process died on exit (signal %d)", args[0], -completed.returncode
-        )
-    elif completed.returncode != 0:
+        log.warning("dbt %s finished, then its process died on exit (signal %d)", args[0], -returncode)
+    elif returncode != 0:
         failed = [r for r in results if r["status"] in ("error", "fail", "runtime error")]
         if failed:
             detail = "; ".join(f"{r['unique_id']}: {_first_line(r['message'])}" for r in failed[:5])
         else:
-            detail = _error_summary(completed.stdout + completed.stderr)
+            detail = _error_summary(stdout)
         raise GoldBuildError(
             f"dbt {args[0]} failed ({len(failed)} node(s)): {detail}; "
             f"logs in {artifacts.parent / 'logs'}; nothing was published"
         )
     return results
+
+
+def _die_with_parent() -> None:
+    """In the dbt child: be killed with the pipeline process (Linux), so that a killed task never
+    leaves a dbt build running on, holding its warehouse file."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _finished(stdout: str, results: list[dict[str, Any]]) -> bool:
@@ -269,6 +301,17 @@ def _keep_only_marts(warehouse: Path) -> None:
         con.execute("checkpoint")
 
 
+def _remove_stale_builds(lake: Lake, older_than_seconds: float = STALE_BUILD_SECONDS) -> None:
+    """Delete staging warehouses that runs killed mid-build left behind. Age decides, not ownership:
+    a scheduled run builds and publishes in separate tasks, so a young staging file may be waiting
+    for its gate and publish."""
+    cutoff = time.time() - older_than_seconds
+    for leftover in Path(lake.root.local_path).glob("warehouse.*.building.duckdb*"):
+        if leftover.stat().st_mtime < cutoff:
+            log.info("removing a stale gold build %s", leftover)
+            leftover.unlink(missing_ok=True)
+
+
 def _remove_database(path: Path) -> None:
     for leftover in (path, path.with_name(path.name + ".wal")):
         leftover.unlink(missing_ok=True)
@@ -294,14 +337,57 @@ def publish_gold(context: RunContext) -> dict[str, Any]:
     with duckdb.connect(str(staging), read_only=True) as con:
         for mart in MARTS:
             rows[mart] = write_gold_delta(con, mart, lake)
+            crash_point("publish.after_first_mart")
     published = published_warehouse_path(lake)
     # A write-ahead log beside the published file can only be a crashed writer's (the pipeline never
     # writes that file); DuckDB would replay it into the new file, so it goes with the old file.
     published.with_name(published.name + ".wal").unlink(missing_ok=True)
+    crash_point("publish.before_swap")
     os.replace(staging, published)
+    write_release(lake, context, rows)
     seconds = time.perf_counter() - started
     log.info("published gold to %s and %s in %.1fs", published, lake.path("gold"), seconds)
     return {"warehouse": str(published), "seconds": round(seconds, 1), **rows}
+
+
+def write_release(lake: Lake, context: RunContext, rows: dict[str, int]) -> dict[str, Any]:
+    """Record the gold Delta version of every mart this publish wrote, in ``gold/_release.json``.
+
+    Delta commits one table at a time, so an app reading several marts while a publish runs could
+    pair a new ``fct_sales`` with an old ``dim_customer``. The release file is replaced atomically
+    after every mart is written: apps that need one consistent cut read each mart at the version the
+    release names (``read_release``), and a crashed publish leaves the previous release in force.
+    """
+    release = {
+        "run_id": context.run_id,
+        "landing_date": context.landing_date.isoformat(),
+        "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "tables": {
+            mart: {"version": DeltaTable(lake.path("gold", mart)).version(), "rows": rows[mart]}
+            for mart in MARTS
+        },
+    }
+    path = Path(lake.path("gold", RELEASE_FILE))
+    partial = path.with_name(f".{RELEASE_FILE}.{os.getpid()}.tmp")
+    partial.write_text(json.dumps(release, indent=2), encoding="utf-8")
+    os.replace(partial, path)
+    return release
+
+
+def read_release(lake: Lake) -> dict[str, Any]:
+    """The last complete gold release (see ``write_release``); raises if nothing was published yet."""
+    path = Path(lake.path("gold", RELEASE_FILE))
+    if not path.exists():
+        raise OmnilakeError(f"no gold release at {path}: run the pipeline (omnilake run) first")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def release_table(lake: Lake, mart: str) -> DeltaTable:
+    """A gold mart at the version of the last complete release."""
+    release = read_release(lake)
+    if mart not in release["tables"]:
+        raise OmnilakeError(f"mart {mart!r} is not in the gold release (marts: {sorted(release['tables'])})")
+    return DeltaTable(lake.path("gold", mart), version=release["tables"][mart]["version"])
 
 
 def write_gold_delta(con: duckdb.DuckDBPyConnection, mart: str, lake: Lake) -> int:

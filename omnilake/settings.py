@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     analyst_role: Literal["analyst", "privileged"] = Field(
         "analyst", description="Warehouse readers: analyst (masked views) or privileged (unmasked marts)"
     )
+    dbt_docs: bool = Field(True, description="Generate dbt docs (catalog and manifest) after each gold build")
     task_retries: int = Field(
         2, description="Retries of each Airflow task (exponential backoff from 2 minutes)"
     )

@@ -37,7 +37,7 @@ from omnilake.erasure import rewritten_landing_files
 from omnilake.errors import LandingError
 from omnilake.faults import crash_point
 from omnilake.lake import Lake, get_lake
-from omnilake.landing import STAGED_SCHEMA, LandingFile, StagedFile, discover, stage_file
+from omnilake.landing import STAGED_SCHEMA, LandingFile, StagedFile, discover, require_landing, stage_file
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +73,7 @@ def ingest(
     landing_root = Path(lake.landing) if lake.root.is_local else None
     if landing_root is None:
         raise LandingError("ingestion reads landing files from a local lake root for now")
-    if not landing_root.is_dir():
-        raise LandingError(
-            f"no landing folder at {landing_root}: run `omnilake generate` or deliver files there"
-        )
+    require_landing(landing_root)
     spark = get_spark()
     lake.ensure_layout()
     return [ingest_source(spark, lake, source, landing_date) for source in (sources or known)]

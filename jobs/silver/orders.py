@@ -40,6 +40,7 @@ from jobs.silver.validity import contract_violation, count_rejections
 from jobs.silver.writes import TableReport, replace_matching, staged
 from omnilake import delta, privacy
 from omnilake.contracts import contract
+from omnilake.faults import crash_point
 from omnilake.lake import Lake
 from omnilake.transforms import latest_by_key
 
@@ -300,10 +301,12 @@ def transform_orders(
             staged(order_rows(winners, lines, identity), lake, "orders") as orders,
         ):
             merged = delta.merge(orders, orders_table, update_when="s.updated_at > t.updated_at")
+            crash_point("silver.orders.after_merge")
             replaced, written = replace_matching(spark, lines, lines_table, ["order_id"])
         history = delta.merge(
             status_history_rows(good), lake.table("silver.order_status_history"), update="none"
         )
+        crash_point("silver.orders.before_progress")
         record_batches(spark, lake, "orders", batches, run_id)
 
         reports["orders"].inserted, reports["orders"].updated = merged.inserted, merged.updated

@@ -145,7 +145,7 @@ def test_lake_root_that_is_a_file_is_refused_in_one_line(spark, tmp_path, monkey
     not_a_folder.write_bytes(b"an archive, not a lake")
     use_lake(not_a_folder, monkeypatch)
 
-    assert_one_line_error(omnilake("ingest"), str(not_a_folder))  # today: "no landing folder at …"
+    assert_one_line_error(omnilake("ingest"), f"{not_a_folder} is a file, not a folder; check OMNILAKE_HOME")
     for command, written_first in [
         (["run", "--start-date", DAY.isoformat()], "_ops"),  # the writer lock
         (["generate", "--days", "1", "--scale", "0.01"], "landing/stores/2026-01-01"),

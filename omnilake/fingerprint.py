@@ -1,0 +1,79 @@
+"""Content fingerprints of lake tables: did two runs leave the same data?
+
+A fingerprint is a table's row count and an order-independent digest of its rows (the sums of the
+two halves of an MD5 per row, so it sees a duplicated or a missing row, not the order of files). Columns the
+contract marks ``lineage`` (the batch that wrote a row, its load time) are left out: they differ
+between two correct runs of the same data. ``ops`` tables are logs of the runs themselves and are
+not fingerprinted; the analyst warehouse is, table by table.
+
+Used by the reliability tests (a rerun or a crash-and-rerun must match a clean run) and by
+``omnilake fingerprint`` to compare two environments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+from deltalake import DeltaTable
+
+from omnilake.lake import Lake, Table
+
+LAYERS = ("bronze", "quarantine", "silver", "gold")
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    rows: int
+    digest: str  # hex; "" for an absent table
+
+    def __str__(self) -> str:
+        return f"{self.rows} rows, {self.digest[:16] or 'absent'}"
+
+
+ABSENT = Fingerprint(0, "")
+
+
+def _digest(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> Fingerprint:
+    row = ", ".join(f'"{c}" := "{c}"' for c in columns)
+    rows, upper, lower = con.execute(
+        # The row as JSON hashes the same in every run, nested values and nulls included.
+        f"select count(*), coalesce(sum(md5_number_upper(j)), 0), coalesce(sum(md5_number_lower(j)), 0) "
+        f"from (select to_json(struct_pack({row}))::varchar as j from {relation})"
+    ).fetchone()
+    return Fingerprint(int(rows), f"{int(upper) % (1 << 64):016x}{int(lower) % (1 << 64):016x}")
+
+
+def table_fingerprint(table: Table, version: int | None = None) -> Fingerprint:
+    """The fingerprint of one Delta table at ``version`` (default: the latest); ``ABSENT`` if the
+    table does not exist."""
+    if not DeltaTable.is_deltatable(table.path):
+        return ABSENT
+    columns = [f.name for f in table.contract.fields if not f.lineage]
+    with duckdb.connect() as con:
+        con.register("delta_table", DeltaTable(table.path, version=version).to_pyarrow_dataset())
+        return _digest(con, "delta_table", columns)
+
+
+def lake_fingerprints(lake: Lake, layers: tuple[str, ...] = LAYERS) -> dict[str, Fingerprint]:
+    """Every contracted table of ``layers``, by qualified name (absent tables included, as ABSENT)."""
+    return {t.qualified_name: table_fingerprint(t) for layer in layers for t in lake.tables(layer)}
+
+
+def warehouse_fingerprints(path: str | Path) -> dict[str, Fingerprint]:
+    """Every table of the analyst warehouse's ``main`` schema (read-only, so it never blocks a swap)."""
+    if not Path(path).exists():
+        return {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'main' order by 1"
+            ).fetchall()
+        ]
+        result = {}
+        for name in names:
+            columns = [r[0] for r in con.execute(f'describe main."{name}"').fetchall()]
+            result[f"warehouse.{name}"] = _digest(con, f'main."{name}"', columns)
+        return result
