@@ -25,13 +25,11 @@ the build.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -66,7 +64,14 @@ RELEASE_FILE = "_release.json"
 
 
 class GoldBuildError(OmnilakeError):
-    """The dbt build of the gold marts failed; nothing was published."""
+    """The dbt build of the gold marts failed; nothing was published.
+
+    ``node_results`` holds dbt's result of every node it ran (empty if dbt stopped before any), so
+    the DAG's per-model tasks can say which model or test failed."""
+
+    def __init__(self, message: str, node_results: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.node_results = node_results or []
 
 
 # --- paths ---------------------------------------------------------------------------------------
@@ -155,8 +160,9 @@ def build_gold(
         "tests_passed": sum(r["status"] == "pass" for r in results),
         "tests_warned": len(warned),
         "seconds": round(seconds, 1),
+        "nodes": results,
     }
-    log.info("built gold: %s", summary)
+    log.info("built gold: %s", {k: v for k, v in summary.items() if k != "nodes"})
     return summary
 
 
@@ -182,11 +188,12 @@ def run_dbt(args: list[str], *, lake: Lake, warehouse: Path) -> list[dict[str, A
         "OMNILAKE_WAREHOUSE_PATH": str(warehouse),
         "OMNILAKE_DBT_TARGET": "duckdb",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "OMNILAKE_DBT_PARENT_PID": str(os.getpid()),
     }
     command = [
         sys.executable,
         "-m",
-        "dbt.cli.main",
+        "omnilake.dbt_child",  # dbt's command line, killed with this process
         *args,
         "--project-dir",
         str(DBT_PROJECT_DIR),
@@ -205,7 +212,6 @@ def run_dbt(args: list[str], *, lake: Lake, warehouse: Path) -> list[dict[str, A
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        preexec_fn=_die_with_parent,
     ) as process:
         assert process.stdout is not None
         for line in process.stdout:
@@ -228,19 +234,10 @@ def run_dbt(args: list[str], *, lake: Lake, warehouse: Path) -> list[dict[str, A
             detail = _error_summary(stdout)
         raise GoldBuildError(
             f"dbt {args[0]} failed ({len(failed)} node(s)): {detail}; "
-            f"logs in {artifacts.parent / 'logs'}; nothing was published"
+            f"logs in {artifacts.parent / 'logs'}; nothing was published",
+            node_results=results,
         )
     return results
-
-
-def _die_with_parent() -> None:
-    """In the dbt child: be killed with the pipeline process (Linux), so that a killed task never
-    leaves a dbt build running on, holding its warehouse file."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-_PR_SET_PDEATHSIG = 1
 
 
 def _finished(stdout: str, results: list[dict[str, Any]]) -> bool:
@@ -255,7 +252,12 @@ def _node_results(path: Path) -> list[dict[str, Any]]:
     except (OSError, ValueError):
         return []
     return [
-        {"unique_id": r["unique_id"], "status": r["status"], "message": r.get("message") or ""}
+        {
+            "unique_id": r["unique_id"],
+            "status": r["status"],
+            "message": r.get("message") or "",
+            "execution_time": round(r.get("execution_time") or 0.0, 2),
+        }
         for r in raw.get("results", [])
     ]
 

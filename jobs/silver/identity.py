@@ -629,8 +629,8 @@ class IdentityScore:
     pairs / pairs that belong together.
 
     ``recall_linkable`` counts only the pairs the data can link at all: two identifiers of one person
-    that no observation chain joins without a shared identifier (an account seen only in logins on a
-    device used for nothing else, a guest e-mail from an order whose checkout predates the window)
+    that no observation chain joins without a shared identifier (a second account under another
+    e-mail, used on its own device; a loyalty member who left only a phone the web shop never sees)
     cannot be resolved by any method, so they bound ``recall`` from above, not the resolver.
     """
 

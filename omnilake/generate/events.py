@@ -3,10 +3,13 @@
 A day's file holds the sessions that started that UTC day, in start order: browsing sessions and
 one checkout session per web order, ending in an ``Order Completed`` whose ``order_id`` is the
 order's id. Visitors are anonymous (``anonymousId``, one per browser or app install) until they log
-in: an ``identify`` call then ties the anonymous id to the account (``userId``). Guests are often
-identified by e-mail only. Kiosks in stores and family tablets carry several people's logins on one
-anonymous id. About 2% of app sessions reach Segment one to three days late (the phone was offline),
-so their ``timestamp`` is days older than ``receivedAt``.
+in: an ``identify`` call then ties the anonymous id to the account (``userId``) with the account's
+profile as traits (e-mail, name, the phone if the account has one). A session the login cookie
+remembers is identified the same way when it starts, as Segment advises for pages a logged-in user
+loads. Guests who check out are often identified by what they typed into the checkout form (e-mail,
+name, the phone if given), without a ``userId``. Kiosks in stores and family tablets carry several
+people's logins on one anonymous id. About 2% of app sessions reach Segment one to three days late
+(the phone was offline), so their ``timestamp`` is days older than ``receivedAt``.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from omnilake.generate.defects import (
     truncate_line,
 )
 from omnilake.generate.orders import ONLINE_DAY, Order
-from omnilake.generate.population import Device, Person, email_as_typed
+from omnilake.generate.population import Account, Device, Person
 from omnilake.generate.randomness import sorted_uniforms, stream, unit_hash, uuid4
 from omnilake.generate.vocab import KIOSK_USER_AGENT
 from omnilake.generate.world import World
@@ -48,6 +51,7 @@ SOURCE = "events"
 BROWSE_SESSIONS_PER_SCALE = 2500
 KIOSK_SHARE = 0.03
 TABLET_SHARE = 0.3
+LOGGED_IN_SHARE = 0.5  # browsing sessions of account holders that are logged in
 LATE_APP_SHARE = 0.02
 SITE = "https://shop.omnilake.example"
 REQUIRED_KEYS = ("messageId", "type", "anonymousId", "timestamp", "receivedAt")
@@ -229,11 +233,11 @@ class EventFeed:
             device = rng.choice(person.devices)
         session = _Session(device, device.anonymous_id(day_no), person, rng)
         account = rng.choice(person.accounts) if person.accounts else None
-        login = rng.random()
-        if account is not None and (kiosk is not None or login < 0.15):
-            session.identify(str(account.customer_id), _traits(account.email_as_registered, person, rng))
-        elif account is not None and login < 0.5:
-            session.user_id = str(account.customer_id)
+        if account is not None and (kiosk is not None or rng.random() < LOGGED_IN_SHARE):
+            # Logging in, or remembered by the login cookie: either way the shop calls identify with the
+            # account's traits when the session starts (Segment's advice for any page a logged-in user
+            # loads), so the cookie, the account and its e-mail meet in one call.
+            session.identify(str(account.customer_id), _traits(account, person))
 
         entry = rng.random()
         if entry < 0.5:
@@ -282,7 +286,7 @@ class EventFeed:
         session = _Session(device, device.anonymous_id(day_no), person, rng)
         remembered = order.account is not None and rng.random() < 0.5
         if remembered and order.account is not None:
-            session.user_id = str(order.account.customer_id)
+            session.identify(str(order.account.customer_id), _traits(order.account, person))
         session.page("Home", "/", "Omnilake - Home")
         for line in order.lines:
             product = catalog.product(line.rank)
@@ -290,9 +294,7 @@ class EventFeed:
             session.add_to_cart(product, line.price_cents, line.quantity)
         session.page("Cart", "/cart", "Your cart")
         if order.account is not None and not remembered:
-            session.identify(
-                str(order.account.customer_id), _traits(order.account.email_as_registered, person, rng)
-            )
+            session.identify(str(order.account.customer_id), _traits(order.account, person))
         products = [
             _order_product(catalog.product(line.rank), line.price_cents, line.quantity)
             for line in order.lines
@@ -309,8 +311,8 @@ class EventFeed:
             },
         )
         session.page("Checkout", "/checkout", "Checkout")
-        if order.account is None and rng.random() < 0.6:
-            session.identify(None, {"email": email_as_typed(person.emails[0], rng)})
+        if order.account is None and order.email and rng.random() < 0.6:
+            session.identify(None, _checkout_traits(order, person))
         session.track(
             "Order Completed",
             {
@@ -441,10 +443,27 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _text = json.encoder.encode_basestring  # one JSON string literal, as _encode writes it
 
 
-def _traits(email: str, person: Person, rng: random.Random) -> dict[str, Any]:
-    traits: dict[str, Any] = {"email": email, "firstName": person.first_name, "lastName": person.last_name}
-    if rng.random() < 0.3 and person.contact_phones:
-        traits["phone"] = person.contact_phones[0]
+def _traits(account: Account, person: Person) -> dict[str, Any]:
+    """What the shop knows about a logged-in visitor: the account's profile."""
+    traits: dict[str, Any] = {
+        "email": account.email_as_registered,
+        "firstName": person.first_name,
+        "lastName": person.last_name,
+    }
+    if account.phone_as_registered:
+        traits["phone"] = account.phone_as_registered
+    return traits
+
+
+def _checkout_traits(order: Order, person: Person) -> dict[str, Any]:
+    """What a guest typed into the checkout form: e-mail and name, and the phone if they gave one."""
+    traits: dict[str, Any] = {
+        "email": order.email,
+        "firstName": person.first_name,
+        "lastName": person.last_name,
+    }
+    if order.phone:
+        traits["phone"] = order.phone
     return traits
 
 

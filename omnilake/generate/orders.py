@@ -424,7 +424,7 @@ def _versions(order: Order) -> Iterator[tuple[Step, dict[str, Any]]]:
         customer = {
             "id": order.account.customer_id,
             "email": order.account.email_as_registered,
-            "phone": order.phone,
+            "phone": order.account.phone_as_registered,
             "first_name": person.first_name,
             "last_name": person.last_name,
         }

@@ -48,6 +48,7 @@ HOUSEHOLD_SHARE = 0.15
 MEMBER_SHARE = 0.5
 ACCOUNT_SHARE = 0.65
 SECOND_ACCOUNT_SHARE = 0.12
+ACCOUNT_PHONE_SHARE = 0.6  # account holders who put a phone on their profile (for delivery texts)
 SIGNUPS_FROM = date(2012, 1, 1)
 SIGNUP_SPAN_DAYS = 20 * 365  # sign-ups keep arriving in any window a user is likely to generate
 
@@ -92,10 +93,11 @@ class Household:
 
 @dataclass(frozen=True)
 class Account:
-    """A web-shop customer account."""
+    """A web-shop customer account: its profile travels with the account's orders and identify calls."""
 
     customer_id: int
     email_as_registered: str
+    phone_as_registered: str | None = None  # as typed at registration; the phone is optional
 
 
 @dataclass(frozen=True)
@@ -336,8 +338,15 @@ class Population:
             mobile = f"+1{rng.choice(city.area_codes)}{200 + p // 10_000}{p % 10_000:04d}"
 
         accounts: list[Account] = []
+        phones = [p for p in (mobile, household.landline if household else None) if p]
         if rng.random() < ACCOUNT_SHARE:
-            accounts.append(Account(self._customer_id(index, 0), email_as_typed(emails[0], rng)))
+            accounts.append(
+                Account(
+                    self._customer_id(index, 0),
+                    email_as_typed(emails[0], rng),
+                    self._account_phone(index, 0, phones),
+                )
+            )
             if rng.random() < SECOND_ACCOUNT_SHARE:
                 if len(emails) > 1:
                     second = emails[1]
@@ -345,7 +354,13 @@ class Population:
                     user, _, domain = emails[0].partition("@")
                     second = f"{user}+shop@{domain}"
                     emails.append(second)
-                accounts.append(Account(self._customer_id(index, 1), email_as_typed(second, rng)))
+                accounts.append(
+                    Account(
+                        self._customer_id(index, 1),
+                        email_as_typed(second, rng),
+                        self._account_phone(index, 1, phones),
+                    )
+                )
 
         member = self._build_member(index, rng, store, emails[0], mobile, household)
 
@@ -373,6 +388,14 @@ class Population:
     def _customer_id(self, index: int, account: int) -> int:
         return 6_000_000_000_000 + self._customer(index * 2 + account)
 
+    def _account_phone(self, index: int, account: int, phones: list[str]) -> str | None:
+        """The phone on an account's profile: the person's first contact phone, if they give phones to
+        shops at all (a habit, and the browser's autofill, so a second account gets it too). Drawn
+        from its own stream, so the rest of the person does not depend on it."""
+        if not phones or unit_hash(self.seed, "account-phone", index) >= ACCOUNT_PHONE_SHARE:
+            return None
+        return phone_as_typed(phones[0], stream(self.seed, "account-phone", index, account))
+
     def _build_member(
         self,
         index: int,
@@ -389,6 +412,12 @@ class Population:
         phone_given = None
         if phones and rng.random() < 0.9:
             phone_given = phone_as_typed(phones[0] if rng.random() < 0.75 else phones[-1], rng)
+        # The web sign-up form requires an e-mail; at a till the programme needs one way to reach
+        # the member (to send the card and the rewards): the e-mail or, failing that, a phone.
+        if email_given is None and (channel_web or not phones):
+            email_given = email_as_typed(email, rng)
+        elif email_given is None and phone_given is None:
+            phone_given = phone_as_typed(phones[0], rng)
         tier = _TIERS(rng)
         consents = (rng.random() < 0.6, rng.random() < 0.35, rng.random() < 0.5)
         if not self.is_member(index):

@@ -1,12 +1,24 @@
-"""The Airflow DAG is the pipeline graph, and it runs for a logical date on real parts."""
+"""The Airflow DAG is the pipeline graph, and it runs for logical dates on real parts.
+
+One test loads the DAG folder and checks the task graph against ``build_steps()`` and the dbt
+manifest. The other runs the DAG (``airflow dags test``) for three consecutive logical dates, checks
+what the first run published and recorded, and compares the lake after the three runs with three
+sequential ``omnilake run`` dates on a second lake: content fingerprints must be equal.
+"""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
 
 import pytest
 
-from omnilake.pipeline import GOLD_MARTS, build_steps
+from omnilake import gold_models
+from omnilake.fingerprint import lake_fingerprints, warehouse_fingerprints
+from omnilake.lake import Lake
+from omnilake.pipeline import GOLD_MARTS, build_steps, run_pipeline
+from omnilake.settings import LakeRoot
 from tests.e2e.airflow_env import DAGS, airflow, airflow_env
 
 pytestmark = pytest.mark.e2e
@@ -20,10 +32,21 @@ def test_dag_folder_loads_without_errors_and_mirrors_the_pipeline(monkeypatch, t
     assert bag.import_errors == {}
     dag = bag.dags["omnilake_daily"]
     steps = {s.name: s for s in build_steps()}
-    assert {t.task_id for t in dag.tasks} == set(steps)
+    models = {f"gold_models.{m.name}": m for m in gold_models.models()}
+    assert {t.task_id for t in dag.tasks} == set(steps) | set(models) | {"audit"}
     for task in dag.tasks:
-        assert task.upstream_task_ids == set(steps[task.task_id].upstream), task.task_id
-        assert task.doc_md and task.execution_timeout is not None
+        assert task.doc_md and task.execution_timeout is not None, task.task_id
+        if task.task_id in steps:
+            # A step waits for its upstream steps, and after the gold build for its model reports.
+            extra = task.upstream_task_ids - set(steps[task.task_id].upstream)
+            assert set(steps[task.task_id].upstream) <= task.upstream_task_ids, task.task_id
+            assert all(t in models for t in extra), task.task_id
+        elif task.task_id in models:
+            upstream = {f"gold_models.{u}" for u in models[task.task_id].upstream}
+            assert task.upstream_task_ids == (upstream or {"gold_build"}), task.task_id
+    assert "gold_models.fct_sales" in dag.get_task("gate_gold").upstream_task_ids
+    audit = dag.get_task("audit")
+    assert audit.is_teardown and set(steps) <= audit.upstream_task_ids
     assert dag.max_active_runs == 1
     assert dag.default_args["retry_exponential_backoff"] is True
     consumer = bag.dags["crm_at_risk_export"]
@@ -33,11 +56,21 @@ def test_dag_folder_loads_without_errors_and_mirrors_the_pipeline(monkeypatch, t
     }
 
 
-def test_dag_run_processes_the_delivery_of_its_data_interval(tmp_path):
+DAYS = [date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)]
+
+
+def _fingerprints(home: Path) -> dict:
+    lake = Lake(LakeRoot(str(home)))
+    return {**lake_fingerprints(lake), **warehouse_fingerprints(lake.warehouse_path)}
+
+
+def test_dag_runs_over_three_dates_match_three_sequential_omnilake_runs(tmp_path, spark, monkeypatch):
     from omnilake.generate import DefectRates, generate
 
     lake = tmp_path / "lake"
-    generate(lake / "landing", date(2026, 1, 1), 2, scale=0.02, seed=7, defects=DefectRates.none())
+    generate(lake / "landing", DAYS[0], len(DAYS), scale=0.02, seed=7, defects=DefectRates.none())
+    reference = tmp_path / "reference"
+    shutil.copytree(lake / "landing", reference / "landing")
     env = airflow_env(tmp_path / "airflow", lake)
     migrated = airflow(env, "db", "migrate")
     assert migrated.returncode == 0, migrated.stderr[-3000:]
@@ -49,8 +82,7 @@ def test_dag_run_processes_the_delivery_of_its_data_interval(tmp_path):
     from deltalake import DeltaTable
 
     ledger = DeltaTable(str(lake / "_ops" / "ingestion_ledger")).to_pyarrow_table().to_pylist()
-    assert ledger and {row["landing_date"] for row in ledger} == {date(2026, 1, 1)}
-
+    assert ledger and {row["landing_date"] for row in ledger} == {DAYS[0]}
     # The marts are published for analysts and apps.
     import duckdb
 
@@ -91,3 +123,31 @@ def test_dag_run_processes_the_delivery_of_its_data_interval(tmp_path):
             k for (k,) in con.execute("select customer_key from dim_customer where email_opt_in").fetchall()
         }
     assert keys and set(keys) <= consenting
+
+    # Every dbt model's task reported success, and the audit task recorded the run.
+    with sqlite3.connect(tmp_path / "airflow" / "airflow.db") as db:
+        states = dict(db.execute("select task_id, state from task_instance where dag_id = 'omnilake_daily'"))
+    assert {t: s for t, s in states.items() if t.startswith("gold_models.")} == {
+        f"gold_models.{m.name}": "success" for m in gold_models.models()
+    }
+    assert states["audit"] == "success"
+    from omnilake.audit import read_entries
+
+    (entry,) = [e for e in read_entries(Lake(LakeRoot(str(lake)))) if e["kind"] == "run"]
+    assert entry["status"] == "succeeded" and entry["landing_dates"] == [DAYS[0].isoformat()]
+
+    # The next two logical dates, as catch-up or a backfill runs them, one after the other...
+    for logical in ("2026-01-03", "2026-01-04"):
+        run = airflow(env, "dags", "test", "omnilake_daily", logical)
+        assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    # ...leave the same lake and marts as three sequential runs without a scheduler.
+    from omnilake.settings import reset_settings
+
+    monkeypatch.setenv("OMNILAKE_HOME", str(reference))
+    reset_settings()
+    for day in DAYS:
+        run_pipeline([day], Lake(LakeRoot(str(reference))))
+    reset_settings()
+    airflow_lake, cli_lake = _fingerprints(lake), _fingerprints(reference)
+    assert airflow_lake["warehouse.fct_sales"].rows > 0
+    assert {k: (v, cli_lake.get(k)) for k, v in airflow_lake.items() if cli_lake.get(k) != v} == {}

@@ -30,15 +30,15 @@ pytestmark = pytest.mark.e2e
 DAY_1, DAY_2 = date(2026, 3, 1), date(2026, 3, 2)
 OMNILAKE = str(Path(sys.executable).with_name("omnilake"))
 
-# Each point, and why it matters.
+# The points the suite kills a run at, and the state each leaves. The other points of
+# omnilake.faults (silver.orders.before_progress, gold.after_dbt_build, publish.before_swap) sit
+# between the same kinds of writes; they are left out to keep the suite inside CI's time.
 CRASH_POINTS = {
     "bronze.after_data_write": "bronze rows written, quarantine and ledger not",
     "bronze.before_ledger_write": "a file's data written, its ledger entry not",
     "silver.orders.after_merge": "orders merged, their lines and status history not",
-    "silver.orders.before_progress": "every orders table written, the progress record not",
     "gold.during_dbt_build": "dbt has built some models into the staging warehouse",
     "publish.after_first_mart": "one gold Delta table rewritten, the others and the swap not",
-    "publish.before_swap": "every gold Delta table written, the warehouse not swapped",
 }
 
 

@@ -23,9 +23,13 @@ def test_identity_on_generated_data_scores_f1_of_at_least_099(lake):
     assert score.persons > 150
     # Strangers are (almost) never merged ...
     assert score.precision >= 0.99
-    # ... and every pair the data links at all is found. Pairs no observation chains together (an
-    # account seen only in logins on a device used for nothing else) bound the raw recall instead.
+    # ... and every pair the data links at all is found. Pairs no observation chains together (a
+    # second account under another e-mail, used on its own device) bound the raw recall instead.
     assert score.f1_linkable >= 0.99
     assert score.recall <= score.recall_linkable
+    # Such pairs are rare: what a person really uses is observed together (a logged-in session's
+    # identify traits, the account's profile on its orders, the CRM's contact). Two small days give a
+    # person fewer chances to do so than the three-day sample, where the raw F1 is at least 0.99.
+    assert score.f1 >= 0.98
     (line,) = Path(lake.path("_ops", "identity_eval.jsonl")).read_text().splitlines()
     assert json.loads(line)["f1"] == score.f1

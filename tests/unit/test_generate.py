@@ -256,6 +256,33 @@ def test_web_behaviour_links_to_accounts_and_orders(clean: Path):
     assert personal <= anonymous_ids
 
 
+def test_a_logged_in_visitor_is_identified_with_the_accounts_profile(clean: Path):
+    emails_of_account = {cid: set(p["emails"]) for p in truth(clean) for cid in p["web_customer_ids"]}
+    events = [event for _, event in ndjson(clean, "events")]
+    identified = defaultdict(set)  # (anonymousId, userId) -> e-mails the identify traits gave
+    for e in events:
+        if e["type"] == "identify" and e["userId"]:
+            identified[(e["anonymousId"], e["userId"])].add(e["traits"]["email"].strip().lower())
+    logged_in = {(e["anonymousId"], e["userId"]) for e in events if e["userId"]}
+    assert logged_in and logged_in <= identified.keys(), "no login goes without an identify call"
+    assert all(emails <= emails_of_account[user] for (_, user), emails in identified.items())
+
+    phones_of_account = defaultdict(set)
+    for _, order in ndjson(clean, "orders"):
+        if customer := order["customer"]:
+            phones_of_account[customer["id"]].add(e164(customer["phone"]) if customer["phone"] else None)
+    assert all(len(phones) == 1 for phones in phones_of_account.values()), "an account has one profile phone"
+    on_profile = [phones for phones in phones_of_account.values() if None not in phones]
+    assert 0 < len(on_profile) < len(phones_of_account), "the phone on an account is optional"
+
+
+def test_every_member_can_be_reached_and_web_signups_gave_an_email(clean: Path):
+    members = [m for _, m in csv_records(clean, "crm_members")]
+    assert all(m["email"] or m["phone"] for m in members), "the programme needs a way to reach a member"
+    assert all(m["email"] for m in members if m["signup_channel"] == "web")
+    assert any(not m["email"] for m in members), "some members at a till give a phone only"
+
+
 def test_shared_phones_and_devices_carry_several_people(clean: Path):
     shared = [
         json.loads(line) for line in (clean / "_truth" / "shared_identifiers.ndjson").read_text().splitlines()
