@@ -111,7 +111,7 @@ def transform_inventory(
     if days:
         online, store = (_bronze_of_days(spark, lake, source, days) for source in SOURCES)
         for source, frame in zip(SOURCES, (online, store), strict=True):
-            rows_in, rejected = count_rejections(frame, source)
+            rows_in, rejected = count_rejections(frame, "inventory_positions", lake=lake, source=source)
             report.rows_in, report.rejected = report.rows_in + rows_in, report.rejected + rejected
         accepted = F.col("_reject_reason").isNull()
         rows = position_rows(online.where(accepted), store.where(accepted), lookups.products(spark, lake))

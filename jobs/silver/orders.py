@@ -285,7 +285,7 @@ def transform_orders(
     batches = pending_batches(spark, lake, "orders", SOURCE, up_to)
     if batches:
         versions = parse_versions(read_batches(spark, lake, batches))
-        rows_in, rejected = count_rejections(versions, "orders")
+        rows_in, rejected = count_rejections(versions, "orders", lake=lake, source=SOURCE)
         good = versions.where(F.col("_reject_reason").isNull())
 
         orders_table = lake.table("silver.orders")

@@ -243,7 +243,7 @@ def transform_pos(
     batches = pending_batches(spark, lake, "pos_lines", SOURCE, up_to)
     if batches:
         placed = place_in_time(read_batches(spark, lake, batches), lookups.locations(spark, lake))
-        report.rows_in, report.rejected = count_rejections(placed, "pos_lines")
+        report.rows_in, report.rejected = count_rejections(placed, "pos_lines", lake=lake, source=SOURCE)
         first_day = (
             placed.agg(F.min("business_date").alias("first")).first()["first"] or up_to or date.today()
         )

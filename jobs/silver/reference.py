@@ -128,7 +128,7 @@ def apply_snapshot(
         snapshots = read_batches(spark, lake, usable).withColumn(
             "_reject_reason", contract_violation(contract("landing", source))
         )
-        report.rows_in, report.rejected = count_rejections(snapshots, table_name)
+        report.rows_in, report.rejected = count_rejections(snapshots, table_name, lake=lake, source=source)
         table = lake.table(f"silver.{table_name}")
         rows = build(snapshots.where(F.col("_reject_reason").isNull()))
         value_columns = [c for c in rows.columns if c not in table.keys]

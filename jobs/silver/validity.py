@@ -2,8 +2,11 @@
 
 Ingestion quarantines records whose required fields are missing or whose values do not parse;
 ranges (``min``/``max``) and ``allowed_values`` are silver's to enforce (the bronze gate only warns
-about them). A silver job therefore drops a bronze row that breaks them, counts it in its report's
-``rejected`` and logs the reason, rather than writing a negative price into a fact or a dimension.
+about them). A silver job therefore keeps a bronze row that breaks them (or that it cannot place: a
+change dated after its delivery, a till line of an unknown store) out of the table, counts it in its
+report's ``rejected`` and records it in ``quarantine.silver_rejects`` with the reason, rather than
+writing a negative price into a fact or a dimension. Nothing is lost: the record stays in bronze,
+and the quarantine row says where.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from collections.abc import Iterable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from omnilake import delta
 from omnilake.contracts import Contract
+from omnilake.lake import Lake
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +47,30 @@ def contract_violation(contract: Contract, fields: Iterable[str] | None = None) 
     return problem if problem is not None else F.lit(None).cast("string")
 
 
-def count_rejections(rows: DataFrame, table: str, reason: str = "_reject_reason") -> tuple[int, int]:
-    """(rows, rows with a reject reason) in one pass; logs the count per reason."""
+def count_rejections(
+    rows: DataFrame, table: str, reason: str = "_reject_reason", *, lake: Lake | None = None, source: str = ""
+) -> tuple[int, int]:
+    """(rows, rows with a reject reason) in one pass; logs the count per reason and, given ``lake``,
+    records each refused row in ``quarantine.silver_rejects`` (``rows`` carry bronze's lineage)."""
     counts = rows.groupBy(reason).count().collect()
     refused = {r[reason]: int(r["count"]) for r in counts if r[reason] is not None}
     if refused:
         log.warning("%s: refused %s", table, dict(sorted(refused.items())))
+        if lake is not None:
+            record_rejections(rows.where(F.col(reason).isNotNull()), lake, table, source, reason)
     return sum(int(r["count"]) for r in counts), sum(refused.values())
+
+
+def record_rejections(rows: DataFrame, lake: Lake, table: str, source: str, reason: str) -> None:
+    """Refused rows into ``quarantine.silver_rejects`` (insert-only on table, source, file and line,
+    so a rerun of the same batches records nothing twice)."""
+    rejects = rows.select(
+        F.lit(table).alias("silver_table"),
+        F.lit(source).alias("source"),
+        F.col("_file_hash").alias("file_hash"),
+        F.col("_line").cast("long").alias("line"),
+        F.col(reason).alias("reason"),
+        F.col("_batch_id").alias("batch_id"),
+        F.col("_landing_date").alias("landing_date"),
+    )
+    delta.merge(rejects, lake.table("quarantine.silver_rejects"), update="none")

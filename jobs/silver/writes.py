@@ -20,7 +20,8 @@ class TableReport:
     """What one run did to one silver table; ``omnilake transform`` prints one line per report.
 
     ``rows_in`` counts the bronze rows read, ``rejected`` those that could not be placed in silver (a
-    change dated after its delivery, a till line of an unknown store; the job logs why).
+    change dated after its delivery, a till line of an unknown store), each recorded with its reason
+    in ``quarantine.silver_rejects``.
     """
 
     table: str

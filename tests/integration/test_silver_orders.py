@@ -143,6 +143,14 @@ def test_change_dated_after_its_delivery_or_with_a_negative_price_is_refused(spa
     reports = {r.table: r for r in transform_orders(spark, lake)}
     assert (reports["orders"].rows_in, reports["orders"].rejected, reports["orders"].inserted) == (2, 2, 0)
     assert rows_of(spark, lake, "silver.orders", "order_id") == []
+    # Nothing is lost: each refused record is in quarantine with its reason and its place in bronze.
+    rejects = rows_of(spark, lake, "quarantine.silver_rejects", "line")
+    assert [(r["silver_table"], r["source"], r["line"], r["reason"]) for r in rejects] == [
+        ("orders", "orders", 1, "future_timestamp"),
+        ("orders", "orders", 2, "out_of_range: line_items.price"),
+    ]
+    transform_orders(spark, lake)  # nothing new: nothing recorded twice
+    assert len(rows_of(spark, lake, "quarantine.silver_rejects", "line")) == 2
 
 
 def test_each_delivery_is_taken_in_once_and_a_crashed_run_is_repaired(spark, lake):

@@ -187,6 +187,12 @@ def test_lines_of_a_store_without_a_time_zone_or_dated_in_the_future_are_refused
     )
     report = transform_pos(spark, lake)
     assert (report.rows_in, report.rejected, report.inserted) == (4, 3, 1)
+    rejects = rows_of(spark, lake, "quarantine.silver_rejects", "line")
+    assert [(r["silver_table"], r["line"], r["reason"]) for r in rejects] == [
+        ("pos_lines", 2, "unknown_store"),
+        ("pos_lines", 3, "future_timestamp"),
+        ("pos_lines", 4, "out_of_range: unit_price"),
+    ]
 
 
 def test_absurd_list_price_is_refused_and_the_previous_price_kept(spark, lake, reference):

@@ -30,7 +30,10 @@ def test_second_writer_is_refused_with_the_holder_named(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(LakeLockedError, match=rf"pid {holder.pid} on .*--wait"), writer_lock(Lake(LakeRoot(str(tmp_path)))):
+        with (
+            pytest.raises(LakeLockedError, match=rf"pid {holder.pid} on .*--wait"),
+            writer_lock(Lake(LakeRoot(str(tmp_path)))),
+        ):
             pass
     finally:
         holder.kill()
