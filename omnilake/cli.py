@@ -412,6 +412,32 @@ def identity_eval() -> None:
 
 @app.command()
 @_friendly_errors
+def fingerprint(
+    output: Annotated[
+        Path | None, typer.Option(help="Also write the fingerprints as JSON here, to compare later.")
+    ] = None,
+) -> None:
+    """Row count and content digest of every bronze, quarantine, silver and gold table and warehouse
+    mart (lineage columns left out): compare two runs or two environments table by table."""
+    import json
+
+    from omnilake.fingerprint import lake_fingerprints, warehouse_fingerprints
+    from omnilake.lake import get_lake
+
+    lake = get_lake()
+    prints = {**lake_fingerprints(lake), **warehouse_fingerprints(lake.warehouse_path)}
+    table = RichTable("table", "rows", "digest", title=f"content fingerprints of {lake.root}")
+    for name, value in prints.items():
+        table.add_row(name, f"{value.rows:,}", value.digest or "absent")
+    console.print(table)
+    if output is not None:
+        output.write_text(
+            json.dumps({k: {"rows": v.rows, "digest": v.digest} for k, v in prints.items()}, indent=2) + "\n"
+        )
+
+
+@app.command()
+@_friendly_errors
 def erase(
     email: Annotated[str | None, typer.Option(help="Erase the person with this e-mail.")] = None,
     phone: Annotated[str | None, typer.Option(help="Erase the person with this phone number.")] = None,
