@@ -13,7 +13,7 @@ from omnilake.generate import generate
 pytestmark = pytest.mark.integration
 
 
-def test_identity_on_generated_data_scores_f1_of_at_least_099(lake):
+def test_identity_on_two_small_generated_days_finds_every_linkable_pair(lake):
     generate(Path(lake.landing), date(2024, 3, 1), 2, scale=0.05, seed=11)
     ingest(["orders", "crm_members", "events"], None, lake)
     result = resolve(lake)
