@@ -26,6 +26,5 @@ def test_identity_resolution_scores_f1_of_at_least_099_on_the_default_sample(lak
 
     score = evaluate(lake)
 
-    print(score.as_dict())
     assert score.persons > 1000
     assert score.precision >= 0.99 and score.f1 >= 0.99, score.as_dict()
