@@ -3,6 +3,7 @@ staging a computed frame before it is merged."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -74,6 +75,21 @@ def last_metric(table: Table, before: int | None, metric: str) -> int:
     return int(delta.history(table, 1)[0].get("operationMetrics", {}).get(metric, 0))
 
 
+STALE_SCRATCH_SECONDS = 12 * 3600
+
+
+def _sweep_stale_scratch(filesystem: pafs.FileSystem, scratch: str) -> None:
+    """Remove scratch a killed run left behind (older than 12 h: a live run's is minutes old)."""
+    cutoff = time.time() - STALE_SCRATCH_SECONDS
+    selector = pafs.FileSelector(scratch, allow_not_found=True)
+    for entry in filesystem.get_file_info(selector):
+        if entry.mtime is not None and entry.mtime.timestamp() < cutoff:
+            if entry.type == pafs.FileType.Directory:
+                filesystem.delete_dir(entry.path)
+            else:
+                filesystem.delete_file(entry.path)
+
+
 @contextmanager
 def staged(df: DataFrame, lake: Lake, name: str) -> Iterator[DataFrame]:
     """``df`` computed once into scratch Parquet (``_ops/scratch/``) and read back, removed afterwards.
@@ -85,6 +101,7 @@ def staged(df: DataFrame, lake: Lake, name: str) -> Iterator[DataFrame]:
     """
     path = lake.path("_ops", "scratch", f"{name}-{uuid.uuid4().hex}")
     filesystem, location = pafs.FileSystem.from_uri(path)
+    _sweep_stale_scratch(filesystem, location.rsplit("/", 1)[0])
     df.write.parquet(path)
     try:
         if filesystem.get_file_info(location).type == pafs.FileType.NotFound:  # no rows: no files
