@@ -3,6 +3,7 @@
 | setting | default | meaning |
 |---|---|---|
 | ``quarantine_ratio_max`` | ``0.05`` | bronze: a source's quarantined_rows / records for the processed landing date must not exceed this (fail) |
+| ``silver_refused_share_max`` | ``0.05`` | silver: the share of a source's bronze rows of the processed landing date that a silver table refused (``quarantine.silver_rejects``) before a warning |
 | ``volume_tolerance`` | ``0.5`` | bronze: a source's records may differ from its trailing average by this fraction (0.5 = 50% to 150%) before a warning |
 | ``volume_window`` | ``7`` | bronze: how many earlier landing dates of the source make the trailing average |
 | ``required_sources`` | every landing contract | bronze: sources whose delivery must have arrived for the processed date (freshness) |
@@ -23,6 +24,7 @@ from omnilake.contracts import all_contracts
 @dataclass(frozen=True)
 class QualityConfig:
     quarantine_ratio_max: float = 0.05
+    silver_refused_share_max: float = 0.05
     volume_tolerance: float = 0.5
     volume_window: int = 7
     required_sources: tuple[str, ...] | None = None

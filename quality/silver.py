@@ -11,13 +11,22 @@ Business rules are declared in ``RULES`` with the helpers of ``quality.rules``, 
 A rule the helpers do not cover is a ``quality.checks.Suite`` over a frame derived from the tables
 (identity keys stable against the previous run: the table now against its previous Delta version,
 joined on the natural key, with a ``same_identity`` column expected to be True).
+
+``silver.refusals`` (warn) watches what silver refused: per silver table and source, the bronze rows of
+the processed date recorded in ``quarantine.silver_rejects``, at most ``silver_refused_share_max`` of
+the source's bronze rows of that date.
 """
 
 from __future__ import annotations
 
-from quality.checks import GateContext, Suite
+import great_expectations as gx
+from pyspark.sql import functions as F
+
+from quality.checks import GateContext, Suite, warn
 from quality.contract_checks import contract_suite
 from quality.rules import not_in_future, references
+
+E = gx.expectations
 
 RULES: tuple[Suite, ...] = (
     references("silver.order_lines", "order_id", "silver.orders"),
@@ -33,6 +42,53 @@ RULES: tuple[Suite, ...] = (
 )
 
 
+def refused_rows(ctx: GateContext):
+    """Per silver table and source: the processed date's bronze rows it refused, and their share of
+    the source's bronze rows of that date (``ops.reconciliation``). Tables that refused nothing have
+    no row."""
+    on_date = F.col("landing_date") == F.lit(ctx.landing_date) if ctx.landing_date else F.lit(True)
+    bronze = (
+        ctx.read("ops.reconciliation")
+        .where(on_date)
+        .groupBy("source")
+        .agg(F.sum("bronze_rows").alias("bronze_rows"))
+    )
+    refused = (
+        ctx.read("quarantine.silver_rejects")
+        .where(on_date)
+        .groupBy("silver_table", "source")
+        .agg(F.count(F.lit(1)).alias("refused_rows"))
+    )
+    return refused.join(bronze, "source", "left").select(
+        "silver_table",
+        "source",
+        "refused_rows",
+        F.coalesce("bronze_rows", F.lit(0)).alias("bronze_rows"),
+        (F.col("refused_rows") / F.greatest(F.coalesce("bronze_rows", F.lit(0)), F.lit(1))).alias(
+            "refused_share"
+        ),
+    )
+
+
+def refusals(ctx: GateContext) -> Suite:
+    limit = ctx.config.silver_refused_share_max
+    return Suite(
+        name="silver.refusals",
+        checks=(
+            warn(
+                "refused_share",
+                E.ExpectColumnValuesToBeBetween(column="refused_share", min_value=0, max_value=limit),
+                f"Rows silver refused (quarantine.silver_rejects) / the source's bronze rows of the date, "
+                f"at most {limit}.",
+            ),
+        ),
+        data=refused_rows,
+        row_id=("silver_table", "source", "refused_rows", "bronze_rows"),
+        unit="tables",
+        description="Per silver table and source, the bronze rows of the landing date it refused.",
+    )
+
+
 def suites(ctx: GateContext) -> list[Suite]:
     tables = [contract_suite(t) for t in sorted(ctx.lake.tables("silver"), key=lambda t: t.name)]
-    return [*tables, *RULES]
+    return [*tables, *RULES, refusals(ctx)]

@@ -55,7 +55,9 @@ def validate_dataframe(
             name=suite.name,
             expectations=[c.to_gx() for c in suite.checks],
             # GE's renderer wants notes as {"format": ..., "content": ...}, not a bare string.
-            meta={"notes": {"format": "markdown", "content": [suite.description]}} if suite.description else None,
+            meta={"notes": {"format": "markdown", "content": [suite.description]}}
+            if suite.description
+            else None,
         )
     )
     definition = context.validation_definitions.add(

@@ -351,3 +351,40 @@ def test_gold_contract_and_rules_run_in_duckdb_and_a_missing_mart_fails(spark, l
     }
     site = Path(lake.path("_ops", "data_docs", "validations", "gold", "rfm", "run-gold"))
     assert [p.name for p in site.rglob("*.html")] == ["duckdb-gold.rfm.html"]
+
+
+def test_silver_refusals_over_their_share_of_the_date_are_a_warning(spark, lake):
+    from quality.silver import refusals
+
+    day = date(2026, 3, 2)
+    reconciliation = lake.table("ops.reconciliation")
+    files = [("pos", 40), ("orders", 100)]
+    delta.append(
+        spark.createDataFrame(
+            [
+                (f"landing/{s}/{day}/f", f"{s}-hash", s, day, n, n, 0, True, "b1", datetime(2026, 3, 2))
+                for s, n in files
+            ],
+            reconciliation.contract.spark_schema(),
+        ),
+        reconciliation,
+    )
+    rejects = lake.table("quarantine.silver_rejects")
+    refused = [("pos_lines", "pos", line, "unknown_store", day) for line in (2, 3, 4)]
+    refused += [("orders", "orders", 7, "future_timestamp", day)]
+    refused += [("orders", "orders", line, "future_timestamp", day - timedelta(days=1)) for line in range(50)]
+    delta.append(
+        spark.createDataFrame(
+            [(t, s, f"{s}-hash", line, reason, "b1", d) for t, s, line, reason, d in refused],
+            rejects.contract.spark_schema(),
+        ),
+        rejects,
+    )
+    ctx = GateContext("silver", "run-refusals", lake, QualityConfig(data_docs=False), landing_date=day)
+
+    run_suites(ctx, [refusals(ctx)])  # a warning: the run goes on
+
+    (severity, success, observed) = _recorded(spark, lake, "run-refusals")["refused_share"]
+    assert (severity, success) == ("warn", False)
+    # 3 of pos's 40 rows (7.5%) is over 5%; orders' 1 of 100 on the date is not, the day before not counted.
+    assert observed.startswith("1 of 2 tables: ") and "silver_table=pos_lines" in observed
