@@ -85,6 +85,9 @@ def _configure(spark: SparkSession, settings: Settings) -> None:
         spark.conf.set("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
 
 
+EMBEDDED_SESSION_TIMEOUT_SECONDS = 30 * 24 * 3600
+
+
 def _start_sail(settings: Settings) -> Engine:
     if settings.sail_memory_limit:
         # Sail's memory pool is unbounded by default; cap it unless the operator already chose.
@@ -93,6 +96,10 @@ def _start_sail(settings: Settings) -> Engine:
             "SAIL_RUNTIME__MEMORY_POOL__GREEDY__MAX_SIZE", str(parse_size(settings.sail_memory_limit))
         )
     os.environ.setdefault("RUST_LOG", "error")
+    # Sail ends a Spark Connect session idle for 15 minutes; a run that spends longer in dbt (or a
+    # worker between tasks) would then find its session gone. The embedded server serves this
+    # process only, so its session lives as long as the process does.
+    os.environ.setdefault("SAIL_SPARK__SESSION_TIMEOUT_SECS", str(EMBEDDED_SESSION_TIMEOUT_SECONDS))
     try:
         from pysail.spark import SparkConnectServer
         from pyspark.sql import SparkSession
