@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from omnilake.gold_models import GoldModelError, model_report, models, attached_tests
+from omnilake.gold_models import GoldModelError, attached_tests, model_report, models
 from omnilake.pipeline import GOLD_MARTS
 
 pytestmark = pytest.mark.unit
