@@ -119,8 +119,9 @@ def _task_for(step: Step):
 def _model_tasks(build: Step) -> TaskGroup:
     """One reporting task per dbt model, wired by dbt's lineage, after the build (whatever its outcome)."""
     with TaskGroup(group_id="gold_models", tooltip="Each dbt model of the gold build and its tests") as group:
+        graph = models()
         reports = {}
-        for model in models():
+        for model in graph:
             reports[model.name] = task(
                 task_id=model.name,
                 doc_md=f"dbt model `{model.folder}/{model.name}`: {model.description or 'no description'}",
@@ -128,7 +129,7 @@ def _model_tasks(build: Step) -> TaskGroup:
                 retries=0,
                 execution_timeout=timedelta(minutes=5),
             )(_report_model)(model.name, build.name)
-        for model in models():
+        for model in graph:
             for upstream in model.upstream:
                 reports[upstream] >> reports[model.name]
     return group

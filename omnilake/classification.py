@@ -33,8 +33,8 @@ import yaml
 
 from omnilake.contracts import CLASSIFICATIONS, SCHEMAS_DIR, Contract, load_contract_file
 from omnilake.errors import ContractError
+from omnilake.gold_models import DBT_PROJECT_DIR
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 DOWNSTREAM_LAYERS = ("silver", "gold")
 RANK = {name: rank for rank, name in enumerate(CLASSIFICATIONS)}
 

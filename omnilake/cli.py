@@ -421,11 +421,11 @@ def fingerprint(
     mart (lineage columns left out): compare two runs or two environments table by table."""
     import json
 
-    from omnilake.fingerprint import lake_fingerprints, warehouse_fingerprints
+    from omnilake.fingerprint import all_fingerprints
     from omnilake.lake import get_lake
 
     lake = get_lake()
-    prints = {**lake_fingerprints(lake), **warehouse_fingerprints(lake.warehouse_path)}
+    prints = all_fingerprints(lake)
     table = RichTable("table", "rows", "digest", title=f"content fingerprints of {lake.root}")
     for name, value in prints.items():
         table.add_row(name, f"{value.rows:,}", value.digest or "absent")

@@ -77,3 +77,8 @@ def warehouse_fingerprints(path: str | Path) -> dict[str, Fingerprint]:
             columns = [r[0] for r in con.execute(f'describe main."{name}"').fetchall()]
             result[f"warehouse.{name}"] = _digest(con, f'main."{name}"', columns)
         return result
+
+
+def all_fingerprints(lake: Lake) -> dict[str, Fingerprint]:
+    """Every table of ``LAYERS`` and every mart of the lake's analyst warehouse."""
+    return {**lake_fingerprints(lake), **warehouse_fingerprints(lake.warehouse_path)}

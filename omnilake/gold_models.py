@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 _PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests")
-FAILED = ("error", "fail", "runtime error")
+FAILED = ("error", "fail", "runtime error")  # dbt node statuses that fail a build
 
 
 class GoldModelError(OmnilakeError):

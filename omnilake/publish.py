@@ -46,6 +46,7 @@ from omnilake.analyst_views import create_analyst_views
 from omnilake.contracts import Contract
 from omnilake.errors import ConfigError, ContractError, OmnilakeError, SchemaMismatchError
 from omnilake.faults import crash_point
+from omnilake.gold_models import DBT_PROJECT_DIR, FAILED
 from omnilake.pipeline import GOLD_MARTS
 from omnilake.settings import get_settings
 
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 MARTS = GOLD_MARTS
 WAREHOUSE_SCHEMA = "main"
 _BATCH_ROWS = 256_000
@@ -227,7 +227,7 @@ def run_dbt(args: list[str], *, lake: Lake, warehouse: Path) -> list[dict[str, A
         # after dbt has finished and written its results (apache/arrow#34314, delta-rs#2184).
         log.warning("dbt %s finished, then its process died on exit (signal %d)", args[0], -returncode)
     elif returncode != 0:
-        failed = [r for r in results if r["status"] in ("error", "fail", "runtime error")]
+        failed = [r for r in results if r["status"] in FAILED]
         if failed:
             detail = "; ".join(f"{r['unique_id']}: {_first_line(r['message'])}" for r in failed[:5])
         else:
@@ -242,7 +242,7 @@ def run_dbt(args: list[str], *, lake: Lake, warehouse: Path) -> list[dict[str, A
 
 def _finished(stdout: str, results: list[dict[str, Any]]) -> bool:
     """dbt reported success before its process ended (``Completed successfully``, ``Catalog written``)."""
-    failed = any(r["status"] in ("error", "fail", "runtime error") for r in results)
+    failed = any(r["status"] in FAILED for r in results)
     return not failed and ("Completed successfully" in stdout or "Catalog written to" in stdout)
 
 

@@ -48,16 +48,15 @@ def contract_violation(contract: Contract, fields: Iterable[str] | None = None) 
 
 
 def count_rejections(
-    rows: DataFrame, table: str, reason: str = "_reject_reason", *, lake: Lake | None = None, source: str = ""
+    rows: DataFrame, table: str, *, lake: Lake, source: str, reason: str = "_reject_reason"
 ) -> tuple[int, int]:
-    """(rows, rows with a reject reason) in one pass; logs the count per reason and, given ``lake``,
-    records each refused row in ``quarantine.silver_rejects`` (``rows`` carry bronze's lineage)."""
+    """(rows, rows with a reject reason) in one pass; logs the count per reason and records each
+    refused row in ``quarantine.silver_rejects`` (``rows`` carry bronze's lineage)."""
     counts = rows.groupBy(reason).count().collect()
     refused = {r[reason]: int(r["count"]) for r in counts if r[reason] is not None}
     if refused:
         log.warning("%s: refused %s", table, dict(sorted(refused.items())))
-        if lake is not None:
-            record_rejections(rows.where(F.col(reason).isNotNull()), lake, table, source, reason)
+        record_rejections(rows.where(F.col(reason).isNotNull()), lake, table, source, reason)
     return sum(int(r["count"]) for r in counts), sum(refused.values())
 
 

@@ -237,7 +237,7 @@ class EventFeed:
             # Logging in, or remembered by the login cookie: either way the shop calls identify with the
             # account's traits when the session starts (Segment's advice for any page a logged-in user
             # loads), so the cookie, the account and its e-mail meet in one call.
-            session.identify(str(account.customer_id), _traits(account, person))
+            session.identify(str(account.customer_id), _account_traits(account, person))
 
         entry = rng.random()
         if entry < 0.5:
@@ -286,7 +286,7 @@ class EventFeed:
         session = _Session(device, device.anonymous_id(day_no), person, rng)
         remembered = order.account is not None and rng.random() < 0.5
         if remembered and order.account is not None:
-            session.identify(str(order.account.customer_id), _traits(order.account, person))
+            session.identify(str(order.account.customer_id), _account_traits(order.account, person))
         session.page("Home", "/", "Omnilake - Home")
         for line in order.lines:
             product = catalog.product(line.rank)
@@ -294,7 +294,7 @@ class EventFeed:
             session.add_to_cart(product, line.price_cents, line.quantity)
         session.page("Cart", "/cart", "Your cart")
         if order.account is not None and not remembered:
-            session.identify(str(order.account.customer_id), _traits(order.account, person))
+            session.identify(str(order.account.customer_id), _account_traits(order.account, person))
         products = [
             _order_product(catalog.product(line.rank), line.price_cents, line.quantity)
             for line in order.lines
@@ -312,7 +312,7 @@ class EventFeed:
         )
         session.page("Checkout", "/checkout", "Checkout")
         if order.account is None and order.email and rng.random() < 0.6:
-            session.identify(None, _checkout_traits(order, person))
+            session.identify(None, _traits(order.email, order.phone, person))
         session.track(
             "Order Completed",
             {
@@ -443,27 +443,17 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _text = json.encoder.encode_basestring  # one JSON string literal, as _encode writes it
 
 
-def _traits(account: Account, person: Person) -> dict[str, Any]:
+def _account_traits(account: Account, person: Person) -> dict[str, Any]:
     """What the shop knows about a logged-in visitor: the account's profile."""
-    traits: dict[str, Any] = {
-        "email": account.email_as_registered,
-        "firstName": person.first_name,
-        "lastName": person.last_name,
-    }
-    if account.phone_as_registered:
-        traits["phone"] = account.phone_as_registered
-    return traits
+    return _traits(account.email_as_registered, account.phone_as_registered, person)
 
 
-def _checkout_traits(order: Order, person: Person) -> dict[str, Any]:
-    """What a guest typed into the checkout form: e-mail and name, and the phone if they gave one."""
-    traits: dict[str, Any] = {
-        "email": order.email,
-        "firstName": person.first_name,
-        "lastName": person.last_name,
-    }
-    if order.phone:
-        traits["phone"] = order.phone
+def _traits(email: str, phone: str | None, person: Person) -> dict[str, Any]:
+    """Identify traits: e-mail and name as given (a profile or a guest's checkout form), the phone
+    if one was given."""
+    traits: dict[str, Any] = {"email": email, "firstName": person.first_name, "lastName": person.last_name}
+    if phone:
+        traits["phone"] = phone
     return traits
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from omnilake import gold_models
-from omnilake.fingerprint import lake_fingerprints, warehouse_fingerprints
+from omnilake.fingerprint import all_fingerprints
 from omnilake.lake import Lake
 from omnilake.pipeline import GOLD_MARTS, build_steps, run_pipeline
 from omnilake.settings import LakeRoot
@@ -60,8 +60,7 @@ DAYS = [date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)]
 
 
 def _fingerprints(home: Path) -> dict:
-    lake = Lake(LakeRoot(str(home)))
-    return {**lake_fingerprints(lake), **warehouse_fingerprints(lake.warehouse_path)}
+    return all_fingerprints(Lake(LakeRoot(str(home))))
 
 
 def test_dag_runs_over_three_dates_match_three_sequential_omnilake_runs(tmp_path, spark, monkeypatch):

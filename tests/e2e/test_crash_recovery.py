@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from omnilake.fingerprint import lake_fingerprints, table_fingerprint, warehouse_fingerprints
+from omnilake.fingerprint import all_fingerprints, table_fingerprint, warehouse_fingerprints
 from omnilake.lake import Lake
 from omnilake.pipeline import GOLD_MARTS
 from omnilake.publish import read_release
@@ -57,8 +57,7 @@ def _run_day(home: Path, day: date, crash_at: str | None = None) -> subprocess.C
 
 
 def _fingerprints(home: Path) -> dict:
-    lake = Lake(LakeRoot(str(home)))
-    return {**lake_fingerprints(lake), **warehouse_fingerprints(lake.warehouse_path)}
+    return all_fingerprints(Lake(LakeRoot(str(home))))
 
 
 def _released_gold(home: Path) -> dict:
