@@ -11,11 +11,12 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from omnilake.errors import OmnilakeError, StorageError
+from omnilake.errors import OmnilakeError, StorageError, add_context
 
 app = typer.Typer(
     help="Omnilake: an omnichannel retail lakehouse (Spark jobs -> Delta Lake -> dbt marts).",
@@ -27,25 +28,91 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+# An unexpected error (a bug) exits with EX_SOFTWARE, apart from the user's errors (1).
+BUG_EXIT_CODE = 70
+_BUG_MESSAGE_MAX = 300
+
+
 def _friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn our errors into one line and a non-zero exit instead of a traceback.
 
     A full disk or a read-only lake surfaces as an OSError (or as the engine's error text): the
-    operator's to fix, so it becomes one line too. Anything else is a bug and keeps its traceback.
+    operator's to fix, so it becomes one line too. Anything else is a bug: one line says so, names
+    the step (and source and file when known), and where its traceback was written.
     """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
         except Exception as exc:
             error = exc if isinstance(exc, OmnilakeError) else StorageError.from_failure(exc)
             if error is None:
-                raise
+                err_console.print(_report_bug(exc, command.__name__), highlight=False, soft_wrap=True)
+                raise typer.Exit(BUG_EXIT_CODE) from None
             err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(error.exit_code) from None
 
     return wrapper
+
+
+def _report_bug(exc: BaseException, command_name: str) -> str:
+    """Write the traceback of an unexpected error to the run's log file; the one line to print."""
+    import traceback
+    from datetime import UTC, datetime
+
+    from rich.markup import escape
+
+    from omnilake.pipeline import new_run_id
+
+    where = dict(getattr(exc, "omnilake_context", None) or {})
+    step = where.get("step") or command_name.replace("_", " ")
+    run_id = str(where.get("run_id") or new_run_id(command_name.replace("_", "-")))
+    details = ", ".join(f"{key} {where[key]}" for key in ("source", "file", "landing_date") if where.get(key))
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    if len(first_line) > _BUG_MESSAGE_MAX:
+        first_line = first_line[: _BUG_MESSAGE_MAX - 1] + "…"
+    header = (
+        f"{datetime.now(UTC).isoformat()} unexpected error in step {step}"
+        + (f" ({details})" if details else "")
+        + f", command {' '.join(sys.argv[1:]) or command_name}\n"
+    )
+    log_path = _write_bug_log(run_id, header + "".join(traceback.format_exception(exc)))
+    what = f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
+    at = f" ({details})" if details else ""
+    kept = f"the full traceback is in {log_path}" if log_path else "the traceback could not be written"
+    return (
+        f"[bold red]bug:[/] unexpected error in step {escape(str(step))}{escape(at)}: {escape(what)}. "
+        f"This is a bug in Omnilake, not in your data or settings; {escape(kept)}"
+    )
+
+
+def _write_bug_log(run_id: str, text: str) -> Path | None:
+    """``<lake>/_ops/logs/<run_id>.log``, or a temporary folder when the lake cannot take it."""
+    import tempfile
+
+    folders = []
+    try:
+        from omnilake.settings import get_settings
+
+        lake_root = get_settings().lake
+        if lake_root.is_local:
+            folders.append(lake_root.local_path / "_ops" / "logs")
+    except Exception:  # settings themselves may be what is broken
+        pass
+    folders.append(Path(tempfile.gettempdir()) / "omnilake-logs")
+    for folder in folders:
+        path = folder / f"{run_id}.log"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError:
+            continue
+        return path
+    return None
 
 
 @app.callback()
@@ -120,6 +187,9 @@ def ingest(
         title="bronze ingestion (files, then rows)",
     )
     for r in reports:
+        if not r.declared:
+            table.add_row(r.source, "[dim]not a declared feed: skipped[/]", *[""] * 7)
+            continue
         table.add_row(
             r.source,
             str(r.files_new),
@@ -179,6 +249,9 @@ def _describe(result: Any) -> str:
         return "; ".join(
             f"{t['table']} +{t.get('inserted', 0):,} ~{t.get('updated', 0):,}" for t in result["tables"]
         )
+    if result.get("declared") is False:
+        ignored = result.get("files_ignored", 0)
+        return "not a declared feed: skipped" + (f" ({ignored} file(s) left in landing)" if ignored else "")
     if "records" in result:
         return (
             f"{result['files_new']} new file(s), {result['records']:,} records, "
@@ -237,7 +310,28 @@ def run(
     console.print(table)
     total = sum(o.seconds for o in outcomes)
     console.print(f"[bold green]done[/]: {len(dates)} date(s), {len(outcomes)} steps in {total:.1f}s")
+    _print_feed_gaps()
     _print_lake_summary(lake)
+
+
+def _print_feed_gaps() -> None:
+    """Say which marts have no feed (built empty) or lack one of their feeds, per the declaration."""
+    from omnilake.feeds import load_feeds
+
+    feeds = load_feeds()
+    for mart, sources in feeds.marts_without_feed().items():
+        console.print(
+            f"[yellow]no feed[/]: {mart} is empty: it needs {' or '.join(sources)}, "
+            f"which {feeds.path.name} does not declare",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for mart, missing in feeds.marts_partly_fed().items():
+        console.print(
+            f"[yellow]partial feed[/]: {mart} is built without {', '.join(missing)} (not declared)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 # `make run` / `omnilake run --sample`: three days of a small retailer, enough for every mart to fill.
@@ -370,8 +464,14 @@ def gate(
     from omnilake.pipeline import new_run_id
     from quality.gates import run_gate  # GE's import alone takes seconds: after the arguments are checked
 
+    run_id = new_run_id("gate")
     with console.status(f"running the {layer} gate…"):
-        report = run_gate(layer, new_run_id("gate"), day)
+        try:
+            report = run_gate(layer, run_id, day)
+        except Exception as exc:
+            if not isinstance(exc, OmnilakeError):
+                add_context(exc, step=f"gate_{layer}", run_id=run_id)
+            raise
     _print_gate(report)
 
 

@@ -1,5 +1,6 @@
 """Errors a user or operator can cause. The CLI turns each into one line and a non-zero exit."""
 
+import contextlib
 import re
 
 
@@ -35,6 +36,18 @@ class QualityGateError(OmnilakeError):
 
 class LakeLockedError(OmnilakeError):
     """Another process holds the lake's writer lock."""
+
+
+def add_context(exc: BaseException, **where: object) -> None:
+    """Remember where an unexpected error happened (``step``, ``source``, ``file``, ``run_id``) on the
+    exception itself, so the CLI can name it. The innermost caller (who knows most) wins."""
+    context = dict(getattr(exc, "omnilake_context", None) or {})
+    for key, value in where.items():
+        if value is not None:
+            context.setdefault(key, value)
+    # An exception type without a __dict__ has nowhere to keep it; the CLI then names less.
+    with contextlib.suppress(AttributeError):
+        exc.omnilake_context = context  # type: ignore[attr-defined]
 
 
 # errno -> what to tell the operator about a failed write to the lake.

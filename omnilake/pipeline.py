@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from omnilake.contracts import landing_sources
-from omnilake.errors import OmnilakeError
+from omnilake.errors import OmnilakeError, add_context
 from omnilake.lake import Lake, get_lake
 
 log = logging.getLogger(__name__)
@@ -204,7 +204,12 @@ def step_by_name(name: str) -> Step:
 
 def run_step(step: Step, context: RunContext) -> Any:
     log.info("run %s: step %s for %s", context.run_id, step.name, context.landing_date)
-    return step.resolve()(context, **step.kwargs)
+    try:
+        return step.resolve()(context, **step.kwargs)
+    except Exception as exc:
+        if not isinstance(exc, OmnilakeError):  # a bug: say where it happened
+            add_context(exc, step=step.name, run_id=context.run_id, landing_date=context.landing_date)
+        raise
 
 
 @dataclass

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
         "analyst", description="Warehouse readers: analyst (masked views) or privileged (unmasked marts)"
     )
     dbt_docs: bool = Field(True, description="Generate dbt docs (catalog and manifest) after each gold build")
+    feeds: str | None = Field(
+        None,
+        description="The retailer's feeds declaration (YAML: sources, cadence, kind); default schemas/feeds.yaml",
+    )
     task_retries: int = Field(
         2, description="Retries of each Airflow task (exponential backoff from 2 minutes)"
     )

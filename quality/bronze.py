@@ -5,11 +5,14 @@ Suites, all on Spark over the lake:
 - ``bronze.<source>``: each bronze table's contract checks, on the processed date's partition;
 - ``bronze.reconciliation``: one row per file of the date from ``ops.reconciliation``;
     - ``reconciliation_balanced`` (fail): received = bronze + quarantine rows for every file;
-- ``bronze.deliveries``: one row per source (required or delivered) from ``ops.ingestion_ledger``;
-    - ``freshness`` (fail): every required source delivered at least one file for the date;
+- ``bronze.deliveries``: one row per source (due or delivered) from ``ops.ingestion_ledger``;
+    - ``freshness`` (fail): every source due on the date delivered at least one file for it. Due
+      follows the declared feeds (``omnilake.feeds``): a daily feed every date, a weekly feed on its
+      weekday, an on-change feed never, an undeclared feed never;
     - ``quarantine_ratio`` (fail): quarantined_rows / records ≤ ``quarantine_ratio_max``;
-    - ``volume`` (warn): records / average of the source's previous ``volume_window`` landing dates
-      within 1 ± ``volume_tolerance``;
+    - ``volume`` (warn): records / average of the source's previous ``volume_window`` deliveries
+      (the landing dates it delivered on, so a weekly feed is compared with earlier weeks, never
+      with the days it was not due) within 1 ± ``volume_tolerance``;
     - ``no_refused_files`` (warn): no file of the date was refused whole (``quarantine.files``).
 """
 
@@ -71,7 +74,8 @@ def deliveries(ctx: GateContext) -> DataFrame:
         .groupBy("source")
         .agg(F.avg("day_records").alias("trailing_average"))
     )
-    required = ctx.spark.createDataFrame([(s,) for s in ctx.config.sources_required()], "source string")
+    due = ctx.config.sources_required(ctx.landing_date)
+    required = ctx.spark.createDataFrame([(s,) for s in due], "source string")
     sources = required.unionByName(today.select("source")).distinct()
     return (
         sources.join(today, "source", "left")

@@ -28,14 +28,16 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
 
 from jobs.bronze.parse import bronze_rows, classify, quarantine_rows
 from omnilake import delta
 from omnilake.contracts import all_contracts, landing_sources
 from omnilake.engine import get_spark
 from omnilake.erasure import rewritten_landing_files
-from omnilake.errors import LandingError
+from omnilake.errors import LandingError, add_context
 from omnilake.faults import crash_point
+from omnilake.feeds import load_feeds
 from omnilake.lake import Lake, get_lake
 from omnilake.landing import STAGED_SCHEMA, LandingFile, StagedFile, discover, require_landing, stage_file
 
@@ -59,12 +61,17 @@ class SourceReport:
     drift: list[str] = field(default_factory=list)
     unbalanced_files: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    declared: bool = True  # False: the retailer does not deliver this source (omnilake.feeds)
+    files_ignored: int = 0  # files found for an undeclared source, left in landing untouched
 
 
 def ingest(
     sources: list[str] | None = None, landing_date: date | None = None, lake: Lake | None = None
 ) -> list[SourceReport]:
-    """Ingest every new landing file of ``sources`` (all by default), optionally of one date."""
+    """Ingest every new landing file of ``sources`` (all by default), optionally of one date.
+
+    Only declared feeds (``omnilake.feeds``) are ingested; an undeclared source gets a report saying
+    so, and any files delivered for it stay in landing untouched."""
     lake = lake or get_lake()
     known = landing_sources()
     for source in sources or []:
@@ -74,9 +81,33 @@ def ingest(
     if landing_root is None:
         raise LandingError("ingestion reads landing files from a local lake root for now")
     require_landing(landing_root)
+    feeds = load_feeds()
     spark = get_spark()
     lake.ensure_layout()
-    return [ingest_source(spark, lake, source, landing_date) for source in (sources or known)]
+    reports = []
+    for source in sources or known:
+        if not feeds.declared(source):
+            reports.append(_undeclared(lake, source, landing_date, feeds.path))
+            continue
+        try:
+            reports.append(ingest_source(spark, lake, source, landing_date))
+        except Exception as exc:
+            add_context(exc, source=source)
+            raise
+    return reports
+
+
+def _undeclared(lake: Lake, source: str, landing_date: date | None, feeds_path: Path) -> SourceReport:
+    report = SourceReport(source, batch_id="", declared=False)
+    report.files_ignored = len(discover(Path(lake.landing), source, landing_date))
+    if report.files_ignored:
+        log.warning(
+            "%s is not declared in %s: %d delivered file(s) left in landing, not ingested",
+            source,
+            feeds_path,
+            report.files_ignored,
+        )
+    return report
 
 
 def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: date | None) -> SourceReport:
@@ -100,11 +131,19 @@ def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: da
         else:
             hashes_this_run[file_hash] = landing.relative_path
             new_files.append((landing, file_hash))
-    report.files_duplicate = len(duplicates)
 
     staging_dir = Path(lake.path("_ops", "staging", batch_id))
     try:
-        staged = [stage_file(f, h, landing_contract, staging_dir) for f, h in new_files]
+        staged = [_stage(f, h, landing_contract, staging_dir) for f, h in new_files]
+        # Files with no records (every store's header-only file of a quiet day) have the same bytes
+        # without being re-deliveries: each is a delivery of its own, of zero records.
+        if duplicates:
+            empty = _hashes_without_records(spark, lake, source) | {
+                s.file_hash for s in staged if s.file_error is None and s.records == 0
+            }
+            staged += [_stage(f, h, landing_contract, staging_dir) for f, h, _ in duplicates if h in empty]
+            duplicates = [d for d in duplicates if d[1] not in empty]
+        report.files_duplicate = len(duplicates)
         readable = [s for s in staged if s.file_error is None]
         refused = [s for s in staged if s.file_error is not None]
         report.files_new = len(readable)
@@ -161,8 +200,19 @@ def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: da
     return report
 
 
+def _stage(landing: LandingFile, file_hash: str, contract, staging_dir: Path) -> StagedFile:
+    try:
+        return stage_file(landing, file_hash, contract, staging_dir)
+    except Exception as exc:
+        add_context(exc, file=landing.relative_path)
+        raise
+
+
 def _empty_stage(spark: SparkSession) -> DataFrame:
-    return spark.createDataFrame(STAGED_SCHEMA.empty_table())
+    """The stage of files that hold no records (header-only CSV, an empty NDJSON or gzip stream): no
+    staging file was written, so the frame is built from the staging schema. An Arrow table with no
+    rows would not do: Spark Connect infers the schema from the rows and refuses an empty one."""
+    return spark.createDataFrame([], from_arrow_schema(STAGED_SCHEMA))
 
 
 def _ledger_state(
@@ -184,6 +234,21 @@ def _ledger_state(
         r["file_hash"]: r["path"] for r in sorted(rows, key=lambda r: r["path"]) if r["status"] != "duplicate"
     }
     return seen, taken
+
+
+def _hashes_without_records(spark: SparkSession, lake: Lake, source: str) -> set[str]:
+    """Hashes of the source's files already ingested that held no record."""
+    ledger = lake.table("ops.ingestion_ledger")
+    if not delta.exists(ledger):
+        return set()
+    rows = (
+        delta.read(spark, ledger)
+        .where((F.col("source") == source) & (F.col("status") == "ingested") & (F.col("records") == 0))
+        .select("file_hash")
+        .distinct()
+        .collect()
+    )
+    return {r["file_hash"] for r in rows}
 
 
 def _record_drift(
@@ -240,11 +305,7 @@ def _record_drift(
             )
         )
     table = lake.table("ops.schema_drift")
-    delta.overwrite(
-        _frame(spark, table, rows),
-        table,
-        replace_where=delta.in_list("file_hash", [s.file_hash for s in readable]),
-    )
+    delta.overwrite(_frame(spark, table, rows), table, replace_where=_these_files(readable))
 
 
 def _quarantine_files(
@@ -270,7 +331,7 @@ def _quarantine_files(
     delta.overwrite(
         _frame(spark, table, rows),
         table,
-        replace_where=delta.in_list("file_hash", [s.file_hash for s in refused]),
+        replace_where=_these_files(refused),
     )
 
 
@@ -309,9 +370,15 @@ def _reconcile(
         )
         for s in readable
     ]
-    where = delta.in_list("file_hash", hashes)
-    delta.overwrite(_frame(spark, table, rows), table, replace_where=where)
+    delta.overwrite(_frame(spark, table, rows), table, replace_where=_these_files(readable))
     return counts
+
+
+def _these_files(files: list[StagedFile]) -> str:
+    """The rows of exactly these files (path and hash): files without records can share their bytes
+    (every quiet till's header-only file), so the hash alone would also match earlier deliveries."""
+    paths = delta.in_list("path", [s.file.relative_path for s in files])
+    return f"{paths} and {delta.in_list('file_hash', [s.file_hash for s in files])}"
 
 
 def _write_ledger(
@@ -375,6 +442,8 @@ def _frame(spark: SparkSession, table, rows: list[tuple]) -> DataFrame:
 def ingest_step(context, source: str) -> dict:
     """Pipeline step: ingest one source's delivery for the run's landing date."""
     (report,) = ingest([source], context.landing_date, context.lake)
+    if not report.declared:
+        return {"source": source, "declared": False, "files_ignored": report.files_ignored}
     if report.unbalanced_files:
         raise LandingError(f"reconciliation failed for {', '.join(report.unbalanced_files)}")
     return {

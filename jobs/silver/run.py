@@ -17,6 +17,7 @@ from typing import Any
 
 from jobs.silver.inventory import transform_inventory
 from jobs.silver.orders import transform_orders
+from jobs.silver.outputs import ensure_outputs
 from jobs.silver.pos import transform_pos
 from jobs.silver.reference import transform_calendar, transform_locations, transform_products
 from jobs.silver.writes import TableReport
@@ -60,29 +61,41 @@ def _summary(reports: list[TableReport]) -> dict[str, Any]:
 def reference_step(context) -> dict[str, Any]:
     """silver.products and silver.locations from the latest new reference snapshots."""
     spark = get_spark()
-    return _summary(
-        [
-            transform_products(spark, context.lake, context.landing_date, context.run_id),
-            transform_locations(spark, context.lake, context.landing_date, context.run_id),
-        ]
-    )
+    reports = [
+        transform_products(spark, context.lake, context.landing_date, context.run_id),
+        transform_locations(spark, context.lake, context.landing_date, context.run_id),
+    ]
+    ensure_outputs(spark, context.lake, "products", "locations")
+    return _summary(reports)
 
 
 def orders_step(context) -> dict[str, Any]:
     """silver.orders, silver.order_lines and silver.order_status_history from new order changes."""
-    return _summary(transform_orders(get_spark(), context.lake, context.landing_date, context.run_id))
+    spark = get_spark()
+    reports = transform_orders(spark, context.lake, context.landing_date, context.run_id)
+    ensure_outputs(spark, context.lake, "orders", "order_lines", "order_status_history")
+    return _summary(reports)
 
 
 def pos_step(context) -> dict[str, Any]:
     """silver.pos_lines from new till files."""
-    return _summary([transform_pos(get_spark(), context.lake, context.landing_date, context.run_id)])
+    spark = get_spark()
+    report = transform_pos(spark, context.lake, context.landing_date, context.run_id)
+    ensure_outputs(spark, context.lake, "pos_lines")
+    return _summary([report])
 
 
 def inventory_step(context) -> dict[str, Any]:
     """silver.inventory_positions for the days of new inventory snapshots."""
-    return _summary([transform_inventory(get_spark(), context.lake, context.landing_date, context.run_id)])
+    spark = get_spark()
+    report = transform_inventory(spark, context.lake, context.landing_date, context.run_id)
+    ensure_outputs(spark, context.lake, "inventory_positions")
+    return _summary([report])
 
 
 def calendar_step(context) -> dict[str, Any]:
     """silver.calendar extended to cover the facts' dates (run after orders, pos and inventory)."""
-    return _summary([transform_calendar(get_spark(), context.lake)])
+    spark = get_spark()
+    report = transform_calendar(spark, context.lake)
+    ensure_outputs(spark, context.lake, "calendar")
+    return _summary([report])
