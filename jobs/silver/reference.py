@@ -67,7 +67,9 @@ def product_rows(snapshot: DataFrame) -> DataFrame:
 
 
 def location_rows(snapshot: DataFrame) -> DataFrame:
-    """bronze.stores rows of one snapshot -> silver.locations (a dc becomes a warehouse)."""
+    """bronze.stores rows of one snapshot -> silver.locations (a dc becomes a warehouse). The IANA
+    zone wins; ``utc_offset`` is kept only for a location without one (a fixed offset knows no
+    daylight saving)."""
     location_type = F.lower(F.trim("location_type"))
     mapped = F.when(location_type == "dc", F.lit(LOCATION_TYPES["dc"])).otherwise(location_type)
     return _one_per_key(snapshot, "store_id").select(

@@ -230,6 +230,7 @@ def test_a_store_known_by_utc_offset_dates_its_sales_locally_and_a_warehouse_nee
     stores = [
         {"store_id": "S800", "location_type": "store", "utc_offset": "+08:00"},
         {"store_id": "S530", "location_type": "store", "utc_offset": "-05:30"},
+        {"store_id": "S0Z", "location_type": "store", "utc_offset": " utc "},  # +00:00
         {"store_id": "S000", "location_type": "store"},  # neither zone nor offset
         {"store_id": "S008", "location_type": "store", "utc_offset": "+8"},  # not +HH:MM: refused
         {"store_id": "DC09", "location_type": "dc"},  # a warehouse has no till and needs no zone
@@ -237,16 +238,17 @@ def test_a_store_known_by_utc_offset_dates_its_sales_locally_and_a_warehouse_nee
     ]
     deliver(spark, lake, "stores", DAY1, stores)
     report = transform_locations(spark, lake)
-    assert (report.rows_in, report.inserted, report.rejected) == (6, 5, 1)
+    assert (report.rows_in, report.inserted, report.rejected) == (7, 6, 1)
     locations = {r["location_id"]: r for r in rows_of(spark, lake, "silver.locations", "location_id")}
-    assert set(locations) == {"S800", "S530", "S000", "DC09", "S100"}
+    assert set(locations) == {"S800", "S530", "S0Z", "S000", "DC09", "S100"}
     assert (locations["S800"]["time_zone"], locations["S800"]["utc_offset"]) == (None, "+08:00")
+    assert (locations["S0Z"]["utc_offset"], locations["S000"]["utc_offset"]) == ("+00:00", None)
     assert (locations["DC09"]["location_type"], locations["DC09"]["time_zone"]) == ("warehouse", None)
     # The IANA zone wins over an offset (it knows daylight saving).
     assert (locations["S100"]["time_zone"], locations["S100"]["utc_offset"]) == ("Asia/Singapore", None)
     rejects = rows_of(spark, lake, "quarantine.silver_rejects", "line")
     assert [(r["silver_table"], r["line"], r["reason"]) for r in rejects] == [
-        ("locations", 4, "wrong_format: utc_offset")
+        ("locations", 5, "wrong_format: utc_offset")
     ]
 
     deliver(spark, lake, "pos", DAY2, [
