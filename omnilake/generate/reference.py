@@ -47,7 +47,6 @@ STORES_HEADER = (
     "time_zone",
     "opened_date",
     "registers",
-    "utc_offset",  # every sample location has an IANA zone: always empty
 )
 CRM_HEADER = (
     "snapshot_date",
@@ -65,9 +64,8 @@ CRM_HEADER = (
     "email_opt_in",
     "sms_opt_in",
     "profiling_consent",
-    "web_customer_id",  # the sample's CRM does not know its members' web accounts: always empty
 )
-CRM_REQUIRED = (1, 2)  # member_id, loyalty_card
+CRM_REQUIRED = (1, 2)  # member_id, loyalty_card (signup_date is optional)
 # The column a reference export gains on the day its schema drifts (defect "extra_column").
 EXTRA_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "products": ("season", ("SS24", "AW24", "core")),
@@ -111,7 +109,6 @@ class ReferenceFeed:
                             location.time_zone,
                             location.opened_date.isoformat(),
                             str(location.registers),
-                            "",
                         ]
                     )
                 )
@@ -168,7 +165,6 @@ class ReferenceFeed:
                     _flag(member.email_opt_in),
                     _flag(member.sms_opt_in),
                     _flag(member.profiling_consent),
-                    "",
                 ]
                 self._write(out, source, day, row, defects, extra, CRM_REQUIRED)
 

@@ -12,6 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from deltalake import DeltaTable
+from pyspark.sql import types as T
 
 from jobs.bronze.ingest import ingest
 from jobs.silver.customers import build_customers
@@ -20,6 +22,7 @@ from jobs.silver.orders import transform_orders
 from jobs.silver.pos import transform_pos
 from jobs.silver.reference import transform_locations
 from omnilake import delta
+from omnilake.errors import SchemaMismatchError
 from omnilake.privacy import pseudonym_of
 from tests.integration.silver_bronze import deliver, rows_of
 
@@ -136,6 +139,16 @@ def test_text_and_numeric_web_account_ids_round_trip_and_numeric_ones_keep_their
     bronze = {r["id"]: r["customer"]["id"] for r in delta.read(spark, lake.table("bronze.orders")).collect()}
     assert bronze == {1: "C-00042", 2: " 6f1c2b7e-9d2a-4c1e-8f7a-0b5d3e2c1a90 ", 3: "42", 4: "42"}
 
+    login = {
+        "messageId": "m1",
+        "type": "page",
+        "anonymousId": "device-1",
+        "userId": "C-00042",
+        "timestamp": "2024-03-01T15:00:00.000Z",
+        "receivedAt": "2024-03-01T15:00:01.000Z",
+    }
+    deliver(spark, lake, "events", DAY1, [login])
+
     transform_orders(spark, lake)
     silver = {r["order_id"]: r["web_customer_id"] for r in rows_of(spark, lake, "silver.orders", "order_id")}
     assert silver == {"1": "C-00042", "2": "6f1c2b7e-9d2a-4c1e-8f7a-0b5d3e2c1a90", "3": "42", "4": "42"}
@@ -149,7 +162,10 @@ def test_text_and_numeric_web_account_ids_round_trip_and_numeric_ones_keep_their
     expected = new_key_of(smallest, dict((account, mail))[smallest])
     assert keys[("web_customer_id", pseudonym_of("42"))] == expected
     assert keys[("email", pseudonym_of("n42@example.com"))] == expected
-    assert ("web_customer_id", pseudonym_of("C-00042")) in keys
+    # The text account is one person with its order's e-mail and the device it logged in on.
+    text_account = keys[("web_customer_id", pseudonym_of("C-00042"))]
+    assert keys[("email", pseudonym_of("c42@example.com"))] == text_account
+    assert keys[("device", pseudonym_of("device-1"))] == text_account
     assert ("web_customer_id", pseudonym_of("6f1c2b7e-9d2a-4c1e-8f7a-0b5d3e2c1a90")) in keys
 
     build_customers(lake)
@@ -269,3 +285,65 @@ def test_a_store_known_by_utc_offset_dates_its_sales_locally_and_a_warehouse_nee
     assert (pos_report.rows_in, pos_report.rejected) == (5, 1)
     rejects = rows_of(spark, lake, "quarantine.silver_rejects", "line")
     assert {r["reason"] for r in rejects if r["silver_table"] == "pos_lines"} == {"unknown_time_zone"}
+
+
+def test_a_lake_written_with_numeric_account_ids_is_migrated_to_text_once(spark, lake):
+    """bronze.orders of a lake from before customer.id became text: without the rewrite, Sail would
+    cast an appended "C-00042" back to long, i.e. to null."""
+    table = lake.table("bronze.orders")
+    old_customer = T.StructType(
+        [T.StructField("id", T.LongType())]
+        + [f for f in table.contract.field("customer").spark_type.fields[1:]]
+    )
+    old_schema = T.StructType(
+        [
+            T.StructField(f.name, old_customer if f.name == "customer" else f.dataType)
+            for f in table.contract.spark_schema()
+        ]
+    )
+    old_row = {f.name: None for f in old_schema.fields} | {"id": 1, "customer": {"id": 42}}
+    spark.createDataFrame([old_row], old_schema).write.format("delta").save(table.path)
+
+    deliver(spark, lake, "orders", DAY1, [order(2, "2024-03-01T10:00:00-05:00", "a@example.com",
+                                               customer={"id": "C-00042"})])  # fmt: skip
+    ids = {r["id"]: r["customer"]["id"] for r in delta.read(spark, table).collect()}
+    assert ids == {1: "42", 2: "C-00042"}
+    versions = len(DeltaTable(table.path).history())
+    delta.read(spark, table).count()  # the migration happens once
+    assert len(DeltaTable(table.path).history()) == versions
+
+
+def test_a_column_type_change_that_is_not_a_widening_to_text_is_refused(spark, lake):
+    table = lake.table("bronze.orders")
+    schema = T.StructType(
+        [
+            T.StructField(f.name, T.StringType() if f.name == "order_number" else f.dataType)
+            for f in table.contract.spark_schema()
+        ]
+    )
+    spark.createDataFrame([{f.name: None for f in schema.fields} | {"id": 1}], schema).write.format(
+        "delta"
+    ).save(table.path)
+    with pytest.raises(SchemaMismatchError, match="'order_number' as string, the contract says bigint"):
+        delta.read(spark, table)
+
+
+def test_exports_without_the_columns_most_sources_lack_ingest_without_drift(spark, lake):
+    stores = "snapshot_date,store_id,location_type,time_zone\n2024-03-01,S001,store,America/Chicago\n"
+    with_offset = "snapshot_date,store_id,location_type,utc_offset\n2024-03-02,S800,store,+08:00\n"
+    crm = "snapshot_date,member_id,loyalty_card\n2024-03-01,M1,6045000000000001\n"
+    _landing_file(lake, "stores", DAY1, "stores_2024-03-01.csv", stores)
+    _landing_file(lake, "stores", DAY2, "stores_2024-03-02.csv", with_offset)
+    _landing_file(lake, "crm_members", DAY1, "crm_members_2024-03-01.csv", crm)
+    reports = ingest(["stores", "crm_members"], None, lake)
+
+    assert [(r.bronze_rows, r.quarantined_rows) for r in reports] == [(2, 0), (1, 0)]
+    drift = {(r["source"], r["column"]) for r in rows_of(spark, lake, "ops.schema_drift", "column")}
+    missing = {column for _, column in drift}
+    # The optional columns every export of the sample omits are drift as before, the two new ones not.
+    assert "utc_offset" not in missing and "web_customer_id" not in missing
+    assert ("crm_members", "signup_date") in drift and ("stores", "store_name") in drift
+    offsets = {
+        r["store_id"]: r["utc_offset"] for r in delta.read(spark, lake.table("bronze.stores")).collect()
+    }
+    assert offsets == {"S001": None, "S800": "+08:00"}
