@@ -8,7 +8,7 @@ The story of one run:
    ============  ==========================================================================
    source        identifiers observed together
    ============  ==========================================================================
-   orders        web_customer_id (``customer.id``), email (order and account), phone, and the
+   orders        web_customer_id (``customer.id``), email (order and account), phone, the
                  loyalty_card given at checkout
    crm_members   member_id, loyalty_card, email, phone, and the member's web_customer_id
    events        device (``anonymousId``), web_customer_id (``userId``), and the e-mail and
