@@ -24,6 +24,7 @@ A contract looks like::
         source_name: Qty           # optional: the name in the landing file, when it differs
         formats: ["yyyy-MM-dd HH:mm:ss", "dd/MM/yyyy HH:mm"]   # optional: accepted datetime patterns
         aliases: [QUANTITY]        # optional: other header names exports use for it (mapped, reported)
+        may_be_absent: true        # optional: a CSV export may leave the column out (no drift note)
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class Field:
     source_name: str | None = None  # landing CSV header / JSON key when it differs from name
     formats: tuple[str, ...] | None = None  # accepted datetime patterns, tried in order
     aliases: tuple[str, ...] = ()  # other names exports are known to use for this field
+    # An optional column most exports do not have (a CRM that does not know web accounts): a CSV
+    # header without it is not schema drift.
+    may_be_absent: bool = False
     # Records which run wrote the row or when (a batch id, a load time): two correct runs of the same
     # data differ here, so content fingerprints leave it out.
     lineage: bool = False
@@ -117,6 +121,8 @@ def _field_from_dict(contract_name: str, raw: dict[str, Any]) -> Field:
         raise ContractError(f"{contract_name}: every field needs a name and a type, got {raw!r}")
     allowed = raw.get("allowed_values")
     parse_type(raw["type"])  # fail early on a typo
+    if raw.get("may_be_absent") and raw.get("required"):
+        raise ContractError(f"{contract_name}.{raw['name']}: a required field cannot be may_be_absent")
     return Field(
         name=raw["name"],
         type=raw["type"],
@@ -130,6 +136,7 @@ def _field_from_dict(contract_name: str, raw: dict[str, Any]) -> Field:
         formats=tuple(raw["formats"]) if raw.get("formats") else None,
         aliases=tuple(raw.get("aliases", ())),
         lineage=bool(raw.get("lineage", False)),
+        may_be_absent=bool(raw.get("may_be_absent", False)),
     )
 
 

@@ -3,7 +3,9 @@
 Sail silently drops extra columns and casts mistyped ones on append, so every write checks the
 DataFrame against the table's contract first and refuses what does not match, naming the column.
 A contract that grew a column evolves the table explicitly (delta-rs ``add_columns``); a column is
-never dropped.
+never dropped. A contract that widened an id to text (``customer.id`` long -> string) rewrites the
+table once with the new type, since Sail would otherwise cast appended text back to the old type and
+turn ``"C-00042"`` into null; any other change of a column's type is refused.
 """
 
 from __future__ import annotations
@@ -90,10 +92,60 @@ def ensure_table(spark: SparkSession, table: Table) -> None:
             f"{table} on disk has column(s) {sorted(unknown)} that its contract lacks; "
             f"add them to {table.contract.path} (columns are never dropped silently)"
         )
+    if _retype_to_text(spark, table, delta, declared):
+        delta = DeltaTable(table.path)
     added = [f for f in declared.fields if f.name not in on_disk]
     if added:
         delta.alter.add_columns([DeltaField.from_json(json.dumps(f.jsonValue())) for f in added])
         log.info("evolved %s: added %s", table, [f.name for f in added])
+
+
+def widens_to_text(on_disk: T.DataType, declared: T.DataType) -> bool:
+    """``declared`` is ``on_disk`` with some numbers or booleans turned into strings (nested too):
+    every value keeps its meaning as text, so the table can be rewritten without loss."""
+    if isinstance(on_disk, T.StructType) and isinstance(declared, T.StructType):
+        return [f.name for f in on_disk.fields] == [f.name for f in declared.fields] and all(
+            same_type(a.dataType, b.dataType) or widens_to_text(a.dataType, b.dataType)
+            for a, b in zip(on_disk.fields, declared.fields, strict=True)
+        )
+    if isinstance(on_disk, T.ArrayType) and isinstance(declared, T.ArrayType):
+        return widens_to_text(on_disk.elementType, declared.elementType)
+    return isinstance(declared, T.StringType) and isinstance(
+        on_disk, T.ByteType | T.ShortType | T.IntegerType | T.LongType | T.BooleanType
+    )
+
+
+def _retype_to_text(spark: SparkSession, table: Table, delta: DeltaTable, declared: T.StructType) -> bool:
+    """Rewrite ``table`` once when its contract widened columns to text (True when it did); refuse
+    other type changes."""
+    on_disk = {f.name: f.dataType for f in T.StructType.fromJson(json.loads(delta.schema().to_json())).fields}
+    changed = [f for f in declared.fields if f.name in on_disk and not same_type(on_disk[f.name], f.dataType)]
+    if not changed:
+        return False
+    refused = [f for f in changed if not widens_to_text(on_disk[f.name], f.dataType)]
+    if refused:
+        raise SchemaMismatchError(
+            f"{table} on disk has "
+            + "; ".join(
+                f"column {f.name!r} as {on_disk[f.name].simpleString()}, the contract says {f.dataType.simpleString()}"
+                for f in refused
+            )
+            + f" ({table.contract.path}); only widening numbers to text is migrated automatically"
+        )
+    current = spark.read.format("delta").load(table.path)
+    widened = {f.name: f.dataType for f in changed}
+    retyped = current.select(
+        *[
+            F.col(f"`{c}`").cast(widened[c]).alias(c) if c in widened else F.col(f"`{c}`")
+            for c in current.columns
+        ]
+    )
+    writer = retyped.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+    if table.partition_by:
+        writer = writer.partitionBy(*table.partition_by)
+    writer.save(table.path)
+    log.warning("migrated %s: %s rewritten as text", table, [f.name for f in changed])
+    return True
 
 
 # --- writes --------------------------------------------------------------------------------------

@@ -95,12 +95,14 @@ BRONZE_IDENTIFIERS: dict[str, tuple[tuple[str, str], ...]] = {
         ("phone", "phone"),
         ("phone", "customer.phone"),
         ("web_customer_id", "customer.id"),
+        ("loyalty_card", "loyalty_card"),
     ),
     "crm_members": (
         ("member_id", "member_id"),
         ("loyalty_card", "loyalty_card"),
         ("email", "email"),
         ("phone", "phone"),
+        ("web_customer_id", "web_customer_id"),
     ),
     "events": (
         ("device", "anonymousId"),

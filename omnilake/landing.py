@@ -441,7 +441,8 @@ def _apply_aliases(header: list[str], contract: Contract) -> tuple[list[str], li
 def _header_drift(header: list[str], contract: Contract) -> list[DriftNote]:
     declared = [f.raw_name for f in contract.fields]
     unknown = [h for h in header if h not in declared]
-    missing = [d for d in declared if d not in header]
+    may_be_absent = {f.raw_name for f in contract.fields if f.may_be_absent}
+    missing = [d for d in declared if d not in header and d not in may_be_absent]
     notes = [
         DriftNote("unknown_field", h, f"column {h!r} is not in the contract; kept in _rescued")
         for h in unknown

@@ -30,7 +30,7 @@ from omnilake import delta
 from omnilake.engine import get_spark
 from omnilake.lake import Lake, get_lake
 from omnilake.privacy import identifier_hash, mask_email, mask_phone
-from omnilake.transforms import latest_by_key
+from omnilake.transforms import id_text, latest_by_key
 
 if TYPE_CHECKING:
     from omnilake.pipeline import RunContext
@@ -85,7 +85,7 @@ def contact_candidates(
         placed = _keyed(
             orders,
             identifiers,
-            {"web_customer_id": F.col("customer.id").cast("string"), "email": F.col("email")},
+            {"web_customer_id": id_text(orders, "customer.id"), "email": F.col("email")},
         )
         seen = F.col("updated_at").cast("timestamp")
         parts.append(
@@ -161,7 +161,7 @@ def web_accounts(
     if orders is not None:
         used.append(
             orders.select(
-                F.col("customer.id").cast("string").alias("web_customer_id"),
+                id_text(orders, "customer.id").alias("web_customer_id"),
                 F.col("updated_at").cast("timestamp").alias("seen_at"),
             )
         )

@@ -8,8 +8,9 @@ The story of one run:
    ============  ==========================================================================
    source        identifiers observed together
    ============  ==========================================================================
-   orders        web_customer_id (``customer.id``), email (order and account), phone
-   crm_members   member_id, loyalty_card, email, phone
+   orders        web_customer_id (``customer.id``), email (order and account), phone, the
+                 loyalty_card given at checkout
+   crm_members   member_id, loyalty_card, email, phone, and the member's web_customer_id
    events        device (``anonymousId``), web_customer_id (``userId``), and the e-mail and
                  phone of an identify call's traits: any event carrying a ``userId`` is a login
    checkouts     the device of an ``Order Completed`` event and the identifiers of the order it
@@ -86,7 +87,7 @@ from omnilake.engine import get_spark
 from omnilake.errors import LandingError
 from omnilake.lake import Lake, get_lake
 from omnilake.privacy import identifier_hash, pseudonym
-from omnilake.transforms import latest_by_key
+from omnilake.transforms import id_text, latest_by_key
 
 if TYPE_CHECKING:
     from omnilake.pipeline import RunContext
@@ -124,28 +125,31 @@ def _observation(
 
 
 def order_observations(orders: DataFrame) -> DataFrame:
-    """An order (every version) links its account, e-mails and phones."""
+    """An order (every version) links its account, e-mails, phones and the loyalty card given."""
     customer = F.col("customer")
     base = orders.select(
-        F.col("customer.id").cast("string").alias("web_customer_id"),
+        id_text(orders, "customer.id").alias("web_customer_id"),
         F.col("email"),
         customer.getField("email").alias("account_email"),
         F.col("phone"),
         customer.getField("phone").alias("account_phone"),
+        F.col("loyalty_card"),
         customer.getField("first_name").alias("first_name"),
         customer.getField("last_name").alias("last_name"),
         F.col("created_at").cast("timestamp").alias("at"),
     )
     name = normalised_name(F.col("first_name"), F.col("last_name"))
     typed = _observation(base, F.col("at"), name, web_customer_id=F.col("web_customer_id"),
-                         email=F.col("email"), phone=F.col("phone"))  # fmt: skip
+                         email=F.col("email"), phone=F.col("phone"),
+                         loyalty_card=F.col("loyalty_card"))  # fmt: skip
     account = _observation(base, F.col("at"), name, web_customer_id=F.col("web_customer_id"),
                            email=F.col("account_email"), phone=F.col("account_phone"))  # fmt: skip
     return typed.unionByName(account)
 
 
 def crm_observations(members: DataFrame) -> DataFrame:
-    """A CRM member links member id, loyalty card, e-mail and phone (seen on each snapshot day)."""
+    """A CRM member links member id, loyalty card, e-mail, phone and the web account the CRM knows
+    (seen on each snapshot day)."""
     return _observation(
         members,
         F.col("_landing_date"),
@@ -154,6 +158,7 @@ def crm_observations(members: DataFrame) -> DataFrame:
         loyalty_card=F.col("loyalty_card"),
         email=F.col("email"),
         phone=F.col("phone"),
+        web_customer_id=id_text(members, "web_customer_id"),
     )
 
 
@@ -176,12 +181,12 @@ def checkout_observations(events: DataFrame, orders: DataFrame) -> DataFrame:
     the order's account, e-mails and phones."""
     completed = events.where((F.col("type") == "track") & (F.col("event") == "Order Completed")).select(
         F.col("anonymousId").alias("device"),
-        F.col("properties.order_id").cast("long").alias("id"),
+        id_text(events, "properties.order_id").alias("id"),
         F.col("receivedAt").alias("at"),
     )
     placed = orders.select(
-        "id",
-        F.col("customer.id").cast("string").alias("web_customer_id"),
+        id_text(orders, "id").alias("id"),
+        id_text(orders, "customer.id").alias("web_customer_id"),
         F.col("email"),
         F.col("phone"),
         F.col("customer.first_name").alias("first_name"),

@@ -18,9 +18,10 @@ the lines when it is run again. The new order and line rows are staged (computed
 pseudonymised) before step 3, so steps 3 and 4 both see silver as it was before the run.
 
 Personal data leaves as pseudonyms (``omnilake.privacy``): e-mail and phone hashes and a masked
-e-mail; names, street data, the zip code and raw contact points stay in bronze. ``customer_key``
-comes from silver.customer_identifiers (by web customer id, then e-mail) when identity resolution
-has written it, and is null otherwise.
+e-mail; names, street data, the zip code, the loyalty card and raw contact points stay in bronze.
+``customer_key`` comes from silver.customer_identifiers (by web customer id, then loyalty card, then
+e-mail) when identity resolution has written it, and is null otherwise. The order's fulfilment
+location (``location_id``), when the shop exports one, is kept as given.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from omnilake import delta, privacy
 from omnilake.contracts import contract
 from omnilake.faults import crash_point
 from omnilake.lake import Lake
-from omnilake.transforms import latest_by_key
+from omnilake.transforms import id_text, latest_by_key
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +100,13 @@ def parse_versions(bronze: DataFrame) -> DataFrame:
         ),
     )
     return bronze.select(
-        F.col("id").cast("string").alias("order_id"),
+        id_text(bronze, "id").alias("order_id"),
         F.col("order_number").cast("long").alias("order_number"),
         F.coalesce(F.col("email"), F.col("customer.email")).alias("_email"),
         F.coalesce(F.col("phone"), F.col("customer.phone")).alias("_phone"),
-        F.col("customer.id").cast("string").alias("web_customer_id"),
+        id_text(bronze, "customer.id").alias("web_customer_id"),
+        F.col("loyalty_card").alias("_loyalty_card"),
+        F.nullif(F.trim("location_id"), F.lit("")).alias("location_id"),
         financial.alias("financial_status"),
         fulfillment.alias("fulfillment_status"),
         order_status(financial, fulfillment, cancelled_at).alias("order_status"),
@@ -153,15 +156,14 @@ def winning_versions(latest: DataFrame, current: DataFrame | None) -> DataFrame:
 
 def _refund_lines(versions: DataFrame) -> DataFrame:
     """(order_id, line_id, quantity, subtotal) per refunded line of each version."""
-    return (
-        versions.select("order_id", F.explode("refunds").alias("_refund"))
-        .select("order_id", F.explode("_refund.refund_line_items").alias("_item"))
-        .select(
-            "order_id",
-            F.col("_item.line_item_id").cast("string").alias("line_id"),
-            F.col("_item.quantity").alias("quantity"),
-            F.col("_item.subtotal").alias("subtotal"),
-        )
+    items = versions.select("order_id", F.explode("refunds").alias("_refund")).select(
+        "order_id", F.explode("_refund.refund_line_items").alias("_item")
+    )
+    return items.select(
+        "order_id",
+        id_text(items, "_item.line_item_id").alias("line_id"),
+        F.col("_item.quantity").alias("quantity"),
+        F.col("_item.subtotal").alias("subtotal"),
     )
 
 
@@ -172,9 +174,10 @@ def order_line_rows(versions: DataFrame, products: DataFrame | None) -> DataFram
         .groupBy("order_id", "line_id")
         .agg(F.sum("quantity").cast("int").alias("_refunded_quantity"))
     )
-    lines = versions.select("order_id", "business_date", F.explode("line_items").alias("_item")).select(
+    items = versions.select("order_id", "business_date", F.explode("line_items").alias("_item"))
+    lines = items.select(
         "order_id",
-        F.col("_item.id").cast("string").alias("line_id"),
+        id_text(items, "_item.id").alias("line_id"),
         F.trim("_item.sku").alias("sku"),
         F.col("_item.quantity").cast("int").alias("quantity"),
         F.col("_item.price").cast(MONEY).alias("unit_price"),
@@ -207,8 +210,8 @@ def order_rows(
 ) -> DataFrame:
     """silver.orders rows from (latest) versions and their silver lines, contact points pseudonymised.
 
-    ``customer_keys`` are lookups over the columns ``_web_customer_hash`` and ``email_hash``, in the
-    order to try them (see ``lookups.with_customer_key``).
+    ``customer_keys`` are lookups over the columns ``_web_customer_hash``, ``_loyalty_card_hash`` and
+    ``email_hash``, in the order to try them (see ``lookups.with_customer_key``).
     """
     refunded = (
         _refund_lines(versions)
@@ -224,7 +227,8 @@ def order_rows(
         privacy.identifier_hash("phone", "_phone").alias("phone_hash"),
         privacy.mask_email("_email").alias("email_masked"),
         privacy.identifier_hash("web_customer_id", "web_customer_id").alias("_web_customer_hash"),
-    ).drop("_email", "_phone")
+        privacy.identifier_hash("loyalty_card", "_loyalty_card").alias("_loyalty_card_hash"),
+    ).drop("_email", "_phone", "_loyalty_card")
     keyed = lookups.with_customer_key(pseudonymised, customer_keys)
     return (
         keyed.join(refunded, "order_id", "left")
@@ -254,6 +258,7 @@ def order_rows(
             "updated_at",
             "cancelled_at",
             "business_date",
+            "location_id",
             F.coalesce("_has_unknown_sku", F.lit(False)).alias("has_unknown_sku"),
             "_batch_id",
         )
@@ -293,6 +298,7 @@ def transform_orders(
         winners = winning_versions(latest_versions(good), current)
         identity = [
             ("_web_customer_hash", lookups.customer_keys(spark, lake, "web_customer_id")),
+            ("_loyalty_card_hash", lookups.customer_keys(spark, lake, "loyalty_card")),
             ("email_hash", lookups.customer_keys(spark, lake, "email")),
         ]
         lines_table = lake.table("silver.order_lines")

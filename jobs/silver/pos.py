@@ -4,9 +4,10 @@ The story of one run:
 
 1. read the bronze rows of till files not taken in yet;
 2. put each line in time: the till clock is the store's wall clock, so the store's time zone (from
-   silver.locations) turns it into UTC, and its date is the store-local business date. A line of a
-   store without a known zone, dated after its delivery day (a wrong till clock) or breaking the
-   landing contract's ranges (a negative price) is refused and counted;
+   silver.locations; a fixed UTC offset where the stores feed knows no zone) turns it into UTC, and
+   its date is the store-local business date. A line of an unknown store or of a store with neither
+   zone nor offset, dated after its delivery day (a wrong till clock) or breaking the landing
+   contract's ranges (a negative price) is refused and counted;
 3. drop repeated lines (same store, register, basket and line number): the first delivered is kept,
    within the batch and against silver (the merge inserts new keys only);
 4. resolve the sku from the barcode where only the barcode was scanned; a sku the product master
@@ -63,6 +64,16 @@ def till_clock(df: DataFrame, name: str) -> Column:
     return F.col(name).cast("timestamp")
 
 
+def offset_interval(offset: Column) -> Column:
+    """A +HH:MM / -HH:MM offset (silver.locations.utc_offset) as a day-time interval.
+
+    Arithmetic, not ``to_utc_timestamp(ts, '+08:00')``: Sail 0.7.2 refuses offsets as zones.
+    """
+    sign = F.when(F.substring(offset, 1, 1) == "-", F.lit(-1)).otherwise(F.lit(1))
+    minutes = sign * (F.substring(offset, 2, 2).cast("int") * 60 + F.substring(offset, 5, 2).cast("int"))
+    return F.make_dt_interval(F.lit(0), F.lit(0), minutes)
+
+
 def place_in_time(bronze: DataFrame, locations: DataFrame | None) -> DataFrame:
     """Typed till lines with ``transaction_at`` (UTC), ``business_date`` (store-local) and
     ``_reject_reason`` (null for a line that can go to silver)."""
@@ -88,19 +99,27 @@ def place_in_time(bronze: DataFrame, locations: DataFrame | None) -> DataFrame:
         contract_violation(contract("landing", SOURCE)).alias("_contract_violation"),
     )
     if locations is None:
-        zones = lines.withColumn("_time_zone", F.lit(None).cast("string"))
+        zones = lines.withColumns(
+            {c: F.lit(None).cast("string") for c in ("_zone_store", "_time_zone", "_utc_offset")}
+        )
     else:
         zone_of = locations.select(
-            F.col("location_id").alias("_zone_store"), F.col("time_zone").alias("_time_zone")
+            F.col("location_id").alias("_zone_store"),
+            F.col("time_zone").alias("_time_zone"),
+            F.col("utc_offset").alias("_utc_offset"),
         )
-        zones = lines.join(zone_of, F.col("store_id") == F.col("_zone_store"), "left").drop("_zone_store")
+        zones = lines.join(zone_of, F.col("store_id") == F.col("_zone_store"), "left")
     business_date = F.to_date("_local_clock")
     latest_plausible = F.date_add(F.col("_landing_date"), FUTURE_TOLERANCE_DAYS)
     return zones.select(
         "*",
-        F.to_utc_timestamp("_local_clock", F.col("_time_zone")).alias("transaction_at"),
+        F.coalesce(
+            F.to_utc_timestamp("_local_clock", F.col("_time_zone")),
+            F.col("_local_clock") - offset_interval(F.col("_utc_offset")),
+        ).alias("transaction_at"),
         business_date.alias("business_date"),
-        F.when(F.col("_time_zone").isNull(), F.lit("unknown_store"))
+        F.when(F.col("_zone_store").isNull(), F.lit("unknown_store"))
+        .when(F.col("_time_zone").isNull() & F.col("_utc_offset").isNull(), F.lit("unknown_time_zone"))
         .when(F.col("_local_clock").isNull(), F.lit("unreadable_time"))
         .when(business_date > latest_plausible, F.lit("future_timestamp"))
         .when(F.col("_contract_violation").isNotNull(), F.col("_contract_violation"))

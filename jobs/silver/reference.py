@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.silver.progress import pending_batches, read_batches, record_batches
@@ -30,6 +30,8 @@ from omnilake.transforms import latest_by_key
 log = logging.getLogger(__name__)
 
 LOCATION_TYPES = {"store": "store", "dc": "warehouse"}
+# A fixed UTC offset as stores.utc_offset gives it: +HH:MM or -HH:MM, at most 14 hours.
+UTC_OFFSET = r"^[+-](0\d|1[0-4]):[0-5]\d$"
 
 
 # --- pure transformations ------------------------------------------------------------------------
@@ -65,7 +67,9 @@ def product_rows(snapshot: DataFrame) -> DataFrame:
 
 
 def location_rows(snapshot: DataFrame) -> DataFrame:
-    """bronze.stores rows of one snapshot -> silver.locations (a dc becomes a warehouse)."""
+    """bronze.stores rows of one snapshot -> silver.locations (a dc becomes a warehouse). The IANA
+    zone wins; ``utc_offset`` is kept only for a location without one (a fixed offset knows no
+    daylight saving)."""
     location_type = F.lower(F.trim("location_type"))
     mapped = F.when(location_type == "dc", F.lit(LOCATION_TYPES["dc"])).otherwise(location_type)
     return _one_per_key(snapshot, "store_id").select(
@@ -76,8 +80,25 @@ def location_rows(snapshot: DataFrame) -> DataFrame:
         "state",
         "latitude",
         "longitude",
-        F.trim("time_zone").alias("time_zone"),
+        F.nullif(F.trim("time_zone"), F.lit("")).alias("time_zone"),
+        F.when(F.nullif(F.trim("time_zone"), F.lit("")).isNull(), utc_offset(F.col("utc_offset"))).alias(
+            "utc_offset"
+        ),
     )
+
+
+def utc_offset(value: Column) -> Column:
+    """A stores.utc_offset as +HH:MM (``UTC`` and ``Z`` are +00:00); null when empty or malformed."""
+    text = F.upper(F.trim(value))
+    text = F.when(text.isin("Z", "UTC", "GMT"), F.lit("+00:00")).otherwise(text)
+    return F.when(text.rlike(UTC_OFFSET), text)
+
+
+def location_problem(snapshot: DataFrame) -> Column:
+    """Why a stores row cannot be a location beyond the contract's rules: a utc_offset that is not
+    +HH:MM (a store must never be placed in time by a guess)."""
+    given = F.nullif(F.trim(F.col("utc_offset")), F.lit(""))
+    return F.when(given.isNotNull() & utc_offset(given).isNull(), F.lit("wrong_format: utc_offset"))
 
 
 def calendar_rows(spark: SparkSession, first_day: date, last_day: date) -> DataFrame:
@@ -109,12 +130,14 @@ def apply_snapshot(
     build: Callable[[DataFrame], DataFrame],
     up_to: date | None = None,
     run_id: str | None = None,
+    problem: Callable[[DataFrame], Column] | None = None,
 ) -> TableReport:
     """Upsert the newest valid row per key of the pending snapshots of ``source`` into
     ``silver.<table_name>``; snapshots older than one already applied are recorded as skipped.
 
     On a daily run that is today's snapshot; on a backfill of many days, a key refused in the newest
-    snapshot (a bad price) still gets its row from the day before.
+    snapshot (a bad price) still gets its row from the day before. ``problem`` adds a source's own
+    reason to refuse a row, checked after the contract's rules.
     """
     started = time.perf_counter()
     report = TableReport(table_name)
@@ -125,9 +148,11 @@ def apply_snapshot(
     if older:
         log.info("%s: %d %s snapshot(s) older than %s skipped", table_name, len(older), source, applied)
     if usable:
-        snapshots = read_batches(spark, lake, usable).withColumn(
-            "_reject_reason", contract_violation(contract("landing", source))
-        )
+        snapshots = read_batches(spark, lake, usable)
+        reason = contract_violation(contract("landing", source))
+        if problem is not None:
+            reason = F.coalesce(reason, problem(snapshots))
+        snapshots = snapshots.withColumn("_reject_reason", reason)
         report.rows_in, report.rejected = count_rejections(snapshots, table_name, lake=lake, source=source)
         table = lake.table(f"silver.{table_name}")
         rows = build(snapshots.where(F.col("_reject_reason").isNull()))
@@ -163,7 +188,7 @@ def transform_products(
 def transform_locations(
     spark: SparkSession, lake: Lake, up_to: date | None = None, run_id: str | None = None
 ) -> TableReport:
-    return apply_snapshot(spark, lake, "locations", "stores", location_rows, up_to, run_id)
+    return apply_snapshot(spark, lake, "locations", "stores", location_rows, up_to, run_id, location_problem)
 
 
 def data_date_range(spark: SparkSession, lake: Lake) -> tuple[date, date] | None:

@@ -7,7 +7,7 @@ snapshot date 2026-03-10:
                 C2 online only; C3 store only, no profiling consent; C4 bought once, returned it;
                 C5 browses but never bought; C6 one big store basket
     online      O1 C1 web 03-01 (2 lines), O2 C9 app 03-08, O3 C2 web 02-20 with 1 of 3 units
-                refunded on 02-25, O4 C2 cancelled, O5 unresolved buyer 03-05
+                refunded on 02-25, O4 C2 cancelled, O5 unresolved buyer 03-05 shipped from DC1
     store       T1 S1 C1 03-10 (+ a void line), T2 S1 C3 03-02, T3 S2 C3 03-03, T4 S1 C3 03-06,
                 T5 S1 anonymous 03-07, T6 S2 C4 01-15, T7 S2 C4 03-04 return of T6, T8 S3 C6 02-10
     locations   S1, S2 stores in Springfield IL; S3 store in Shelbyville IL; DC1 warehouse
@@ -63,7 +63,7 @@ def _d(text: str) -> Decimal:
     return Decimal(text)
 
 
-def _order(order_id, customer_key, channel_source, business_date, status, created_at):
+def _order(order_id, customer_key, channel_source, business_date, status, created_at, location_id=None):
     return {
         "order_id": order_id,
         "order_number": int(order_id[1:]),
@@ -75,6 +75,7 @@ def _order(order_id, customer_key, channel_source, business_date, status, create
         "updated_at": _at(created_at),
         "business_date": date.fromisoformat(business_date),
         "has_unknown_sku": False,
+        "location_id": location_id,
         "_batch_id": "b1",
     }
 
@@ -189,7 +190,7 @@ SILVER: dict[str, list[dict]] = {
         _order("O2", "C9", "app", "2026-03-08", "paid", "2026-03-08T12:00:00"),
         _order("O3", "C2", "web", "2026-02-20", "partially_refunded", "2026-02-20T09:00:00"),
         _order("O4", "C2", "web", "2026-03-09", "cancelled", "2026-03-09T09:00:00"),
-        _order("O5", None, "web", "2026-03-05", "paid", "2026-03-05T20:00:00"),
+        _order("O5", None, "web", "2026-03-05", "paid", "2026-03-05T20:00:00", location_id="DC1"),
     ],
     "order_lines": [
         _order_line("O1", "L1", "SKU-A", 2, "50.00", "10.00", 0, "2026-03-01"),
@@ -331,7 +332,7 @@ def test_fct_sales_has_every_sale_and_return_line_but_no_void_or_cancelled_order
         ("online|O2|L1", "online", "sale", "C1", None, 1, D("10.00"), d("2026-03-08")),  # C9 merged into C1
         ("online|O3|L1", "online", "sale", "C2", None, 3, D("48.00"), d("2026-02-20")),
         ("online|O3|L1|return", "online", "return", "C2", None, -1, D("-16.00"), d("2026-02-25")),
-        ("online|O5|L1", "online", "sale", None, None, 1, D("50.00"), d("2026-03-05")),
+        ("online|O5|L1", "online", "sale", None, "DC1", 1, D("50.00"), d("2026-03-05")),  # shipped from DC1
         ("store|S1|R1|T1|1", "store", "sale", "C1", "S1", 1, D("50.00"), d("2026-03-10")),
         ("store|S1|R1|T2|1", "store", "sale", "C3", "S1", 2, D("75.00"), d("2026-03-02")),
         ("store|S1|R1|T4|1", "store", "sale", "C3", "S1", 1, D("10.00"), d("2026-03-06")),

@@ -17,7 +17,7 @@ def order(order_id: int, email: str, *, account: int | None = None, name=("Jane"
     customer = None
     if account is not None:
         customer = {
-            "id": account,
+            "id": str(account),  # bronze holds the account id as text, however the export typed it
             "email": email,
             "phone": phone,
             "first_name": name[0],

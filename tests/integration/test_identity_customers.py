@@ -48,7 +48,7 @@ def test_customers_carry_membership_masked_contacts_and_unknown_consent_as_false
                 "email": "jane@example.com",
                 "updated_at": "2024-03-01T09:00:00-05:00",
                 "customer": {
-                    "id": 101,
+                    "id": "101",
                     "email": "jane@example.com",
                     "first_name": "Jane",
                     "last_name": "Doe",

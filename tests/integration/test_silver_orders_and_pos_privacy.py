@@ -105,7 +105,7 @@ def test_no_silver_string_column_holds_a_clear_text_identifier(spark, lake):
         "currency": "USD",
         "financial_status": "paid",
         "total_price": Decimal("1.00"),
-        "customer": {"id": 77, "email": EMAIL, "phone": PHONE, "first_name": FIRST, "last_name": LAST},
+        "customer": {"id": "77", "email": EMAIL, "phone": PHONE, "first_name": FIRST, "last_name": LAST},
         "line_items": [
             {
                 "id": 2,

@@ -46,6 +46,7 @@ kept_orders as (
         orders.order_id,
         coalesce(customer_key_map.surviving_key, orders.customer_key) as customer_key,
         coalesce(orders.channel_source, 'web') as storefront,
+        orders.location_id,
         orders.business_date,
         orders.created_at
     from orders
@@ -62,6 +63,7 @@ lines_of_kept_orders as (
         order_lines.line_id,
         kept_orders.customer_key,
         kept_orders.storefront,
+        kept_orders.location_id,
         order_lines.sku,
         order_lines.quantity,
         order_lines.refunded_quantity,
@@ -89,7 +91,7 @@ sale_lines as (
         customer_key,
         storefront,
         sku,
-        cast(null as {{ dbt.type_string() }}) as location_id,
+        location_id,
         quantity,
         unit_price,
         discount_amount,
@@ -110,7 +112,7 @@ return_lines as (
         customer_key,
         storefront,
         sku,
-        cast(null as {{ dbt.type_string() }}) as location_id,
+        location_id,
         -refunded_quantity as quantity,
         unit_price,
         -cast(round(discount_amount * refunded_quantity / quantity, 2) as decimal(12, 2)) as discount_amount,

@@ -19,6 +19,7 @@ renamed as (
         city,
         state,
         time_zone,
+        utc_offset,
 
         -- numerics
         latitude,

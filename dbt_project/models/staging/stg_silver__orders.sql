@@ -13,6 +13,7 @@ renamed as (
         -- ids
         order_id,
         customer_key,
+        location_id,
 
         -- strings
         order_status,
