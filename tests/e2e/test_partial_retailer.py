@@ -44,11 +44,10 @@ feeds:
 """
 
 
-def web_customer_id(n: int) -> int:
-    """The web shop's account id of customer ``n`` as this retailer's orders carry it.
-
-    Numeric, as the orders contract requires today; the one place to switch to string ids."""
-    return 880_000 + n
+def web_customer_id(n: int) -> str:
+    """The web shop's account id of customer ``n`` as this retailer's orders carry it: text, as
+    many shops export it (``C-00001``), not the generator's numbers."""
+    return f"C-{n:05d}"
 
 
 EVE, FAY, DAN = web_customer_id(1), web_customer_id(2), web_customer_id(3)
