@@ -2,7 +2,8 @@
 
 Each expectation a suite declares (GE objects, as for every suite) is computed by this module as
 Spark aggregates: the counts of every check of the suite come back from one query over the
-dataset, and only a check that found offending rows asks for a bounded sample of them (GE's
+dataset (a uniqueness check adds one grouping query over its key columns only), and only a check
+that found offending rows asks for a bounded sample of them (GE's
 ``SUMMARY`` format, ``partial_unexpected_count`` rows). The results are GE's own
 ``ExpectationValidationResult``, stored in GE's validation store, so ``ops.quality_results`` and
 Data Docs read the same as before.
@@ -53,6 +54,7 @@ class _Plan:
     def __init__(self, index: int, config: ExpectationConfiguration) -> None:
         self.index, self.config, self.kwargs = index, config, config.kwargs
         self.copies: Column | None = None  # the window counting a value's rows (uniqueness)
+        self.key_columns: list[Column] = []
         self.unexpected: Column | None = None
         self.missing: Column | None = None
         kind = config.type
@@ -86,7 +88,10 @@ class _Plan:
             all_missing = F.lit(True)
             for c in columns:
                 all_missing = all_missing & c.isNull()
+            self.key_columns = columns
             self.missing = all_missing
+            # Counted per key value (only the key columns are shuffled); the window, which carries
+            # whole rows, serves only to sample the offending rows of a breached check.
             self.copies = F.count(F.lit(1)).over(Window.partitionBy(*columns))
             self.unexpected = ~all_missing & (F.col(self.copies_name) > 1)
         else:
@@ -99,8 +104,21 @@ class _Plan:
     def copies_name(self) -> str:
         return f"_omnilake_copies_{self.index}"
 
+    @property
+    def is_unique(self) -> bool:
+        return self.copies is not None
+
+    def unique_counts(self, frame: DataFrame) -> tuple[int, int]:
+        """Rows whose key is missing, and rows whose key other rows share: one grouping query."""
+        per_key = frame.groupBy(*self.key_columns).agg(F.count(F.lit(1)).alias("_copies"))
+        row = per_key.agg(
+            F.sum(F.when(self.missing, F.col("_copies"))).alias("missing"),
+            F.sum(F.when(~self.missing & (F.col("_copies") > 1), F.col("_copies"))).alias("unexpected"),
+        ).first()
+        return int(row["missing"] or 0), int(row["unexpected"] or 0)
+
     def aggregates(self) -> list[Column]:
-        if self.unexpected is None:
+        if self.unexpected is None or self.is_unique:
             return []
         missing = F.count(F.when(self.missing, 1)) if self.missing is not None else F.lit(0)
         return [
@@ -109,22 +127,20 @@ class _Plan:
         ]
 
 
-def _with_copies(frame: DataFrame, plans: list[_Plan]) -> DataFrame:
-    windows = [p.copies.alias(p.copies_name) for p in plans if p.copies is not None]
-    return frame.select("*", *windows) if windows else frame
-
-
 def _evaluate(
     frame: DataFrame, plans: list[_Plan], row_id: tuple[str, ...], max_listed: int
 ) -> list[ExpectationValidationResult]:
-    """The plans' results from one aggregate query, plus one sample query per breached check."""
+    """The plans' results from one aggregate query (and one grouping query per uniqueness check),
+    plus one sample query per breached check."""
     from great_expectations.core import ExpectationValidationResult
 
-    rows = _with_copies(frame, plans)
     aggregates = [F.count(F.lit(1)).alias("_rows")]
     for plan in plans:
         aggregates.extend(plan.aggregates())
-    counts = rows.agg(*aggregates).first().asDict()
+    counts = frame.agg(*aggregates).first().asDict()
+    for plan in plans:
+        if plan.is_unique:
+            counts[f"_missing_{plan.index}"], counts[f"_unexpected_{plan.index}"] = plan.unique_counts(frame)
     element_count = counts["_rows"]
     results = []
     for plan in plans:
@@ -135,10 +151,9 @@ def _evaluate(
             sample: list[tuple] = []
             if unexpected_count:
                 named = sample_columns(plan.kwargs, row_id)
-                sample = [
-                    tuple(r)
-                    for r in rows.where(plan.unexpected).select(*named).limit(int(max_listed)).collect()
-                ]
+                rows = frame.select("*", plan.copies.alias(plan.copies_name)) if plan.is_unique else frame
+                offending = rows.where(plan.unexpected).select(*named).limit(int(max_listed))
+                sample = [tuple(r) for r in offending.collect()]
             success, result = map_result(
                 plan.kwargs,
                 row_id,
