@@ -2,8 +2,7 @@
 
 Each expectation a suite declares (GE objects, as for every suite) is computed by this module as
 Spark aggregates: the counts of every check of the suite come back from one query over the
-dataset (a uniqueness check adds one grouping query over its key columns only), and only a check
-that found offending rows asks for a bounded sample of them (GE's
+dataset, and only a check that found offending rows asks for a bounded sample of them (GE's
 ``SUMMARY`` format, ``partial_unexpected_count`` rows). The results are GE's own
 ``ExpectationValidationResult``, stored in GE's validation store, so ``ops.quality_results`` and
 Data Docs read the same as before.
@@ -14,6 +13,11 @@ handful of milliseconds the aggregates cost here; a bronze gate made some 1,400 
 thousand rows. The expectation types and their semantics are those of ``quality.duckdb_backend``
 (``SUPPORTED``), the same on both engines: nulls are missing and not judged except by not-null, a
 non-unique value counts every row that holds it, ``mostly`` is honoured.
+
+Uniqueness is a window counting each key's rows, inside the one aggregate query. (Counting by a
+grouping over the key columns alone would shuffle less, but Sail 0.7.2 refuses that plan on a Delta
+table whose key columns are declared non-null: "physical input schema should be the same as the one
+converted from logical input schema".)
 
 If the batched query fails (a rule names a column that is gone), each check is evaluated alone, so
 the error is reported against the check that caused it and the others still count.
@@ -54,7 +58,6 @@ class _Plan:
     def __init__(self, index: int, config: ExpectationConfiguration) -> None:
         self.index, self.config, self.kwargs = index, config, config.kwargs
         self.copies: Column | None = None  # the window counting a value's rows (uniqueness)
-        self.key_columns: list[Column] = []
         self.unexpected: Column | None = None
         self.missing: Column | None = None
         kind = config.type
@@ -88,10 +91,7 @@ class _Plan:
             all_missing = F.lit(True)
             for c in columns:
                 all_missing = all_missing & c.isNull()
-            self.key_columns = columns
             self.missing = all_missing
-            # Counted per key value (only the key columns are shuffled); the window, which carries
-            # whole rows, serves only to sample the offending rows of a breached check.
             self.copies = F.count(F.lit(1)).over(Window.partitionBy(*columns))
             self.unexpected = ~all_missing & (F.col(self.copies_name) > 1)
         else:
@@ -104,21 +104,8 @@ class _Plan:
     def copies_name(self) -> str:
         return f"_omnilake_copies_{self.index}"
 
-    @property
-    def is_unique(self) -> bool:
-        return self.copies is not None
-
-    def unique_counts(self, frame: DataFrame) -> tuple[int, int]:
-        """Rows whose key is missing, and rows whose key other rows share: one grouping query."""
-        per_key = frame.groupBy(*self.key_columns).agg(F.count(F.lit(1)).alias("_copies"))
-        row = per_key.agg(
-            F.sum(F.when(self.missing, F.col("_copies"))).alias("missing"),
-            F.sum(F.when(~self.missing & (F.col("_copies") > 1), F.col("_copies"))).alias("unexpected"),
-        ).first()
-        return int(row["missing"] or 0), int(row["unexpected"] or 0)
-
     def aggregates(self) -> list[Column]:
-        if self.unexpected is None or self.is_unique:
+        if self.unexpected is None:
             return []
         missing = F.count(F.when(self.missing, 1)) if self.missing is not None else F.lit(0)
         return [
@@ -127,20 +114,22 @@ class _Plan:
         ]
 
 
+def _with_copies(frame: DataFrame, plans: list[_Plan]) -> DataFrame:
+    windows = [p.copies.alias(p.copies_name) for p in plans if p.copies is not None]
+    return frame.select("*", *windows) if windows else frame
+
+
 def _evaluate(
     frame: DataFrame, plans: list[_Plan], row_id: tuple[str, ...], max_listed: int
 ) -> list[ExpectationValidationResult]:
-    """The plans' results from one aggregate query (and one grouping query per uniqueness check),
-    plus one sample query per breached check."""
+    """The plans' results from one aggregate query, plus one sample query per breached check."""
     from great_expectations.core import ExpectationValidationResult
 
+    rows = _with_copies(frame, plans)
     aggregates = [F.count(F.lit(1)).alias("_rows")]
     for plan in plans:
         aggregates.extend(plan.aggregates())
-    counts = frame.agg(*aggregates).first().asDict()
-    for plan in plans:
-        if plan.is_unique:
-            counts[f"_missing_{plan.index}"], counts[f"_unexpected_{plan.index}"] = plan.unique_counts(frame)
+    counts = rows.agg(*aggregates).first().asDict()
     element_count = counts["_rows"]
     results = []
     for plan in plans:
@@ -151,9 +140,10 @@ def _evaluate(
             sample: list[tuple] = []
             if unexpected_count:
                 named = sample_columns(plan.kwargs, row_id)
-                rows = frame.select("*", plan.copies.alias(plan.copies_name)) if plan.is_unique else frame
-                offending = rows.where(plan.unexpected).select(*named).limit(int(max_listed))
-                sample = [tuple(r) for r in offending.collect()]
+                sample = [
+                    tuple(r)
+                    for r in rows.where(plan.unexpected).select(*named).limit(int(max_listed)).collect()
+                ]
             success, result = map_result(
                 plan.kwargs,
                 row_id,
