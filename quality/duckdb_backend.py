@@ -153,15 +153,17 @@ def row_count_result(config: ExpectationConfiguration, count: int) -> tuple[bool
 
 
 def error_result(config: ExpectationConfiguration, exc: BaseException) -> ExpectationValidationResult:
-    """A check that could not be computed, as GE reports one."""
+    """A check that could not be computed, as GE reports one (GE's page renderer needs a traceback
+    string; the message stands in for it)."""
+    message = f"{type(exc).__name__}: {exc}"
     return ExpectationValidationResult(
         success=False,
         expectation_config=config,
         result={},
         exception_info={
             "raised_exception": True,
-            "exception_message": f"{type(exc).__name__}: {exc}",
-            "exception_traceback": None,
+            "exception_message": message,
+            "exception_traceback": message,
         },
     )
 

@@ -101,3 +101,25 @@ def test_spark_and_duckdb_report_the_same_counts_and_offending_rows(spark, lake)
     assert _samples(on_spark)["between(v)"] == sorted(
         [repr({"a": None, "b": None, "v": 12}), repr({"a": "k3", "b": 2, "v": -1})], key=str
     )
+
+
+def test_a_check_that_cannot_be_computed_renders_its_data_docs_page_with_the_error(spark, lake, caplog):
+    from pathlib import Path
+
+    from omnilake.errors import QualityGateError
+    from quality.checks import GateContext
+    from quality.config import QualityConfig
+    from quality.gates import run_suites
+
+    broken = Suite(
+        "test.broken",
+        (fail("x_positive", E.ExpectColumnValuesToBeBetween(column="x", min_value=0)),),
+        data=lambda ctx: spark.createDataFrame([(1,)], "y int"),  # no column x
+    )
+    with pytest.raises(QualityGateError, match=r"x_positive \(observed: error: "):
+        run_suites(GateContext("silver", "run-broken", lake, QualityConfig()), [broken])
+    assert [r.getMessage()[:80] for r in caplog.records if r.levelname == "ERROR"] == []
+    pages = list(
+        Path(lake.path("_ops", "data_docs", "validations", "test", "broken", "run-broken")).rglob("*.html")
+    )
+    assert len(pages) == 1 and "AnalysisException" in pages[0].read_text(encoding="utf-8")
