@@ -1,22 +1,35 @@
-"""``python -m omnilake.dbt_child <dbt args>``: the dbt command line, killed with its parent.
+"""``python -m omnilake.dbt_child``: dbt in a child process that dies with its parent.
 
 ``omnilake.publish`` runs dbt in a child process. If the pipeline process is killed (an OOM kill, a
 task timeout, a crash test), a dbt build left running would keep writing the staging warehouse and
 holding its lock. On Linux the child asks the kernel for SIGKILL when its parent dies
 (``PR_SET_PDEATHSIG``), here rather than in a ``preexec_fn``, which is unsafe in a parent that runs
 threads (the Spark Connect client does).
+
+Two forms:
+
+- ``python -m omnilake.dbt_child <dbt args>``: one dbt command line, as ``dbt`` would run it;
+- ``python -m omnilake.dbt_child --plan PLAN.json``: several dbt commands in this one interpreter
+  (dbt's programmatic ``dbtRunner``), sharing one parse of the project, so a gold build and its docs
+  pay one interpreter start and one (partial) parse. PLAN.json is ``{"commands": [[args], ...],
+  "common": [args appended to each], "status": "path"}``; a command marked optional (``{"args":
+  [...], "optional": true}``) may fail without stopping the plan. The status file receives each
+  command's outcome, with its node results. The exit code is 0 when every required command succeeded, else 1.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
+from pathlib import Path
+from typing import Any
 
 _PR_SET_PDEATHSIG = 1
 
 
-def main() -> None:
+def _die_with_parent() -> None:
     parent = int(os.environ.get("OMNILAKE_DBT_PARENT_PID", "0"))
     if sys.platform.startswith("linux"):
         import ctypes
@@ -24,6 +37,63 @@ def main() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if parent and os.getppid() != parent:  # the parent died before the request took effect
             os._exit(1)
+
+
+def run_plan(plan: dict[str, Any]) -> int:
+    """Parse once, then run each command on that manifest; write the outcomes; return the exit code."""
+    from dbt.cli.main import dbtRunner
+
+    common = list(plan.get("common", []))
+    outcomes: list[dict[str, Any]] = []
+    parsed = dbtRunner().invoke(["parse", *common])
+    manifest = parsed.result if parsed.success else None
+    if manifest is None:
+        outcomes.append({"command": "parse", "success": False, "error": str(parsed.exception or "")})
+    else:
+        for command in plan["commands"]:
+            args = command["args"] if isinstance(command, dict) else command
+            optional = bool(command.get("optional")) if isinstance(command, dict) else False
+            result = dbtRunner(manifest=manifest).invoke([*args, *common])
+            outcomes.append(
+                {
+                    "command": " ".join(args[:2] if args[:1] == ["docs"] else args[:1]),
+                    "success": bool(result.success),
+                    "optional": optional,
+                    "error": str(result.exception) if result.exception else "",
+                    "nodes": _node_results(result.result),
+                }
+            )
+            if not result.success and not optional:
+                break
+    Path(plan["status"]).write_text(json.dumps(outcomes), encoding="utf-8")
+    failed = [o for o in outcomes if not o["success"] and not o.get("optional")]
+    return 1 if failed else 0
+
+
+def _node_results(result: Any) -> list[dict[str, Any]]:
+    """Each node's outcome as run_results.json has it (a later command overwrites that file)."""
+    return [
+        {
+            "unique_id": r.node.unique_id,
+            "status": str(getattr(r.status, "value", r.status)),
+            "message": r.message or "",
+            "execution_time": round(r.execution_time or 0.0, 2),
+        }
+        for r in getattr(result, "results", None) or []
+        if getattr(r, "node", None) is not None
+    ]
+
+
+def main() -> None:
+    _die_with_parent()
+    args = sys.argv[1:]
+    if args[:1] == ["--plan"]:
+        code = run_plan(json.loads(Path(args[1]).read_text(encoding="utf-8")))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Skip interpreter teardown: pyarrow dataset scanners (the delta plugin's sources) can abort
+        # the process on exit after dbt has finished (apache/arrow#34314, delta-rs#2184).
+        os._exit(code)
     from dbt.cli.main import cli
 
     cli()

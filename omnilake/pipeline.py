@@ -42,6 +42,9 @@ class RunContext:
     run_id: str
     landing_date: date
     lake: Lake
+    # Render documentation (dbt docs, GE Data Docs) for this date: a multi-date run renders them
+    # once, on its last date, since each rendering covers everything recorded so far.
+    docs: bool = True
 
 
 @dataclass(frozen=True)
@@ -230,12 +233,15 @@ def run_pipeline(
     run_id: str | None = None,
     on_step: Callable[[StepOutcome], None] | None = None,
 ) -> list[StepOutcome]:
-    """Run every step for each date in order, as the scheduler would, one date after another."""
+    """Run every step for each date in order, as the scheduler would, one date after another.
+
+    Documentation (dbt docs, Data Docs) is rendered once, with the last date."""
     lake = lake or get_lake()
     ordered = topological(build_steps())
     outcomes = []
-    for landing_date in landing_dates:
-        context = RunContext(run_id or new_run_id(), landing_date, lake)
+    dates = list(landing_dates)
+    for index, landing_date in enumerate(dates):
+        context = RunContext(run_id or new_run_id(), landing_date, lake, docs=index == len(dates) - 1)
         for step in ordered:
             started = time.perf_counter()
             result = run_step(step, context)

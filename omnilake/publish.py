@@ -13,10 +13,17 @@ Two pipeline steps with the gold quality gate between them:
    file, so the published file is never opened for writing: an analyst holding the old file open
    keeps reading the old version and the next connection sees the new one.
 
-dbt runs as a subprocess (``python -m dbt.cli.main``), not in-process: dbt-duckdb keeps a
+dbt runs as a subprocess (``python -m omnilake.dbt_child``), not in-process: dbt-duckdb keeps a
 process-wide connection to the file it built, and a DuckDB file may be opened only once per process
 with a given configuration, which would collide with the read-only connections of the gate and of
-this module.
+this module. One child runs the build and, when asked, ``dbt docs generate`` on the same parse.
+
+dbt keeps its parse between runs (``partial_parse.msgpack`` in the lake's dbt target) only if
+nothing it hashes changes: the CLI ``--vars``, and the profile's connection keys, which include the
+warehouse path. So dbt always builds into one fixed file per lake (``dbt_build_path``), renamed to
+the run's staging file afterwards, and run parameters (the RFM snapshot date) reach the models as
+``OMNILAKE_RUN_<NAME>`` environment variables read by the ``run_parameter`` macro at execution time
+(``dbt_project/macros/run_context.sql``), never at parse time.
 
 The warehouse holds the marts only (schema ``main``): sources, staging and intermediate relations
 are views over the run's Arrow sources, valid only inside the dbt process, and are dropped after
@@ -91,6 +98,21 @@ def staging_warehouse_path(context: RunContext) -> Path:
     return Path(context.lake.root.local_path, f"warehouse.{safe_run_id}.building.duckdb")
 
 
+def dbt_build_path(lake: Lake) -> Path:
+    """The one file dbt writes, for every run of the lake: a fixed path keeps dbt's parse valid from
+    run to run (the path is part of the profile dbt hashes). Beside the published file, so renaming
+    it to the run's staging file is atomic. Only the holder of the writer lock builds."""
+    return Path(lake.root.local_path, "warehouse.dbt-build.duckdb")
+
+
+RUN_PARAMETER_PREFIX = "OMNILAKE_RUN_"
+
+
+def run_parameter_env(parameters: dict[str, Any]) -> dict[str, str]:
+    """Run parameters as the environment variables the ``run_parameter`` dbt macro reads."""
+    return {f"{RUN_PARAMETER_PREFIX}{name.upper()}": str(value) for name, value in parameters.items()}
+
+
 def dbt_artifacts_path(lake: Lake) -> Path:
     """dbt's target directory for this lake: manifest, run results and the generated docs."""
     return Path(lake.root.local_path, "_ops", "dbt", "target")
@@ -117,8 +139,8 @@ def build_gold(
 
     ``snapshot_date`` is the RFM snapshot the run writes (default: the run's landing date).
     ``full_refresh`` rebuilds the RFM history from scratch (only today's snapshot remains).
-    ``docs`` also runs ``dbt docs generate`` into ``dbt_artifacts_path`` (default: the
-    ``OMNILAKE_DBT_DOCS`` setting).
+    ``docs`` also runs ``dbt docs generate`` into ``dbt_artifacts_path``, in the same dbt process
+    (default: the ``OMNILAKE_DBT_DOCS`` setting, on the last date of a multi-date run only).
     """
     lake = context.lake
     missing = [name for name in silver_sources() if not DeltaTable.is_deltatable(lake.path("silver", name))]
@@ -129,24 +151,31 @@ def build_gold(
         )
     published = published_warehouse_path(lake)
     staging = staging_warehouse_path(context)
+    building = dbt_build_path(lake)
     _remove_database(staging)
+    _remove_database(building)  # a build killed before its rename
     _remove_stale_builds(lake)
-    staging.parent.mkdir(parents=True, exist_ok=True)
+    building.parent.mkdir(parents=True, exist_ok=True)
     if published.exists() and not full_refresh:
-        shutil.copyfile(published, staging)
+        shutil.copyfile(published, building)
 
     snapshot = snapshot_date or context.landing_date
+    with_docs = (get_settings().dbt_docs and context.docs) if docs is None else docs
     started = time.perf_counter()
-    dbt_vars = ["--vars", json.dumps({"snapshot_date": snapshot.isoformat()})]
+    commands: list[dict[str, Any]] = [{"args": ["build", *(["--full-refresh"] if full_refresh else [])]}]
+    if with_docs:
+        # One thread: docs generation skips the run hooks that load the sources before parallel
+        # compilation. Optional: a docs failure leaves the build standing.
+        commands.append({"args": ["docs", "generate", "--threads", "1"], "optional": True})
     try:
-        results = run_dbt(
-            ["build", *dbt_vars, *(["--full-refresh"] if full_refresh else [])], lake=lake, warehouse=staging
+        results = run_dbt_plan(
+            commands, lake=lake, warehouse=building, parameters={"snapshot_date": snapshot.isoformat()}
         )
         crash_point("gold.after_dbt_build")
-        if get_settings().dbt_docs if docs is None else docs:
-            _generate_docs(dbt_vars, lake, staging)
-        _keep_only_marts(staging)
+        _keep_only_marts(building)
+        os.replace(building, staging)
     except BaseException:
+        _remove_database(building)
         _remove_database(staging)
         raise
     seconds = time.perf_counter() - started
@@ -166,35 +195,77 @@ def build_gold(
     return summary
 
 
-def _generate_docs(dbt_vars: list[str], lake: Lake, warehouse: Path) -> None:
-    """``dbt docs generate`` on the fresh build (same vars, so dbt reuses its parse). One thread:
-    docs generation skips the run hooks that load the sources before parallel compilation. A
-    failure leaves the build standing."""
+def run_dbt_plan(
+    commands: list[dict[str, Any]],
+    *,
+    lake: Lake,
+    warehouse: Path,
+    parameters: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Several dbt commands in one dbt process and one parse (``omnilake.dbt_child --plan``);
+    returns the node results of the first command.
+
+    Each command is ``{"args": [...], "optional": bool}``; an optional command's failure is logged
+    and the others' results stand. Raises ``GoldBuildError`` naming the failed nodes when a required
+    command fails.
+    """
+    artifacts = dbt_artifacts_path(lake)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    status = artifacts.parent / f"plan-status.{os.getpid()}.json"
+    plan_path = artifacts.parent / f"plan.{os.getpid()}.json"
+    status.unlink(missing_ok=True)
+    plan_path.write_text(
+        json.dumps({"commands": commands, "common": _dbt_common_args(lake), "status": str(status)}),
+        encoding="utf-8",
+    )
+    names = ", ".join(" ".join(c["args"]) for c in commands)
     try:
-        run_dbt(["docs", "generate", *dbt_vars, "--threads", "1"], lake=lake, warehouse=warehouse)
-    except GoldBuildError as exc:
-        log.warning("dbt docs generate failed; the gold build stands: %s", exc)
+        returncode, stdout = _run_child(["--plan", str(plan_path)], lake, warehouse, parameters or {}, names)
+        try:
+            outcomes = json.loads(status.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            outcomes = []
+    finally:
+        plan_path.unlink(missing_ok=True)
+        status.unlink(missing_ok=True)
+    first = next((o for o in outcomes if o["command"] != "parse"), None)
+    if first is not None:
+        results = first["nodes"]
+    else:  # the plan stopped at the parse or died: what dbt wrote, if anything
+        results = _node_results(artifacts / "run_results.json") if commands[0]["args"][0] != "docs" else []
+    for outcome in outcomes:
+        if not outcome["success"] and outcome.get("optional"):
+            log.warning("dbt %s failed; the gold build stands: %s", outcome["command"], outcome["error"])
+    # The status file is written when the plan has run to its end.
+    finished = bool(outcomes) and all(o["success"] or o.get("optional") for o in outcomes)
+    if returncode < 0 and (finished or _finished(stdout, results)):
+        log.warning("dbt finished, then its process died on exit (signal %d)", -returncode)
+    elif returncode != 0:
+        failed = [r for r in results if r["status"] in FAILED]
+        if failed:
+            detail = "; ".join(f"{r['unique_id']}: {_first_line(r['message'])}" for r in failed[:5])
+        else:
+            errors = [o["error"] for o in outcomes if not o["success"] and o["error"]]
+            detail = _first_line(errors[0]) if errors else _error_summary(stdout)
+        raise GoldBuildError(
+            f"dbt {commands[0]['args'][0]} failed ({len(failed)} node(s)): {detail}; "
+            f"logs in {artifacts.parent / 'logs'}; nothing was published",
+            node_results=results,
+        )
+    return results
 
 
-def run_dbt(args: list[str], *, lake: Lake, warehouse: Path) -> list[dict[str, Any]]:
+def run_dbt(args: list[str], *, lake: Lake, warehouse: Path, parameters: dict[str, Any] | None = None):
     """One dbt command on the project, writing ``warehouse``; returns its node results.
 
     Raises ``GoldBuildError`` naming the failed nodes when dbt exits non-zero.
     """
+    return run_dbt_plan([{"args": args}], lake=lake, warehouse=warehouse, parameters=parameters)
+
+
+def _dbt_common_args(lake: Lake) -> list[str]:
     artifacts = dbt_artifacts_path(lake)
-    env = {
-        **os.environ,
-        "OMNILAKE_HOME": str(lake.root.local_path),
-        "OMNILAKE_WAREHOUSE_PATH": str(warehouse),
-        "OMNILAKE_DBT_TARGET": "duckdb",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "OMNILAKE_DBT_PARENT_PID": str(os.getpid()),
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "omnilake.dbt_child",  # dbt's command line, killed with this process
-        *args,
+    return [
         "--project-dir",
         str(DBT_PROJECT_DIR),
         "--profiles-dir",
@@ -204,7 +275,23 @@ def run_dbt(args: list[str], *, lake: Lake, warehouse: Path) -> list[dict[str, A
         "--log-path",
         str(artifacts.parent / "logs"),
     ]
-    log.info("dbt %s", " ".join(args))
+
+
+def _run_child(
+    child_args: list[str], lake: Lake, warehouse: Path, parameters: dict[str, Any], names: str
+) -> tuple[int, str]:
+    """Run ``omnilake.dbt_child`` (killed with this process); returns its exit code and output."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(RUN_PARAMETER_PREFIX)},
+        **run_parameter_env(parameters),
+        "OMNILAKE_HOME": str(lake.root.local_path),
+        "OMNILAKE_WAREHOUSE_PATH": str(warehouse),
+        "OMNILAKE_DBT_TARGET": "duckdb",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "OMNILAKE_DBT_PARENT_PID": str(os.getpid()),
+    }
+    command = [sys.executable, "-m", "omnilake.dbt_child", *child_args]
+    log.info("dbt %s", names)
     output: list[str] = []
     with subprocess.Popen(
         command,
@@ -221,23 +308,7 @@ def run_dbt(args: list[str], *, lake: Lake, warehouse: Path) -> list[dict[str, A
         returncode = process.wait()
     stdout = "".join(output)
     log.debug("dbt output:\n%s", stdout)
-    results = _node_results(artifacts / "run_results.json") if args[0] != "docs" else []
-    if returncode < 0 and _finished(stdout, results):
-        # pyarrow dataset scanners (the delta plugin's sources) can abort the interpreter on exit
-        # after dbt has finished and written its results (apache/arrow#34314, delta-rs#2184).
-        log.warning("dbt %s finished, then its process died on exit (signal %d)", args[0], -returncode)
-    elif returncode != 0:
-        failed = [r for r in results if r["status"] in FAILED]
-        if failed:
-            detail = "; ".join(f"{r['unique_id']}: {_first_line(r['message'])}" for r in failed[:5])
-        else:
-            detail = _error_summary(stdout)
-        raise GoldBuildError(
-            f"dbt {args[0]} failed ({len(failed)} node(s)): {detail}; "
-            f"logs in {artifacts.parent / 'logs'}; nothing was published",
-            node_results=results,
-        )
-    return results
+    return returncode, stdout
 
 
 def _finished(stdout: str, results: list[dict[str, Any]]) -> bool:

@@ -78,7 +78,10 @@ class Settings(BaseSettings):
     analyst_role: Literal["analyst", "privileged"] = Field(
         "analyst", description="Warehouse readers: analyst (masked views) or privileged (unmasked marts)"
     )
-    dbt_docs: bool = Field(True, description="Generate dbt docs (catalog and manifest) after each gold build")
+    dbt_docs: bool = Field(
+        True,
+        description="Generate dbt docs (catalog and manifest) with the gold build (once per multi-date run, on its last date)",
+    )
     feeds: str | None = Field(
         None,
         description="The retailer's feeds declaration (YAML: sources, cadence, kind); default schemas/feeds.yaml",

@@ -11,7 +11,7 @@
 | ``bronze``, ``silver``, ``gold`` | each layer's suites: its tables' contract checks plus its business rules |
 | ``rules`` | helpers for cross-table rules (referential integrity, no future timestamps, warehouse queries) |
 | ``config`` | thresholds (quarantine ratio, volume tolerance and window, required sources) |
-| ``spark_backend`` | validation on Spark DataFrames over Spark Connect (GE's Spark datasource) |
+| ``spark_backend`` | validation on Spark DataFrames over Spark Connect: every check of a suite in one aggregate query, GE results |
 | ``duckdb_backend`` | validation in the DuckDB warehouse, recorded in GE's result format |
 | ``results`` | ``GateReport``, result rows, and the writer of ``ops.quality_results`` |
 | ``data_docs`` | GE's context under the lake root and Data Docs that read offline (``data_docs_assets/``) |

@@ -17,6 +17,7 @@ no Data Docs are built (the results still land in ``ops.quality_results``).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -107,6 +108,41 @@ def build_data_docs(context: EphemeralDataContext, lake: Lake, resource_identifi
         static = Path(os.path.relpath(site / "static", page.parent)).as_posix()
         page.write_text(make_offline(page.read_text(encoding="utf-8"), static), encoding="utf-8")
     return site / "index.html"
+
+
+# --- deferred pages ------------------------------------------------------------------------------
+
+_DEFERRED = ("_ops", "gx", "deferred_pages.jsonl")
+
+
+def defer_pages(lake: Lake, identifiers: list) -> None:
+    """Remember validation results whose pages were not rendered yet (the next rendering adds them)."""
+    if docs_root(lake) is None or not identifiers:
+        return
+    path = Path(lake.path(*_DEFERRED))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as pending:
+        for identifier in identifiers:
+            pending.write(json.dumps(list(identifier.to_tuple())) + "\n")
+
+
+def deferred_pages(lake: Lake) -> list:
+    """The validation results whose pages earlier gates deferred."""
+    from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
+
+    if docs_root(lake) is None:
+        return []
+    path = Path(lake.path(*_DEFERRED))
+    if not path.exists():
+        return []
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [ValidationResultIdentifier.from_tuple(tuple(json.loads(line))) for line in lines]
+
+
+def forget_deferred(lake: Lake, rendered: list) -> None:
+    """Drop the deferred pages just rendered (a gate deferring meanwhile is impossible: one writer)."""
+    if rendered and docs_root(lake) is not None:
+        Path(lake.path(*_DEFERRED)).unlink(missing_ok=True)
 
 
 # --- offline rewriting -----------------------------------------------------------------------------

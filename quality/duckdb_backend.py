@@ -97,14 +97,36 @@ def _column_map(
         f"from ({rows})",
         params,
     ).fetchone()
-    checked = kwargs.get("column_list") or [kwargs["column"]]
-    named = [c for c in row_id if c not in checked] + list(checked)
+    named = sample_columns(kwargs, row_id)
     sample = connection.execute(
         f"select {', '.join(q(c) for c in named)} from ({rows}) where {unexpected} limit {int(max_listed)}",
         params,
     ).fetchall()
+    return map_result(
+        kwargs, row_id, element_count, missing_count if missing != "false" else None, unexpected_count, sample
+    )
+
+
+def sample_columns(kwargs: dict, row_id: tuple[str, ...]) -> list[str]:
+    """The columns a sample of offending rows shows: the row's identity, then the checked columns."""
+    checked = kwargs.get("column_list") or [kwargs["column"]]
+    return [c for c in row_id if c not in checked] + list(checked)
+
+
+def map_result(
+    kwargs: dict,
+    row_id: tuple[str, ...],
+    element_count: int,
+    missing_count: int | None,
+    unexpected_count: int,
+    sample: list[tuple],
+) -> tuple[bool, dict]:
+    """A column-map expectation's success and GE ``SUMMARY`` result from its counts and a sample of
+    offending rows (``sample_columns`` order). ``missing_count`` None: the check judges nulls."""
+    checked = kwargs.get("column_list") or [kwargs["column"]]
+    named = sample_columns(kwargs, row_id)
     # As in GE: nulls are "missing" and not judged, except by not-null, where they are what is judged.
-    judged = element_count - missing_count
+    judged = element_count - (missing_count or 0)
     result: dict[str, Any] = {
         "element_count": element_count,
         "unexpected_count": unexpected_count,
@@ -113,7 +135,7 @@ def _column_map(
             dict(zip(checked, r[-len(checked) :], strict=True)) if len(checked) > 1 else r[-1] for r in sample
         ],
     }
-    if missing != "false":
+    if missing_count is not None:
         result["missing_count"] = missing_count
         result["missing_percent"] = 100 * missing_count / element_count if element_count else None
     if row_id:
@@ -124,13 +146,33 @@ def _column_map(
     return success, result
 
 
+def row_count_result(config: ExpectationConfiguration, count: int) -> tuple[bool, dict]:
+    low, high = config.kwargs.get("min_value"), config.kwargs.get("max_value")
+    success = (low is None or count >= low) and (high is None or count <= high)
+    return success, {"observed_value": count}
+
+
+def error_result(config: ExpectationConfiguration, exc: BaseException) -> ExpectationValidationResult:
+    """A check that could not be computed, as GE reports one (GE's page renderer needs a traceback
+    string; the message stands in for it)."""
+    message = f"{type(exc).__name__}: {exc}"
+    return ExpectationValidationResult(
+        success=False,
+        expectation_config=config,
+        result={},
+        exception_info={
+            "raised_exception": True,
+            "exception_message": message,
+            "exception_traceback": message,
+        },
+    )
+
+
 def _row_count(
     connection: duckdb.DuckDBPyConnection, query: str, config: ExpectationConfiguration, *_: Any
 ) -> tuple[bool, dict]:
     (count,) = connection.execute(f"select count(*) from ({query})").fetchone()
-    low, high = config.kwargs.get("min_value"), config.kwargs.get("max_value")
-    success = (low is None or count >= low) and (high is None or count <= high)
-    return success, {"observed_value": count}
+    return row_count_result(config, count)
 
 
 def _validate(
@@ -151,16 +193,7 @@ def _validate(
                 "or add it to quality/duckdb_backend.py"
             )
     except (duckdb.Error, NotImplementedError) as exc:
-        return ExpectationValidationResult(
-            success=False,
-            expectation_config=config,
-            result={},
-            exception_info={
-                "raised_exception": True,
-                "exception_message": f"{type(exc).__name__}: {exc}",
-                "exception_traceback": None,
-            },
-        )
+        return error_result(config, exc)
     return ExpectationValidationResult(success=success, expectation_config=config, result=result)
 
 
@@ -179,6 +212,21 @@ def validate_query(
     results = [
         _validate(connection, query, e.configuration, suite.row_id, max_listed) for e in gx_suite.expectations
     ]
+    return store_suite_result(
+        context, suite, results, run, batch_spec={"engine": "duckdb", "query": query}, datasource="duckdb"
+    )
+
+
+def store_suite_result(
+    context: EphemeralDataContext,
+    suite: Suite,
+    results: list[ExpectationValidationResult],
+    run: RunIdentifier,
+    *,
+    batch_spec: dict,
+    datasource: str,
+) -> ExpectationSuiteValidationResult:
+    """The suite's results as GE's suite result, stored in GE's validation store for Data Docs."""
     passed = sum(r.success for r in results)
     suite_result = ExpectationSuiteValidationResult(
         success=passed == len(results),
@@ -192,10 +240,10 @@ def validate_query(
         },
         meta={
             "great_expectations_version": gx.__version__,
-            "batch_spec": {"engine": "duckdb", "query": query},
+            "batch_spec": batch_spec,
             "active_batch_definition": {
-                "datasource_name": "duckdb",
-                "data_connector_name": "warehouse",
+                "datasource_name": datasource,
+                "data_connector_name": "warehouse" if datasource == "duckdb" else "dataframe",
                 "data_asset_name": suite.name,
                 "batch_identifiers": {},
             },
@@ -206,7 +254,7 @@ def validate_query(
     suite_identifier = ExpectationSuiteIdentifier(name=suite.name)
     context.validation_results_store.store_validation_results(
         suite_result,
-        ValidationResultIdentifier(suite_identifier, run, f"duckdb-{suite.name}"),
+        ValidationResultIdentifier(suite_identifier, run, f"{datasource}-{suite.name}"),
         suite_identifier,
     )
     return suite_result

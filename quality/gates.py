@@ -18,14 +18,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from great_expectations.core.run_identifier import RunIdentifier
-from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+from great_expectations.data_context.types.resource_identifiers import (
+    ExpectationSuiteIdentifier,
+    ValidationResultIdentifier,
+)
 
 from omnilake.errors import ConfigError, OmnilakeError, QualityGateError
 from omnilake.lake import Lake, get_lake
 from quality import bronze, gold, silver
 from quality.checks import GateContext, Suite
 from quality.config import QualityConfig
-from quality.data_docs import build_data_docs, gx_context
+from quality.data_docs import build_data_docs, defer_pages, deferred_pages, forget_deferred, gx_context
 from quality.duckdb_backend import validate_query
 from quality.results import (
     CheckResult,
@@ -59,12 +62,15 @@ def run_gate(
     *,
     config: QualityConfig | None = None,
     warehouse: str | Path | None = None,
+    docs: bool = True,
 ) -> GateReport:
     """Validate ``layer`` for ``run_id``.
 
     Bronze checks ``landing_date`` (default: the newest delivered). Gold checks the DuckDB file
     ``warehouse`` (default ``<lake>/warehouse.duckdb``): a publisher passes the file it is building,
-    so that marts failing the gate never replace the ones analysts read.
+    so that marts failing the gate never replace the ones analysts read. ``docs=False`` records the
+    results but leaves their Data Docs pages to the next gate that renders (a multi-date run renders
+    once, on its last date); a failed gate always renders.
     """
     if layer not in GATES:
         raise ConfigError(f"no quality gate for layer {layer!r}; gates exist for {', '.join(GATES)}")
@@ -72,7 +78,7 @@ def run_gate(
     ctx.warehouse_path = str(warehouse) if warehouse is not None else None
     if layer == "bronze":
         ctx.landing_date = bronze.processed_date(ctx)
-    return run_suites(ctx, GATES[layer](ctx))
+    return run_suites(ctx, GATES[layer](ctx), docs=docs)
 
 
 def gate_step(context: RunContext, layer: str) -> dict[str, Any]:
@@ -85,28 +91,37 @@ def gate_step(context: RunContext, layer: str) -> dict[str, Any]:
         from omnilake.publish import staging_warehouse_path
 
         warehouse = staging_warehouse_path(context)
-    report = run_gate(layer, context.run_id, context.landing_date, context.lake, warehouse=warehouse)
+    report = run_gate(
+        layer, context.run_id, context.landing_date, context.lake, warehouse=warehouse, docs=context.docs
+    )
     return report.as_dict()
 
 
-def run_suites(ctx: GateContext, suites: list[Suite]) -> GateReport:
+def run_suites(ctx: GateContext, suites: list[Suite], *, docs: bool = True) -> GateReport:
     """Validate ``suites``, record the results and Data Docs, raise if a ``fail`` check broke."""
     started = time.perf_counter()
     context = gx_context(ctx.lake)
     run = RunIdentifier(run_name=ctx.run_id, run_time=ctx.checked_at.replace(tzinfo=UTC))
     results: list[CheckResult] = []
-    validated: list[str] = []
+    validated: list[Suite] = []
     try:
         for suite in suites:
             suite_results, was_validated = _run_suite(context, ctx, suite, run)
             results.extend(suite_results)
             if was_validated:
-                validated.append(suite.name)
+                validated.append(suite)
     finally:
         ctx.close()
     report = GateReport(ctx.layer, ctx.run_id, ctx.landing_date, results)
     if ctx.config.data_docs:
-        report.data_docs = _data_docs(context, ctx, run, validated)
+        pages = [
+            ValidationResultIdentifier(ExpectationSuiteIdentifier(name=s.name), run, f"{s.engine}-{s.name}")
+            for s in validated
+        ]
+        if docs or report.failed:
+            report.data_docs = _data_docs(context, ctx, [s.name for s in validated], pages)
+        else:
+            defer_pages(ctx.lake, pages)
     report.seconds = time.perf_counter() - started
     write_results(ctx.spark, ctx.lake, report, ctx.checked_at)
     log.info("%s", report.summary())
@@ -144,23 +159,24 @@ def _run_suite(context, ctx: GateContext, suite: Suite, run: RunIdentifier) -> t
     return [check_result(suite, r) for r in validation.results], True
 
 
-def _data_docs(context, ctx: GateContext, run: RunIdentifier, suite_names: list[str]) -> str | None:
-    """Build this run's pages. Docs are a view of results already recorded, so a failure to render
-    them is logged, never allowed to hide the gate's verdict."""
-    store = context.validation_results_store
+def _data_docs(
+    context, ctx: GateContext, suite_names: list[str], pages: list[ValidationResultIdentifier]
+) -> str | None:
+    """Build the pages of this gate's results and of those earlier gates deferred, and the index.
+    Docs are a view of results already recorded, so a failure to render them is logged, never
+    allowed to hide the gate's verdict."""
+    deferred = deferred_pages(ctx.lake)
     identifiers = [
         *(ExpectationSuiteIdentifier(name=name) for name in suite_names),
-        *(
-            key
-            for key in store.list_keys()
-            if key.run_id.run_name == run.run_name and key.run_id.run_time == run.run_time
-        ),
+        *pages,
+        *deferred,
     ]
     try:
         index = build_data_docs(context, ctx.lake, identifiers)
     except Exception as exc:  # a rendering bug must not mask the results
         log.warning("Data Docs were not built: %s: %s", type(exc).__name__, exc)
         return None
+    forget_deferred(ctx.lake, deferred)
     return str(index) if index else None
 
 

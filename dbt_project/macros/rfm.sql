@@ -32,11 +32,12 @@
 
 
 {#
-    The RFM snapshot date as a SQL expression: the `snapshot_date` var when set, otherwise the
-    latest business date of the sales given (a relation with a business_date column).
+    The RFM snapshot date as a SQL expression: the `snapshot_date` run parameter when set (see
+    run_context.sql), otherwise the latest business date of the sales given (a relation with a
+    business_date column).
 #}
 {% macro rfm_snapshot_date(sales_relation) -%}
-    {%- set snapshot_date = var('snapshot_date', none) -%}
+    {%- set snapshot_date = run_parameter('snapshot_date') -%}
     {%- if snapshot_date -%}
         cast('{{ snapshot_date }}' as date)
     {%- else -%}

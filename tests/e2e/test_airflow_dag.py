@@ -2,13 +2,17 @@
 
 One test loads the DAG folder and checks the task graph against ``build_steps()`` and the dbt
 manifest. The other runs the DAG (``airflow dags test``) for three consecutive logical dates, checks
-what the first run published and recorded, and compares the lake after the three runs with three
-sequential ``omnilake run`` dates on a second lake: content fingerprints must be equal.
+what the first run published and recorded, and compares the lake after the three runs with one
+``omnilake run`` over the three dates on a second lake (a backfill: one process, the dates in order),
+which runs meanwhile in its own process: content fingerprints must be equal.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +21,7 @@ import pytest
 from omnilake import gold_models
 from omnilake.fingerprint import all_fingerprints
 from omnilake.lake import Lake
-from omnilake.pipeline import GOLD_MARTS, build_steps, run_pipeline
+from omnilake.pipeline import GOLD_MARTS, build_steps
 from omnilake.settings import LakeRoot
 from tests.e2e.airflow_env import DAGS, airflow, airflow_env
 
@@ -63,13 +67,28 @@ def _fingerprints(home: Path) -> dict:
     return all_fingerprints(Lake(LakeRoot(str(home))))
 
 
-def test_dag_runs_over_three_dates_match_three_sequential_omnilake_runs(tmp_path, spark, monkeypatch):
+def test_dag_runs_over_three_dates_match_an_omnilake_run_over_the_same_dates(tmp_path):
     from omnilake.generate import DefectRates, generate
 
     lake = tmp_path / "lake"
     generate(lake / "landing", DAYS[0], len(DAYS), scale=0.02, seed=7, defects=DefectRates.none())
     reference = tmp_path / "reference"
     shutil.copytree(lake / "landing", reference / "landing")
+    # The same dates without a scheduler, on the second lake, while Airflow runs.
+    without_scheduler = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("omnilake")),
+            "run",
+            "--start-date",
+            DAYS[0].isoformat(),
+            "--end-date",
+            DAYS[-1].isoformat(),
+        ],
+        env={**os.environ, "OMNILAKE_HOME": str(reference)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     env = airflow_env(tmp_path / "airflow", lake)
     migrated = airflow(env, "db", "migrate")
     assert migrated.returncode == 0, migrated.stderr[-3000:]
@@ -139,14 +158,9 @@ def test_dag_runs_over_three_dates_match_three_sequential_omnilake_runs(tmp_path
     for logical in ("2026-01-03", "2026-01-04"):
         run = airflow(env, "dags", "test", "omnilake_daily", logical)
         assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
-    # ...leave the same lake and marts as three sequential runs without a scheduler.
-    from omnilake.settings import reset_settings
-
-    monkeypatch.setenv("OMNILAKE_HOME", str(reference))
-    reset_settings()
-    for day in DAYS:
-        run_pipeline([day], Lake(LakeRoot(str(reference))))
-    reset_settings()
+    # ...leave the same lake and marts as the same dates run in order without a scheduler.
+    output, _ = without_scheduler.communicate(timeout=1800)
+    assert without_scheduler.returncode == 0, output[-4000:]
     airflow_lake, cli_lake = _fingerprints(lake), _fingerprints(reference)
     assert airflow_lake["warehouse.fct_sales"].rows > 0
     assert {k: (v, cli_lake.get(k)) for k, v in airflow_lake.items() if cli_lake.get(k) != v} == {}

@@ -2,10 +2,15 @@
 
 A reference lake runs two generated days cleanly. Every crash case starts from a copy of that lake
 after day 1, runs day 2 in a subprocess that SIGKILLs itself at a named point
-(``OMNILAKE_CRASH_AT``, see ``omnilake.faults``), checks what readers see at that moment, reruns
-day 2 and compares every bronze, quarantine, silver and gold table and every warehouse mart with the
-reference: nothing lost, nothing duplicated. Fingerprints leave out lineage columns only (the batch
-that wrote a row and when), as their contracts mark them.
+(``OMNILAKE_CRASH_AT``, see ``omnilake.faults``), checks what readers see at that moment and that no
+process of the run outlives it, reruns day 2 and compares every bronze, quarantine, silver and gold
+table and every warehouse mart with the reference: nothing lost, nothing duplicated. Fingerprints
+leave out lineage columns only (the batch that wrote a row and when), as their contracts mark them.
+
+The cases are independent lakes, each driven by its own subprocesses, so the module runs them
+``WORKERS`` at a time (a run waits on I/O and round trips much of its time): the clean day 2 and the
+crash cases start as soon as the lake after day 1 exists. What each case saw is kept and asserted by
+its own test.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -29,6 +36,9 @@ pytestmark = pytest.mark.e2e
 
 DAY_1, DAY_2 = date(2026, 3, 1), date(2026, 3, 2)
 OMNILAKE = str(Path(sys.executable).with_name("omnilake"))
+WORKERS = 2
+# How long a killed run's dbt child may take to receive its own SIGKILL and exit.
+ORPHAN_GRACE_SECONDS = 10
 
 # The points the suite kills a run at, and the state each leaves. The other points of
 # omnilake.faults (bronze.after_quarantine_write, gold.after_dbt_build) sit between the same kinds
@@ -95,9 +105,35 @@ def _differences(actual: dict, expected: dict) -> dict:
     }
 
 
+def _crash_and_rerun(after_day_1: Path, home: Path, point: str) -> dict:
+    """Kill day 2 at ``point`` on a copy of the lake after day 1; what readers saw; then rerun."""
+    shutil.copytree(after_day_1, home)
+    crashed = _run_day(home, DAY_2, crash_at=point)
+    seen = {"crashed": crashed}
+    if crashed.returncode == -9:
+        deadline = time.monotonic() + ORPHAN_GRACE_SECONDS
+        while (survivors := _processes_on(home)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        seen["survivors"] = survivors
+        seen["warehouse"] = warehouse_fingerprints(Lake(LakeRoot(str(home))).warehouse_path)
+        seen["released_gold"] = _released_gold(home)
+        seen["rerun"] = _run_day(home, DAY_2)
+        if seen["rerun"].returncode == 0:
+            seen["after_rerun"] = _fingerprints(home)
+    shutil.rmtree(home, ignore_errors=True)
+    return seen
+
+
+def _clean_day_2(clean: Path) -> dict:
+    second = _run_day(clean, DAY_2)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    return _fingerprints(clean)
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """Two clean days: the lake after day 1 (to copy), its published gold, and the fingerprints after day 2."""
+    """Two clean days: the lake after day 1 (to copy), its published gold, and the fingerprints after
+    day 2; and, started meanwhile, every crash case (``cases``: point -> future of what it saw)."""
     root = tmp_path_factory.mktemp("crash")
     clean = root / "clean"
     generated = _omnilake(
@@ -110,16 +146,22 @@ def reference(tmp_path_factory):
     shutil.copytree(clean, after_day_1)
     day_1_warehouse = warehouse_fingerprints(Lake(LakeRoot(str(clean))).warehouse_path)
     day_1_gold = _released_gold(clean)
-    second = _run_day(clean, DAY_2)
-    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-    return {
-        "root": root,
-        "clean": clean,
-        "after_day_1": after_day_1,
-        "day_1_warehouse": day_1_warehouse,
-        "day_1_gold": day_1_gold,
-        "day_2": _fingerprints(clean),
-    }
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        day_2: Future = pool.submit(_clean_day_2, clean)
+        cases = {
+            point: pool.submit(_crash_and_rerun, after_day_1, root / point, point) for point in CRASH_POINTS
+        }
+        yield {
+            "root": root,
+            "clean": clean,
+            "after_day_1": after_day_1,
+            "day_1_warehouse": day_1_warehouse,
+            "day_1_gold": day_1_gold,
+            "day_2": day_2.result(),
+            "cases": cases,
+        }
+        for case in cases.values():  # a case still running when the module ends is waited for
+            case.cancel()
 
 
 def test_rerunning_a_date_leaves_every_table_with_identical_content(reference):
@@ -134,21 +176,19 @@ def test_rerunning_a_date_leaves_every_table_with_identical_content(reference):
 
 @pytest.mark.parametrize("point", list(CRASH_POINTS))
 def test_a_run_killed_at_any_point_and_rerun_matches_a_clean_run(reference, point):
-    home = reference["root"] / point
-    shutil.copytree(reference["after_day_1"], home)
-
-    crashed = _run_day(home, DAY_2, crash_at=point)
+    seen = reference["cases"][point].result()
+    crashed = seen["crashed"]
 
     assert crashed.returncode == -9, (
         f"not killed at {point}: " + crashed.stdout[-2000:] + crashed.stderr[-2000:]
     )
+    # The dbt child dies with the run: nothing goes on writing the lake.
+    assert seen["survivors"] == []
     # Until a run publishes, readers see the previous gold whole: the analyst warehouse and every
     # mart at the release's version.
-    assert warehouse_fingerprints(Lake(LakeRoot(str(home))).warehouse_path) == reference["day_1_warehouse"]
-    assert _released_gold(home) == reference["day_1_gold"]
+    assert seen["warehouse"] == reference["day_1_warehouse"]
+    assert seen["released_gold"] == reference["day_1_gold"]
 
-    rerun = _run_day(home, DAY_2)
-
+    rerun = seen["rerun"]
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
-    assert _differences(_fingerprints(home), reference["day_2"]) == {}
-    shutil.rmtree(home)
+    assert _differences(seen["after_rerun"], reference["day_2"]) == {}

@@ -519,8 +519,9 @@ def test_example_app_runs_from_the_command_line(gold):
 
 
 def test_rfm_snapshots_accumulate_per_date_and_a_rerun_replaces_its_date(gold, tmp_path):
-    """One more build, on a copy of the lake, for 2026-03-05: the 03-10 snapshot stays, and a stale
-    03-05 snapshot left by an earlier run of that date (planted here) is replaced, not added to."""
+    """Two more builds, on a copy of the lake, for 2026-03-05 then 2026-03-10 again: a stale 03-05
+    snapshot left by an earlier run of that date (planted here) is replaced, not added to, and so is
+    the 03-10 snapshot by the rerun of its date."""
     home = tmp_path / "lake"
     shutil.copytree(gold["home"], home)
     earlier = date(2026, 3, 5)
@@ -539,6 +540,20 @@ def test_rfm_snapshots_accumulate_per_date_and_a_rerun_replaces_its_date(gold, t
 
     build_gold(context, docs=False)
     publish_gold(context)
+    # And 03-10 again, a real rerun. The snapshot date is a run parameter, not a --vars value, and
+    # dbt builds into the same file every run of a lake: so this build reuses the previous one's
+    # parse although its snapshot date differs (the first build here parsed again: the copied
+    # lake's root, hence its build file, differs from the original's).
+    dbt_log = home / "_ops" / "dbt" / "logs" / "dbt.log"
+    logged_before = dbt_log.stat().st_size
+    rerun = context_for(home, "run_0310_again", SNAPSHOT)
+    build_gold(rerun, docs=False)
+    publish_gold(rerun)
+    with dbt_log.open(encoding="utf-8") as log_file:
+        log_file.seek(logged_before)
+        this_build = log_file.read()
+    assert "Partial parsing enabled, no changes found, skipping parsing" in this_build
+    assert "Unable to do partial parsing" not in this_build
 
     assert rfm_snapshot(warehouse, earlier) == [
         ("C1", 4, 1, D("110.00"), 4, 1, 4, "Promising"),

@@ -162,6 +162,39 @@ def test_data_docs_are_written_even_when_the_gate_fails_and_load_nothing_remote(
         assert local in index and (site / local).is_file()
 
 
+def test_pages_a_gate_defers_are_rendered_by_the_next_gate_that_renders(spark, lake):
+    """A multi-date run renders Data Docs once: the dates before the last record their results and
+    leave their pages to the last date's gates."""
+    _write_ops(spark, lake, CLEAN)
+    docs = QualityConfig(required_sources=SOURCES)
+    site = Path(lake.path("_ops", "data_docs"))
+
+    def pages(run_id: str) -> list[str]:
+        return sorted(
+            p.relative_to(site).as_posix() for p in site.glob(f"validations/*/*/{run_id}/**/*.html")
+        )
+
+    deferred = run_gate("bronze", "run-early-date", DAY, lake, config=docs, docs=False)
+    assert deferred.data_docs is None and pages("run-early-date") == []
+    assert _recorded(spark, lake, "run-early-date")["freshness"] == ("fail", True, "0 of 2 sources")
+
+    rendering = run_gate("bronze", "run-last-date", DAY, lake, config=docs)
+    assert rendering.data_docs == str(site / "index.html")
+    for run_id in ("run-early-date", "run-last-date"):
+        assert [p.split("/")[1:3] for p in pages(run_id)] == [
+            ["bronze", "deliveries"],
+            ["bronze", "reconciliation"],
+        ]
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert "run-early-date" in index and "run-last-date" in index
+
+    # Rendered once: the next gate that renders does not render them again.
+    early = site / pages("run-early-date")[0]
+    early.unlink()
+    run_gate("bronze", "run-next-date", DAY, lake, config=docs)
+    assert not early.exists()
+
+
 def test_bronze_tables_are_checked_on_the_processed_date_with_bronze_severities(spark, lake, monkeypatch):
     metadata = load_contract_file(SCHEMAS_DIR / "bronze" / "_metadata.yaml")
     contract = Contract(
