@@ -11,8 +11,9 @@ The story of one run of one source:
 4. reconcile per file (received = bronze + quarantine, counted in the tables), record schema
    drift, then write the ledger entries last.
 
-Every write replaces the rows of exactly the files being ingested (``replaceWhere`` on the file
-hash), so a crash at any point is repaired by running again: nothing is duplicated, nothing lost.
+Every write replaces the rows of exactly the files being ingested (``replaceWhere`` on their landing
+dates, the partition column, and their file hashes: only the delivery's partitions are scanned), so a
+crash at any point is repaired by running again: nothing is duplicated, nothing lost.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: da
 
         if readable:
             hashes = [s.file_hash for s in readable]
-            where = delta.in_list("_file_hash", hashes)
+            where = _files_predicate(readable)
             staged_paths = [str(p) for h in hashes if (p := staging_dir / f"{h}.parquet").exists()]
             stage = spark.read.parquet(*staged_paths) if staged_paths else _empty_stage(spark)
             classified = classify(stage, landing_contract)
@@ -148,7 +149,7 @@ def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: da
     if readable:
         reasons = (
             delta.read(spark, lake.table(f"quarantine.{source}"))
-            .where(F.col("_batch_id") == batch_id)
+            .where(_in_partitions(readable) & (F.col("_batch_id") == batch_id))
             .groupBy("reason")
             .count()
             .collect()
@@ -159,6 +160,20 @@ def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: da
     report.seconds = time.perf_counter() - started
     log.info("ingested %s: %s", source, report)
     return report
+
+
+def _files_predicate(files: list[StagedFile]) -> str:
+    """The rows of ``files`` in a bronze or quarantine table: their landing dates (the partition
+    column, so a delete scans only those partitions) and their hashes (the rows themselves)."""
+    dates = sorted({s.file.landing_date.isoformat() for s in files})
+    in_dates = f"_landing_date in ({', '.join(f'date{delta.sql_literal(d)}' for d in dates)})"
+    return f"{in_dates} and {delta.in_list('_file_hash', [s.file_hash for s in files])}"
+
+
+def _in_partitions(files: list[StagedFile]):
+    """``files``' rows as a DataFrame filter, pruned to their landing-date partitions."""
+    dates = sorted({s.file.landing_date for s in files})
+    return F.col("_landing_date").isin(dates) & F.col("_file_hash").isin([s.file_hash for s in files])
 
 
 def _empty_stage(spark: SparkSession) -> DataFrame:
@@ -285,7 +300,7 @@ def _reconcile(
     def counted(table_name: str) -> dict[str, int]:
         rows = (
             delta.read(spark, lake.table(table_name))
-            .where(F.col("_file_hash").isin(hashes))
+            .where(_in_partitions(readable))
             .groupBy("_file_hash")
             .count()
             .collect()
