@@ -202,6 +202,14 @@ def run(
         bool,
         typer.Option("--sample", help="Generate the sample data set first if the landing zone is empty."),
     ] = False,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="Recompute identity, customers and events from all of bronze (on the first date), "
+            "not only from the new batches; gold follows.",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole pipeline (the same steps as the Airflow DAG) for each landing date in order."""
     from omnilake.audit import record_run
@@ -229,7 +237,7 @@ def run(
 
         audited = RunContext(new_run_id("run"), dates[-1], lake)
         try:
-            outcomes = run_pipeline(dates, lake, on_step=progress)
+            outcomes = run_pipeline(dates, lake, on_step=progress, rebuild=rebuild)
         except BaseException as exc:
             record_run(audited, done, error=exc)
             raise
@@ -238,6 +246,24 @@ def run(
     total = sum(o.seconds for o in outcomes)
     console.print(f"[bold green]done[/]: {len(dates)} date(s), {len(outcomes)} steps in {total:.1f}s")
     _print_lake_summary(lake)
+
+
+@app.command()
+@_friendly_errors
+def rebuild(
+    landing_date: Annotated[
+        str | None, typer.Option(help="The run's landing date; default: the latest delivered.")
+    ] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another run's writer lock.")] = 0.0,
+) -> None:
+    """Recompute silver identity, customers and events from all of bronze, then gold (a full run).
+
+    The daily steps take in only new bronze batches; this is the full recompute they must equal.
+    """
+    from omnilake.lake import get_lake
+
+    last = _date_range(landing_date, landing_date, get_lake().landing)[-1].isoformat()
+    run(start_date=last, end_date=last, wait=wait, sample=False, rebuild=True)
 
 
 # `make run` / `omnilake run --sample`: three days of a small retailer, enough for every mart to fill.

@@ -42,6 +42,9 @@ class RunContext:
     run_id: str
     landing_date: date
     lake: Lake
+    # Recompute the incremental silver steps (identity, customers, events) from all of bronze, the
+    # way every run did before they took in only new batches (``omnilake rebuild``).
+    rebuild: bool = False
 
 
 @dataclass(frozen=True)
@@ -224,13 +227,16 @@ def run_pipeline(
     lake: Lake | None = None,
     run_id: str | None = None,
     on_step: Callable[[StepOutcome], None] | None = None,
+    *,
+    rebuild: bool = False,
 ) -> list[StepOutcome]:
-    """Run every step for each date in order, as the scheduler would, one date after another."""
+    """Run every step for each date in order, as the scheduler would, one date after another;
+    ``rebuild`` recomputes the incremental silver steps from all of bronze on the first date."""
     lake = lake or get_lake()
     ordered = topological(build_steps())
     outcomes = []
-    for landing_date in landing_dates:
-        context = RunContext(run_id or new_run_id(), landing_date, lake)
+    for number, landing_date in enumerate(landing_dates):
+        context = RunContext(run_id or new_run_id(), landing_date, lake, rebuild=rebuild and number == 0)
         for step in ordered:
             started = time.perf_counter()
             result = run_step(step, context)
