@@ -692,10 +692,17 @@ def _erase_identifiers(spark: SparkSession, lake: Lake, person: Person, receipt,
     _count(receipt.tables, name, rows)
 
 
-# Incremental state compacted from rows that may be the person's (silver identity and events keep
-# it so a run reads only new bronze batches); emptied whole, so the next run rebuilds it from bronze
+# Incremental state compacted from rows that may be the person's (silver identity, customers and
+# events keep it so a run reads only new bronze batches); emptied whole, so the next run rebuilds it from bronze
 # without the erased rows, exactly as a full recompute would.
-DERIVED_STATE = ("silver.identity_observations", "silver.identity_checkouts", "silver.events_identity_basis")
+DERIVED_STATE = (
+    "silver.identity_observations",
+    "silver.identity_checkouts",
+    "silver.events_identity_basis",
+    "silver.customer_members",
+    "silver.customer_contacts",
+    "silver.customer_web_accounts",
+)
 
 
 def _reset_derived_state(spark: SparkSession, lake: Lake, dry_run: bool) -> None:

@@ -423,6 +423,7 @@ def reattribute(
     linking = scratch.materialise(_linking(identifiers), "linking")
     basis = delta.read(spark, basis_table)
     if basis.isEmpty():
+        log.info("silver events: re-attributing the whole table")
         moved = _reattribute_all(delta.read(spark, table), identifiers)
     else:
         moved = _reattribute_changed(spark, lake, linking, basis, identifiers, scratch, ranked_keys)

@@ -353,8 +353,27 @@ def bronze_checkouts(spark: SparkSession, lake: Lake) -> DataFrame:
     if delta.exists(orders):
         halves.append(placed_orders(delta.read(spark, orders)))
     if not halves:
-        return spark.createDataFrame([], lake.table("silver.identity_checkouts").contract.spark_schema())
+        empty = spark.createDataFrame([], lake.table("silver.identity_checkouts").contract.spark_schema())
+        return _loaded(empty, _CHECKOUT_IDS)
     return compact_checkouts(_union(halves))
+
+
+_CHECKOUT_IDS = ("device", "web_customer_id", "email", "phone")
+
+
+def _stored(df: DataFrame, columns: tuple[str, ...]) -> DataFrame:
+    """Identifier columns as the state tables name them (``<type>_hash``: they hold pseudonyms)."""
+    return df.select(*[F.col(c).alias(f"{c}_hash") if c in columns else F.col(c) for c in df.columns])
+
+
+def _loaded(df: DataFrame, columns: tuple[str, ...]) -> DataFrame:
+    return df.select(
+        *[F.col(f"{c}_hash").alias(c) if c in columns else F.col(c) for c in _unstored(df.columns, columns)]
+    )
+
+
+def _unstored(names: list[str], columns: tuple[str, ...]) -> list[str]:
+    return [n[: -len("_hash")] if n.endswith("_hash") and n[: -len("_hash")] in columns else n for n in names]
 
 
 @dataclass
@@ -391,12 +410,13 @@ def grow_state(spark: SparkSession, lake: Lake, scratch: Scratch, rebuild: bool 
         for b in pending_batches(spark, lake, PROGRESS_TABLE, source, everything=not stored)
     ]
     if not stored:
+        log.info("identity: building the graph's evidence from all of bronze")
         observations = scratch.materialise(observe(spark, lake), "observations")
         checkouts = scratch.materialise(bronze_checkouts(spark, lake), "checkouts")
         return GraphState(observations, checkouts, batches, changed=True)
 
-    old_observations = delta.read(spark, observations_table)
-    old_checkouts = delta.read(spark, checkouts_table)
+    old_observations = _loaded(delta.read(spark, observations_table), _OBSERVED)
+    old_checkouts = _loaded(delta.read(spark, checkouts_table), _CHECKOUT_IDS)
     if not batches:
         return GraphState(old_observations, old_checkouts, batches, changed=False)
     by_source = {source: [b for b in batches if b.source == source] for source in STATE_SOURCES}
@@ -701,8 +721,8 @@ def resolve(
             )
 
         if state.changed:
-            delta.overwrite(observations, lake.table("silver.identity_observations"))
-            delta.overwrite(state.checkouts, lake.table("silver.identity_checkouts"))
+            delta.overwrite(_stored(observations, _OBSERVED), lake.table("silver.identity_observations"))
+            delta.overwrite(_stored(state.checkouts, _CHECKOUT_IDS), lake.table("silver.identity_checkouts"))
         delta.overwrite(assigned, identifiers_table)
         delta.ensure_table(spark, merges_table)  # exists, if empty, before the first merge
         if merge_count:
