@@ -509,10 +509,27 @@ def audit_show(limit: Annotated[int, typer.Option(help="How many of the latest e
 def bench(
     scale: Annotated[float, typer.Option(help="Data scale (1 is a small retailer).")] = 0.5,
     days: Annotated[int, typer.Option(help="Days in the run; one more runs incrementally.")] = 3,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history",
+            help="History mode: CPU seconds per step per landing date over --days dates and each step's "
+            "slope per day of history (bench/history_bench.py).",
+        ),
+    ] = False,
 ) -> None:
     """Benchmark the pipeline per stage on fresh lakes; results under bench/results/."""
     from bench.pipeline_bench import RESULTS_DIR, run_benchmark
 
+    if history:
+        from bench.history_bench import MARKDOWN_NAME, REPO, run_history
+
+        if days < 3:
+            raise OmnilakeError("--history needs --days 3 or more (the first date is left out of the fit)")
+        with console.status(f"history benchmark, scale {scale:g}, {days} dates…"):
+            run_history(scale, days, {"current": REPO}, out_dir=RESULTS_DIR)
+        console.print(f"results: {RESULTS_DIR / MARKDOWN_NAME}")
+        return
     with console.status(f"benchmarking scale {scale:g}…") as status:
         run_benchmark(scale, days, RESULTS_DIR, on_progress=status.update)
     console.print(f"results: {RESULTS_DIR / 'pipeline.md'} and {RESULTS_DIR / 'pipeline_stages.png'}")
