@@ -162,12 +162,14 @@ def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: da
     return report
 
 
-def _files_predicate(files: list[StagedFile]) -> str:
-    """The rows of ``files`` in a bronze or quarantine table: their landing dates (the partition
-    column, so a delete scans only those partitions) and their hashes (the rows themselves)."""
+def _files_predicate(
+    files: list[StagedFile], date_column: str = "_landing_date", hash_column: str = "_file_hash"
+) -> str:
+    """The rows of ``files`` in a table partitioned by landing date: their landing dates (the
+    partition column, so a delete scans only those partitions) and their hashes (the rows themselves)."""
     dates = sorted({s.file.landing_date.isoformat() for s in files})
-    in_dates = f"_landing_date in ({', '.join(f'date{delta.sql_literal(d)}' for d in dates)})"
-    return f"{in_dates} and {delta.in_list('_file_hash', [s.file_hash for s in files])}"
+    in_dates = f"{date_column} in ({', '.join(f'date{delta.sql_literal(d)}' for d in dates)})"
+    return f"{in_dates} and {delta.in_list(hash_column, [s.file_hash for s in files])}"
 
 
 def _in_partitions(files: list[StagedFile]):
@@ -285,7 +287,7 @@ def _quarantine_files(
     delta.overwrite(
         _frame(spark, table, rows),
         table,
-        replace_where=delta.in_list("file_hash", [s.file_hash for s in refused]),
+        replace_where=_files_predicate(refused, "landing_date", "file_hash"),
     )
 
 
