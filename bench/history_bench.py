@@ -178,6 +178,7 @@ def run_history(
     process, result = _start_child({**spec, "scale": scale, "seed": seed}, work, "generate", work / "gen")
     _finish(process, result, "generate")
     dates = [(START + timedelta(days=n)).isoformat() for n in range(days)]
+    commits = {label: _commit(code) for label, code in codes.items()}  # the code the children import
     running = {}
     for label, code in codes.items():
         lake = work / label
@@ -197,7 +198,7 @@ def run_history(
         "runs": {
             label: {
                 "code": str(codes[label]),
-                "commit": _commit(codes[label]),
+                "commit": commits[label],
                 "slopes": slopes(results[label]),
             }
             for label in codes
