@@ -484,28 +484,48 @@ def _reattribute_changed(
         accounts = changes.where(F.col("identifier_type") == "web_customer_id").select(
             F.col("identifier_hash").alias("_user_hash")
         )
-        hashed = current.select(
-            "session_id",
-            identifier_hash("device", F.col("anonymous_id")).alias("_device_hash"),
-            identifier_hash("web_customer_id", F.col("user_id")).alias("_user_hash"),
+        # Pseudonymise each distinct device and account once, not every event.
+        ids = current.select("anonymous_id", "user_id", "session_id", "event_date")
+        changed_devices = (
+            ids.select("anonymous_id")
+            .distinct()
+            .withColumn("_device_hash", identifier_hash("device", F.col("anonymous_id")))
+            .join(devices, "_device_hash", "left_semi")
+            .select("anonymous_id")
+        )
+        changed_accounts = (
+            ids.select("user_id")
+            .distinct()
+            .withColumn("_user_hash", identifier_hash("web_customer_id", F.col("user_id")))
+            .join(accounts, "_user_hash", "left_semi")
+            .select("user_id")
         )
         sessions = scratch.materialise(
-            hashed.join(devices, "_device_hash", "left_semi")
+            ids.join(changed_devices, "anonymous_id", "left_semi")
             .select("session_id")
-            .unionByName(hashed.join(accounts, "_user_hash", "left_semi").select("session_id"))
+            .unionByName(ids.join(changed_accounts, "user_id", "left_semi").select("session_id"))
             .distinct(),
             "touched_sessions",
         )
-        rekeyed = attribute_keys(
-            current.join(sessions, "session_id", "left_semi").drop("customer_key"), identifiers
-        ).select("message_id", F.col("customer_key").alias("_new_key"), F.lit(True).alias("_rekeyed"))
+        # Read whole rows only from the dates those sessions cover (event_date partitions).
+        dates = [
+            r["event_date"]
+            for r in ids.join(sessions, "session_id").select("event_date").distinct().collect()
+        ]
+        in_sessions = current.where(_on_dates(dates)).join(sessions, "session_id", "left_semi")
+        rekeyed = attribute_keys(in_sessions.drop("customer_key"), identifiers).select(
+            "message_id", "event_date", F.col("customer_key").alias("_new_key"), F.lit(True).alias("_rekeyed")
+        )
         rekeyed = scratch.materialise(rekeyed, "rekeyed")
     else:
-        rekeyed = spark.createDataFrame([], "message_id string, _new_key string, _rekeyed boolean")
+        rekeyed = spark.createDataFrame(
+            [], "message_id string, event_date date, _new_key string, _rekeyed boolean"
+        )
     # An order that changed hands moves both persons' purchase ranks.
+    by_message = rekeyed.drop("event_date")
     handed_over = (
         current.where(is_order_completed())
-        .join(rekeyed, "message_id")
+        .join(by_message, "message_id")
         .where(~F.col("_new_key").eqNullSafe(F.col("customer_key")))
         .select(F.explode(F.array("customer_key", "_new_key")).alias("customer_key"))
     )
@@ -520,21 +540,29 @@ def _reattribute_changed(
     key = F.when(F.col("_rekeyed"), F.col("_new_key")).otherwise(F.col("customer_key"))
     orders = (
         current.where(is_order_completed())
-        .join(rekeyed, "message_id", "left")
+        .join(by_message, "message_id", "left")
         .withColumn("_key", key)
         .join(rank, "_key", "left_semi")
     )
     by_person = Window.partitionBy("_key").orderBy("event_at", "message_id")
     restaged = orders.select(
         "message_id",
+        "event_date",
         F.when(F.row_number().over(by_person) > 1, F.lit("loyalty")).otherwise(base_stage()).alias("_ranked"),
     )
     restaged = scratch.materialise(restaged, "restaged")
-    candidates = rekeyed.select("message_id").unionByName(restaged.select("message_id")).distinct()
+    candidates = scratch.materialise(
+        rekeyed.select("message_id", "event_date")
+        .unionByName(restaged.select("message_id", "event_date"))
+        .distinct(),
+        "candidates",
+    )
+    dates = [r["event_date"] for r in candidates.select("event_date").distinct().collect()]
     moved = (
-        current.join(candidates, "message_id", "left_semi")
-        .join(rekeyed, "message_id", "left")
-        .join(restaged, "message_id", "left")
+        current.where(_on_dates(dates))
+        .join(candidates.drop("event_date"), "message_id", "left_semi")
+        .join(by_message, "message_id", "left")
+        .join(restaged.drop("event_date"), "message_id", "left")
         .withColumn("_key", key)
     )
     kept_stage = F.when(is_order_completed() & F.col("_key").isNotNull(), F.col("journey_stage")).otherwise(
@@ -550,6 +578,11 @@ def _reattribute_changed(
         .withColumn("journey_stage", F.col("_stage"))
     )
     return moved.select(*current.columns)
+
+
+def _on_dates(dates: list[date]) -> Column:
+    """Events of ``dates`` (a partition filter; none when there are no dates)."""
+    return F.col("event_date").isin(dates) if dates else F.lit(False)
 
 
 def _union(frames: list[DataFrame]) -> DataFrame:
