@@ -275,6 +275,14 @@ def run(
         bool,
         typer.Option("--sample", help="Generate the sample data set first if the landing zone is empty."),
     ] = False,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="Recompute identity, customers and events from all of bronze (on the first date), "
+            "not only from the new batches; gold follows.",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole pipeline (the same steps as the Airflow DAG) for each landing date in order."""
     from omnilake.audit import record_run
@@ -302,7 +310,7 @@ def run(
 
         audited = RunContext(new_run_id("run"), dates[-1], lake)
         try:
-            outcomes = run_pipeline(dates, lake, on_step=progress)
+            outcomes = run_pipeline(dates, lake, on_step=progress, rebuild=rebuild)
         except BaseException as exc:
             record_run(audited, done, error=exc)
             raise
@@ -332,6 +340,24 @@ def _print_feed_gaps() -> None:
             highlight=False,
             soft_wrap=True,
         )
+
+
+@app.command()
+@_friendly_errors
+def rebuild(
+    landing_date: Annotated[
+        str | None, typer.Option(help="The run's landing date; default: the latest delivered.")
+    ] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another run's writer lock.")] = 0.0,
+) -> None:
+    """Recompute silver identity, customers and events from all of bronze, then gold (a full run).
+
+    The daily steps take in only new bronze batches; this is the full recompute they must equal.
+    """
+    from omnilake.lake import get_lake
+
+    last = _date_range(landing_date, landing_date, get_lake().landing)[-1].isoformat()
+    run(start_date=last, end_date=last, wait=wait, sample=False, rebuild=True)
 
 
 # `make run` / `omnilake run --sample`: three days of a small retailer, enough for every mart to fill.
@@ -583,10 +609,27 @@ def audit_show(limit: Annotated[int, typer.Option(help="How many of the latest e
 def bench(
     scale: Annotated[float, typer.Option(help="Data scale (1 is a small retailer).")] = 0.5,
     days: Annotated[int, typer.Option(help="Days in the run; one more runs incrementally.")] = 3,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history",
+            help="History mode: CPU seconds per step per landing date over --days dates and each step's "
+            "slope per day of history (bench/history_bench.py).",
+        ),
+    ] = False,
 ) -> None:
     """Benchmark the pipeline per stage on fresh lakes; results under bench/results/."""
     from bench.pipeline_bench import RESULTS_DIR, run_benchmark
 
+    if history:
+        from bench.history_bench import MARKDOWN_NAME, REPO, run_history
+
+        if days < 3:
+            raise OmnilakeError("--history needs --days 3 or more (the first date is left out of the fit)")
+        with console.status(f"history benchmark, scale {scale:g}, {days} dates…"):
+            run_history(scale, days, {"current": REPO}, out_dir=RESULTS_DIR)
+        console.print(f"results: {RESULTS_DIR / MARKDOWN_NAME}")
+        return
     with console.status(f"benchmarking scale {scale:g}…") as status:
         run_benchmark(scale, days, RESULTS_DIR, on_progress=status.update)
     console.print(f"results: {RESULTS_DIR / 'pipeline.md'} and {RESULTS_DIR / 'pipeline_stages.png'}")

@@ -694,6 +694,27 @@ def _erase_identifiers(spark: SparkSession, lake: Lake, person: Person, receipt,
     _count(receipt.tables, name, rows)
 
 
+# Incremental state compacted from rows that may be the person's (silver identity, customers and
+# events keep it so a run reads only new bronze batches); emptied whole, so the next run rebuilds it from bronze
+# without the erased rows, exactly as a full recompute would.
+DERIVED_STATE = (
+    "silver.identity_observations",
+    "silver.identity_checkouts",
+    "silver.events_identity_basis",
+    "silver.customer_members",
+    "silver.customer_contacts",
+    "silver.customer_web_accounts",
+)
+
+
+def _reset_derived_state(spark: SparkSession, lake: Lake, dry_run: bool) -> None:
+    for name in DERIVED_STATE:
+        path = lake.table(name).path
+        if not dry_run and Path(path, "_delta_log").is_dir():
+            spark.sql(f"delete from delta.`{path}`").collect()
+            log.info("erasure: emptied %s (rebuilt from bronze by the next run)", name)
+
+
 def _redact_quality_results(
     spark: SparkSession, lake: Lake, matcher: TextMatcher, receipt, dry_run: bool
 ) -> None:
@@ -1043,6 +1064,7 @@ def erase(
         bronze = {k: v for k, v in record_keys.items() if k.startswith("bronze.")}
         _erase_record_tables(spark, lake, bronze, receipt, dry_run)
         _erase_identifiers(spark, lake, person, receipt, dry_run)
+        _reset_derived_state(spark, lake, dry_run)
         if not dry_run:
             delta_dirs = _delta_dirs(lake.root.local_path)
             for path in delta_dirs:

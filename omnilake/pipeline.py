@@ -45,6 +45,9 @@ class RunContext:
     # Render documentation (dbt docs, GE Data Docs) for this date: a multi-date run renders them
     # once, on its last date, since each rendering covers everything recorded so far.
     docs: bool = True
+    # Recompute the incremental silver steps (identity, customers, events) from all of bronze, the
+    # way every run did before they took in only new batches (``omnilake rebuild``).
+    rebuild: bool = False
 
 
 @dataclass(frozen=True)
@@ -232,16 +235,25 @@ def run_pipeline(
     lake: Lake | None = None,
     run_id: str | None = None,
     on_step: Callable[[StepOutcome], None] | None = None,
+    *,
+    rebuild: bool = False,
 ) -> list[StepOutcome]:
     """Run every step for each date in order, as the scheduler would, one date after another.
 
-    Documentation (dbt docs, Data Docs) is rendered once, with the last date."""
+    Documentation (dbt docs, Data Docs) is rendered once, with the last date; ``rebuild``
+    recomputes the incremental silver steps from all of bronze on the first date."""
     lake = lake or get_lake()
     ordered = topological(build_steps())
     outcomes = []
     dates = list(landing_dates)
     for index, landing_date in enumerate(dates):
-        context = RunContext(run_id or new_run_id(), landing_date, lake, docs=index == len(dates) - 1)
+        context = RunContext(
+            run_id or new_run_id(),
+            landing_date,
+            lake,
+            docs=index == len(dates) - 1,
+            rebuild=rebuild and index == 0,
+        )
         for step in ordered:
             started = time.perf_counter()
             result = run_step(step, context)

@@ -11,8 +11,9 @@ The story of one run of one source:
 4. reconcile per file (received = bronze + quarantine, counted in the tables), record schema
    drift, then write the ledger entries last.
 
-Every write replaces the rows of exactly the files being ingested (``replaceWhere`` on the file
-hash), so a crash at any point is repaired by running again: nothing is duplicated, nothing lost.
+Every write replaces the rows of exactly the files being ingested (``replaceWhere`` on their landing
+dates, the partition column, and their file hashes: only the delivery's partitions are scanned), so a
+crash at any point is repaired by running again: nothing is duplicated, nothing lost.
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: da
 
         if readable:
             hashes = [s.file_hash for s in readable]
-            where = delta.in_list("_file_hash", hashes)
+            where = _files_predicate(readable)
             staged_paths = [str(p) for h in hashes if (p := staging_dir / f"{h}.parquet").exists()]
             stage = spark.read.parquet(*staged_paths) if staged_paths else _empty_stage(spark)
             classified = classify(stage, landing_contract)
@@ -187,7 +188,7 @@ def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: da
     if readable:
         reasons = (
             delta.read(spark, lake.table(f"quarantine.{source}"))
-            .where(F.col("_batch_id") == batch_id)
+            .where(_in_partitions(readable) & (F.col("_batch_id") == batch_id))
             .groupBy("reason")
             .count()
             .collect()
@@ -206,6 +207,26 @@ def _stage(landing: LandingFile, file_hash: str, contract, staging_dir: Path) ->
     except Exception as exc:
         add_context(exc, file=landing.relative_path)
         raise
+
+
+def _files_predicate(
+    files: list[StagedFile], date_column: str = "_landing_date", hash_column: str = "_file_hash"
+) -> str:
+    """The rows of ``files`` in a table partitioned by landing date: their landing dates (the
+    partition column, so a delete scans only those partitions) and their hashes (the rows themselves)."""
+    return f"{_in_landing_dates(date_column, files)} and {delta.in_list(hash_column, [s.file_hash for s in files])}"
+
+
+def _in_landing_dates(column: str, files: list[StagedFile]) -> str:
+    """``column in (...)`` over the landing dates of ``files``: the partition filter of a delete."""
+    dates = sorted({s.file.landing_date.isoformat() for s in files})
+    return f"{column} in ({', '.join(f'date{delta.sql_literal(d)}' for d in dates)})"
+
+
+def _in_partitions(files: list[StagedFile]):
+    """``files``' rows as a DataFrame filter, pruned to their landing-date partitions."""
+    dates = sorted({s.file.landing_date for s in files})
+    return F.col("_landing_date").isin(dates) & F.col("_file_hash").isin([s.file_hash for s in files])
 
 
 def _empty_stage(spark: SparkSession) -> DataFrame:
@@ -331,7 +352,7 @@ def _quarantine_files(
     delta.overwrite(
         _frame(spark, table, rows),
         table,
-        replace_where=_these_files(refused),
+        replace_where=_these_files(refused, partition_column="landing_date"),
     )
 
 
@@ -346,7 +367,7 @@ def _reconcile(
     def counted(table_name: str) -> dict[str, int]:
         rows = (
             delta.read(spark, lake.table(table_name))
-            .where(F.col("_file_hash").isin(hashes))
+            .where(_in_partitions(readable))
             .groupBy("_file_hash")
             .count()
             .collect()
@@ -374,11 +395,15 @@ def _reconcile(
     return counts
 
 
-def _these_files(files: list[StagedFile]) -> str:
+def _these_files(files: list[StagedFile], partition_column: str | None = None) -> str:
     """The rows of exactly these files (path and hash): files without records can share their bytes
-    (every quiet till's header-only file), so the hash alone would also match earlier deliveries."""
+    (every quiet till's header-only file), so the hash alone would also match earlier deliveries.
+    With ``partition_column`` (a landing-date partition), a delete scans only those partitions."""
     paths = delta.in_list("path", [s.file.relative_path for s in files])
-    return f"{paths} and {delta.in_list('file_hash', [s.file_hash for s in files])}"
+    these = f"{paths} and {delta.in_list('file_hash', [s.file_hash for s in files])}"
+    if partition_column is None:
+        return these
+    return f"{_in_landing_dates(partition_column, files)} and {these}"
 
 
 def _write_ledger(

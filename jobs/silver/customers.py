@@ -11,8 +11,14 @@ pseudonyms (``identifier_hash``) and masked display forms, never in clear text:
 - CRM membership, tier, sign-up and consent flags from the latest CRM snapshot of the person's
   member id; consent is false when unknown (not a member, or the CRM left it empty).
 
-The table is rebuilt whole each run from bronze and the identity graph (people are few next to
-events), so merged keys disappear and their survivor carries the union of the contact points.
+The table is recomputed whole each run from the identity graph and compact evidence tables that
+each run extends with its new bronze batches only (``ops.silver_progress``): ``silver.customer_members``
+(the latest snapshot of each CRM member), ``silver.customer_contacts`` (every e-mail and phone an order
+or identify call gave, the last time it did) and ``silver.customer_web_accounts`` (each account's last
+use); people are few next to events, so merged keys disappear and their survivor carries the union of
+the contact points. Evidence keeps pseudonyms only, so when two contact points tie on source and time
+(the clear value breaks that tie) or the evidence is empty (a new lake, after an erasure) a run reads
+all of bronze instead, as ``rebuild`` does; both give the same table.
 """
 
 from __future__ import annotations
@@ -22,10 +28,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from jobs.silver.identity import Scratch
+from jobs.silver.progress import Batch, pending_batches, read_batches, record_batches
 from omnilake import delta
 from omnilake.engine import get_spark
 from omnilake.lake import Lake, get_lake
@@ -245,22 +252,314 @@ def _row_digest(df: DataFrame) -> Column:
     return F.sha2(F.to_json(F.struct(*[F.col(c) for c in df.columns if c != "customer_key"])), 256)
 
 
-def build_customers(lake: Lake | None = None) -> CustomersResult:
-    """Rebuild ``silver.customers`` from the identity graph, the CRM and the web shop."""
+PROGRESS_TABLE = "customers"
+EVIDENCE_SOURCES = ("crm_members", "orders", "events")
+EVIDENCE = ("silver.customer_members", "silver.customer_contacts", "silver.customer_web_accounts")
+
+
+def member_evidence(crm: DataFrame) -> DataFrame:
+    """``silver.customer_members`` rows: each member's latest snapshot, contact points pseudonymised."""
+    latest = latest_members(crm)
+    return latest.select(
+        F.col("member_id"),
+        identifier_hash("member_id", F.col("member_id")).alias("member_id_hash"),
+        "postal_code",
+        "tier",
+        "signup_date",
+        "signup_store_id",
+        *CONSENTS,
+        identifier_hash("email", F.col("email")).alias("email_hash"),
+        mask_email(F.col("email")).alias("email_masked"),
+        identifier_hash("phone", F.col("phone")).alias("phone_hash"),
+        mask_phone(F.col("phone")).alias("phone_masked"),
+        F.col("_landing_date").alias("snapshot_date"),
+        F.col("_line").alias("snapshot_line"),
+    )
+
+
+def _latest_member_rows(members: DataFrame) -> DataFrame:
+    return latest_by_key(
+        members, ["member_id"], [F.col("snapshot_date").desc(), F.col("snapshot_line").desc()]
+    )
+
+
+def _given(
+    df: DataFrame, anchors: dict[str, Column], priority: int, email: Column, phone: Column, seen_at: Column
+):
+    hashed = df.select(
+        identifier_hash("web_customer_id", anchors["web_customer_id"]).alias("anchor_web_customer_id_hash"),
+        identifier_hash("email", anchors["email"]).alias("anchor_email_hash"),
+        F.lit(priority).alias("priority"),
+        F.explode(
+            F.array(
+                F.struct(
+                    F.lit("email").alias("kind"),
+                    identifier_hash("email", email).alias("value_hash"),
+                    mask_email(email).alias("value_masked"),
+                ),
+                F.struct(
+                    F.lit("phone").alias("kind"),
+                    identifier_hash("phone", phone).alias("value_hash"),
+                    mask_phone(phone).alias("value_masked"),
+                ),
+            )
+        ).alias("c"),
+        seen_at.alias("seen_at"),
+    )
+    return hashed.select(
+        "anchor_web_customer_id_hash",
+        "anchor_email_hash",
+        "priority",
+        "c.kind",
+        "c.value_hash",
+        "c.value_masked",
+        "seen_at",
+    ).where(F.col("value_hash").isNotNull())
+
+
+def contact_evidence(orders: DataFrame | None, events: DataFrame | None) -> DataFrame | None:
+    """``silver.customer_contacts`` rows (the e-mails and phones of orders and identify calls)."""
+    parts = []
+    if orders is not None:
+        anchors = {"web_customer_id": id_text(orders, "customer.id"), "email": F.col("email")}
+        seen = F.col("updated_at").cast("timestamp")
+        account_phone = F.coalesce(F.col("customer.phone"), F.col("phone"))
+        parts.append(_given(orders, anchors, 2, F.col("customer.email"), account_phone, seen))
+        parts.append(_given(orders, anchors, 3, F.col("email"), F.col("phone"), seen))
+    if events is not None:
+        identified = events.where(F.col("type") == "identify")
+        anchors = {"web_customer_id": F.col("userId"), "email": F.col("traits.email")}
+        seen = F.col("receivedAt").cast("timestamp")
+        parts.append(_given(identified, anchors, 4, F.col("traits.email"), F.col("traits.phone"), seen))
+    if not parts:
+        return None
+    given = parts[0]
+    for more in parts[1:]:
+        given = given.unionByName(more)
+    return _last_given(given)
+
+
+def _last_given(contacts: DataFrame) -> DataFrame:
+    """One row per contact point and anchor: the latest time it was given is all the choice needs."""
+    return contacts.groupBy(
+        "anchor_web_customer_id_hash", "anchor_email_hash", "priority", "kind", "value_hash", "value_masked"
+    ).agg(F.max("seen_at").alias("seen_at"))
+
+
+def account_evidence(orders: DataFrame | None, events: DataFrame | None) -> DataFrame | None:
+    """``silver.customer_web_accounts`` rows: each account's last use."""
+    used = []
+    if orders is not None:
+        used.append(
+            orders.select(
+                id_text(orders, "customer.id").alias("web_customer_id"),
+                F.col("updated_at").cast("timestamp").alias("seen_at"),
+            )
+        )
+    if events is not None:
+        used.append(
+            events.select(
+                F.trim(F.col("userId")).alias("web_customer_id"),
+                F.col("receivedAt").cast("timestamp").alias("seen_at"),
+            )
+        )
+    if not used:
+        return None
+    accounts = used[0]
+    for more in used[1:]:
+        accounts = accounts.unionByName(more)
+    return (
+        accounts.where(F.col("web_customer_id").isNotNull())
+        .groupBy("web_customer_id")
+        .agg(F.max("seen_at").alias("seen_at"))
+    )
+
+
+def _owned(df: DataFrame, identifiers: DataFrame, anchors: dict[str, str]) -> DataFrame:
+    """``df`` with ``customer_key`` from the first anchor hash column (type -> column) that has one."""
+    keys = []
+    for n, (identifier_type, column) in enumerate(anchors.items()):
+        prefix = f"_a{n}"
+        df = df.join(
+            _keys_of(identifiers, identifier_type, prefix),
+            F.col(column) == F.col(f"{prefix}_hash"),
+            "left",
+        ).drop(f"{prefix}_hash")
+        keys.append(F.col(f"{prefix}_key"))
+    dropped = [f"_a{n}_key" for n in range(len(anchors))]
+    return (
+        df.withColumn("customer_key", F.coalesce(*keys))
+        .drop(*dropped)
+        .where(F.col("customer_key").isNotNull())
+    )
+
+
+def customer_rows_from_evidence(
+    identifiers: DataFrame, members: DataFrame, contacts: DataFrame, accounts: DataFrame
+) -> tuple[DataFrame, DataFrame]:
+    """``silver.customers`` rows computed from the evidence tables (same as ``customer_rows`` over
+    bronze), and the (customer_key, kind) pairs whose best contact points tie on source and time."""
+    people = identifiers.groupBy("customer_key").agg(F.count("*").cast("int").alias("identifiers"))
+    keyed_members = _owned(members, identifiers, {"member_id": "member_id_hash"})
+    membership = latest_by_key(
+        keyed_members, ["customer_key"], [F.col("signup_date").asc_nulls_last(), F.col("member_id")]
+    ).select(
+        "customer_key",
+        F.trim(F.col("member_id")).alias("member_id"),
+        F.col("postal_code"),
+        F.col("tier"),
+        F.col("signup_date"),
+        F.nullif(F.trim(F.col("signup_store_id")), F.lit("")).alias("signup_store_id"),
+        *[F.col(c).alias(f"_{c}") for c in CONSENTS],
+    )
+    crm_given = keyed_members.select(
+        "customer_key",
+        F.explode(
+            F.array(
+                F.struct(
+                    F.lit("email").alias("kind"),
+                    F.col("email_hash").alias("value_hash"),
+                    F.col("email_masked").alias("value_masked"),
+                ),
+                F.struct(
+                    F.lit("phone").alias("kind"),
+                    F.col("phone_hash").alias("value_hash"),
+                    F.col("phone_masked").alias("value_masked"),
+                ),
+            )
+        ).alias("c"),
+        F.lit(1).alias("priority"),
+        F.col("snapshot_date").cast("timestamp").alias("seen_at"),
+    ).select("customer_key", "c.kind", "c.value_hash", "c.value_masked", "priority", "seen_at")
+    shop_given = _owned(
+        contacts,
+        identifiers,
+        {"web_customer_id": "anchor_web_customer_id_hash", "email": "anchor_email_hash"},
+    ).select("customer_key", "kind", "value_hash", "value_masked", "priority", "seen_at")
+    given = crm_given.where(F.col("value_hash").isNotNull()).unionByName(shop_given)
+    order = [F.col("priority"), F.col("seen_at").desc_nulls_last()]
+    best = given.withColumn(
+        "_rank", F.dense_rank().over(Window.partitionBy("customer_key", "kind").orderBy(*order))
+    ).where(F.col("_rank") == 1)
+    ties = (
+        best.groupBy("customer_key", "kind")
+        .agg(F.size(F.collect_set(F.struct("value_hash", "value_masked"))).alias("points"))
+        .where(F.col("points") > 1)
+    )
+    chosen = latest_by_key(best, ["customer_key", "kind"], [F.col("value_hash"), F.col("value_masked")])
+    email = chosen.where(F.col("kind") == "email").select(
+        "customer_key", F.col("value_hash").alias("email_hash"), F.col("value_masked").alias("email_masked")
+    )
+    phone = chosen.where(F.col("kind") == "phone").select(
+        "customer_key", F.col("value_hash").alias("phone_hash"), F.col("value_masked").alias("phone_masked")
+    )
+    last_used = _owned(
+        accounts.withColumn("_hash", identifier_hash("web_customer_id", F.col("web_customer_id"))),
+        identifiers,
+        {"web_customer_id": "_hash"},
+    )
+    account = latest_by_key(
+        last_used, ["customer_key"], [F.col("seen_at").desc_nulls_last(), F.col("web_customer_id")]
+    ).select("customer_key", "web_customer_id")
+    rows = (
+        people.join(membership, "customer_key", "left")
+        .join(email.join(phone, "customer_key", "full"), "customer_key", "left")
+        .join(account, "customer_key", "left")
+    )
+    return _customer_columns(rows), ties
+
+
+def _customer_columns(rows: DataFrame) -> DataFrame:
+    return rows.select(
+        "customer_key",
+        "member_id",
+        "web_customer_id",
+        "email_hash",
+        "email_masked",
+        "phone_hash",
+        "phone_masked",
+        "postal_code",
+        F.col("member_id").isNotNull().alias("is_member"),
+        "tier",
+        "signup_date",
+        "signup_store_id",
+        *[F.coalesce(F.col(f"_{c}"), F.lit(False)).alias(c) for c in CONSENTS],
+        "identifiers",
+    )
+
+
+@dataclass
+class Evidence:
+    members: DataFrame
+    contacts: DataFrame
+    accounts: DataFrame
+    batches: list[Batch]
+    changed: bool
+
+
+def grow_evidence(spark: SparkSession, lake: Lake, scratch: Scratch, rebuild: bool = False) -> Evidence:
+    """The stored evidence plus the bronze batches it has not taken in (all of bronze when
+    ``rebuild`` or when the evidence is empty)."""
+    tables = [lake.table(name) for name in EVIDENCE]
+    stored = not rebuild and all(delta.exists(t) for t in tables)
+    if stored:
+        stored = any(not delta.read(spark, t).isEmpty() for t in tables)
+    batches = [
+        b
+        for source in EVIDENCE_SOURCES
+        for b in pending_batches(spark, lake, PROGRESS_TABLE, source, everything=not stored)
+    ]
+    old = [delta.read(spark, t) for t in tables]
+    if not stored:
+        log.info("silver customers: building the evidence from all of bronze")
+    if stored and not batches:
+        return Evidence(*old, batches, changed=False)
+    if stored:
+        new = {s: read_batches(spark, lake, [b for b in batches if b.source == s]) for s in EVIDENCE_SOURCES
+               if any(b.source == s for b in batches)}  # fmt: skip
+    else:
+        new = {s: frame for s in EVIDENCE_SOURCES if (frame := _bronze(spark, lake, s)) is not None}
+        old = [spark.createDataFrame([], t.contract.spark_schema()) for t in tables]
+    members, contacts, accounts = old
+    if "crm_members" in new:
+        members = _latest_member_rows(members.unionByName(member_evidence(new["crm_members"])))
+    found = contact_evidence(new.get("orders"), new.get("events"))
+    if found is not None:
+        contacts = _last_given(contacts.unionByName(found))
+    used = account_evidence(new.get("orders"), new.get("events"))
+    if used is not None:
+        accounts = (
+            accounts.unionByName(used).groupBy("web_customer_id").agg(F.max("seen_at").alias("seen_at"))
+        )
+    return Evidence(
+        scratch.materialise(members, "members"),
+        scratch.materialise(contacts, "contacts"),
+        scratch.materialise(accounts, "accounts"),
+        batches,
+        changed=True,
+    )
+
+
+def build_customers(
+    lake: Lake | None = None, *, rebuild: bool = False, run_id: str | None = None
+) -> CustomersResult:
+    """Recompute ``silver.customers`` from the identity graph and the evidence, extended with the new
+    bronze batches; ``rebuild`` computes it from all of bronze instead (``customer_rows``)."""
     started = time.perf_counter()
     lake = lake or get_lake()
     spark = get_spark()
     table = lake.table("silver.customers")
     identifiers = delta.read(spark, lake.table("silver.customer_identifiers"))
-    members = _bronze(spark, lake, "crm_members")
-    members = (
-        latest_members(members)
-        if members is not None
-        else spark.createDataFrame([], lake.table("bronze.crm_members").contract.spark_schema())
-    )
-    rows = customer_rows(identifiers, members, _bronze(spark, lake, "orders"), _bronze(spark, lake, "events"))
     scratch = Scratch(lake, "customers")
     try:
+        evidence = grow_evidence(spark, lake, scratch, rebuild=rebuild)
+        rows, ties = customer_rows_from_evidence(
+            identifiers, evidence.members, evidence.contacts, evidence.accounts
+        )
+        if rebuild or not scratch.materialise(ties, "ties").isEmpty():
+            if not rebuild:
+                log.info("silver customers: contact points tie on source and time; reading bronze")
+            rows = _rows_from_bronze(spark, lake, identifiers)
         rows = scratch.materialise(rows, "customers")
         old = delta.read(spark, table)
         compared = rows.select("customer_key", _row_digest(rows).alias("new")).join(
@@ -272,7 +571,13 @@ def build_customers(lake: Lake | None = None) -> CustomersResult:
             F.sum(F.when(F.col("new").isNull(), 1).otherwise(0)).alias("removed"),
             F.sum(F.when(F.col("new") != F.col("old"), 1).otherwise(0)).alias("updated"),
         ).first()
+        if evidence.changed:
+            for name, frame in zip(
+                EVIDENCE, (evidence.members, evidence.contacts, evidence.accounts), strict=True
+            ):
+                delta.overwrite(frame, lake.table(name))
         delta.overwrite(rows, table)
+        record_batches(spark, lake, PROGRESS_TABLE, evidence.batches, run_id)
     finally:
         scratch.cleanup()
     result = CustomersResult(
@@ -286,14 +591,25 @@ def build_customers(lake: Lake | None = None) -> CustomersResult:
     return result
 
 
+def _rows_from_bronze(spark: SparkSession, lake: Lake, identifiers: DataFrame) -> DataFrame:
+    """``silver.customers`` rows from all of bronze (the full recompute)."""
+    members = _bronze(spark, lake, "crm_members")
+    members = (
+        latest_members(members)
+        if members is not None
+        else spark.createDataFrame([], lake.table("bronze.crm_members").contract.spark_schema())
+    )
+    return customer_rows(identifiers, members, _bronze(spark, lake, "orders"), _bronze(spark, lake, "events"))
+
+
 def _bronze(spark: SparkSession, lake: Lake, source: str) -> DataFrame | None:
     table = lake.table(f"bronze.{source}")
     return delta.read(spark, table) if delta.exists(table) else None
 
 
 def customers_step(context: RunContext) -> dict[str, Any]:
-    """Pipeline step: rebuild ``silver.customers`` (after the identity step)."""
-    result = build_customers(context.lake)
+    """Pipeline step: recompute ``silver.customers`` (after the identity step)."""
+    result = build_customers(context.lake, rebuild=context.rebuild, run_id=context.run_id)
     return {
         "rows_in": result.customers,
         "inserted": result.inserted,

@@ -20,9 +20,12 @@ The story of one run:
    the start of its last session that could touch the new events;
 5. attribute: ``customer_key`` from the ``userId`` (a login), else from the device once an identify
    or login linked it (``silver.customer_identifiers``; shared devices such as kiosks are not linked),
-   else from the one person who logged in during the session. Every run re-attributes the whole
-   table, so events a device sent before its first login get the key once that login arrives, and
-   merged keys are replaced by their survivor.
+   else from the one person who logged in during the session. Events a device sent before its first
+   login get the key once that login arrives, and merged keys are replaced by their survivor: each
+   run compares the device and account keys with those it last attributed with
+   (``silver.events_identity_basis``) and re-attributes the sessions of the devices and accounts whose
+   key changed, and re-ranks the purchases of every person whose set of orders changed; a rebuild
+   (or an empty basis) re-attributes the whole table, with the same result.
 
 Journey stages (``journey_stage``):
 
@@ -218,13 +221,14 @@ def base_stage() -> Column:
     return F.when(kind.isin("page", "screen"), page).when(kind == "track", track)
 
 
-def attribute(events: DataFrame, identifiers: DataFrame) -> DataFrame:
-    """``customer_key`` and ``journey_stage`` for every event of ``events`` (sessionised).
+def is_order_completed() -> Column:
+    return (F.col("event_type") == "track") & (F.col("event_name") == ORDER_COMPLETED)
 
-    The key comes from the login (``user_id``), else the linked device, else the single person
-    who logged in during the session. An Order Completed of a person who completed an earlier one
-    is a repeat purchase: stage loyalty. ``identifiers`` is ``silver.customer_identifiers``.
-    """
+
+def attribute_keys(events: DataFrame, identifiers: DataFrame) -> DataFrame:
+    """``customer_key`` for every event of ``events`` (sessionised, whole sessions): the login
+    (``user_id``), else the linked device, else the single person who logged in during the session.
+    ``identifiers`` is ``silver.customer_identifiers``."""
     accounts = identifiers.where(F.col("identifier_type") == "web_customer_id").select(
         F.col("identifier_hash").alias("_user_hash"), F.col("customer_key").alias("_user_key")
     )
@@ -239,18 +243,23 @@ def attribute(events: DataFrame, identifiers: DataFrame) -> DataFrame:
     )
     session = Window.partitionBy("session_id")
     session_keys = F.array_distinct(F.collect_list("_user_key").over(session))
-    with_key = keyed.withColumn(
+    return keyed.withColumn(
         "customer_key",
         F.coalesce(
             F.col("_user_key"),
             F.col("_device_key"),
             F.when(F.size(session_keys) == 1, session_keys[0]),
         ),
-    )
+    ).drop("_user_hash", "_device_hash", "_user_key", "_device_key")
+
+
+def journey_stages(keyed: DataFrame) -> DataFrame:
+    """``journey_stage`` for every event of ``keyed`` (with ``customer_key``; every order of each
+    person): an Order Completed of a person who completed an earlier one is a repeat purchase."""
     purchases = Window.partitionBy("customer_key", "_is_order").orderBy("event_at", "message_id")
-    is_order = (F.col("event_type") == "track") & (F.col("event_name") == ORDER_COMPLETED)
+    is_order = is_order_completed()
     staged = (
-        with_key.withColumn("_is_order", is_order)
+        keyed.withColumn("_is_order", is_order)
         .withColumn(
             "_purchase_no",
             F.when(is_order & F.col("customer_key").isNotNull(), F.row_number().over(purchases)),
@@ -260,7 +269,17 @@ def attribute(events: DataFrame, identifiers: DataFrame) -> DataFrame:
             F.when(is_order & (F.col("_purchase_no") > 1), F.lit("loyalty")).otherwise(base_stage()),
         )
     )
-    return staged.drop("_user_hash", "_device_hash", "_user_key", "_device_key", "_is_order", "_purchase_no")
+    return staged.drop("_is_order", "_purchase_no")
+
+
+def attribute(events: DataFrame, identifiers: DataFrame) -> DataFrame:
+    """``customer_key`` and ``journey_stage`` for every event of ``events`` (sessionised).
+
+    The key comes from the login (``user_id``), else the linked device, else the single person
+    who logged in during the session. An Order Completed of a person who completed an earlier one
+    is a repeat purchase: stage loyalty. ``identifiers`` is ``silver.customer_identifiers``.
+    """
+    return journey_stages(attribute_keys(events, identifiers))
 
 
 # --- the job -------------------------------------------------------------------------------------
@@ -302,19 +321,27 @@ def recent_window(existing: DataFrame, fresh: DataFrame, gap_seconds: int = SESS
 
 
 def build_events(
-    lake: Lake | None = None, up_to: date | None = None, run_id: str | None = None
+    lake: Lake | None = None,
+    up_to: date | None = None,
+    run_id: str | None = None,
+    *,
+    rebuild: bool = False,
 ) -> EventsResult:
-    """Take in every new bronze events file (delivered on or before ``up_to``) and re-attribute."""
+    """Take in every new bronze events file (delivered on or before ``up_to``) and re-attribute;
+    ``rebuild`` empties the table and takes in every file, the way a first run does."""
     started = time.perf_counter()
     lake = lake or get_lake()
     spark = get_spark()
     table = lake.table(f"silver.{TABLE}")
+    if rebuild:
+        forget_events(spark, lake)
     identifiers = delta.read(spark, lake.table("silver.customer_identifiers")).select(
         "identifier_type", "identifier_hash", "customer_key"
     )
     batches = pending_batches(spark, lake, TABLE, "events", up_to)
     scratch = Scratch(lake, "events")
     rows_in = duplicates = inserted = updated = resessionised = 0
+    ranked_keys = None
     try:
         if batches:
             bronze = read_batches(spark, lake, batches)
@@ -325,13 +352,21 @@ def build_events(
             fresh = scratch.materialise(fresh, "fresh")
             new_rows = fresh.count()
             duplicates = rows_in - new_rows
-            window = scratch.materialise(recent_window(existing, fresh).drop(*_DERIVED), "window")
+            written = scratch.materialise(recent_window(existing, fresh), "window")
+            window = written.drop(*_DERIVED)
             resessionised = window.count()
             staged = attribute(sessionise(window.unionByName(fresh)), identifiers)
             staged = scratch.materialise(staged, "staged")
             result = delta.merge(staged, table, update_when=changed(_DERIVED))
             inserted, updated = result.inserted, result.updated
-        reattributed = reattribute(spark, lake, identifiers, scratch)
+            # Purchases were ranked within the window only: every person whose orders it holds,
+            # before or after, is re-ranked over the whole table.
+            ranked_keys = (
+                written.unionByName(staged.select(*written.columns))
+                .where(is_order_completed() & F.col("customer_key").isNotNull())
+                .select("customer_key")
+            )
+        reattributed = reattribute(spark, lake, identifiers, scratch, ranked_keys)
         record_batches(spark, lake, TABLE, batches, run_id)
     finally:
         scratch.cleanup()
@@ -349,31 +384,218 @@ def build_events(
     return outcome
 
 
-def reattribute(spark: SparkSession, lake: Lake, identifiers: DataFrame, scratch: Scratch) -> int:
-    """Recompute ``customer_key`` and ``journey_stage`` over the whole table; rewrite changed rows."""
+def forget_events(spark: SparkSession, lake: Lake) -> None:
+    """Empty ``silver.events``, its attribution basis and its progress, so the next build takes in
+    every bronze file again (a rebuild)."""
+    for name in (f"silver.{TABLE}", "silver.events_identity_basis"):
+        table = lake.table(name)
+        if delta.exists(table):
+            delta.delete_where(spark, table, "true")
+    progress = lake.table("ops.silver_progress")
+    if delta.exists(progress):
+        delta.delete_where(spark, progress, f"`table` = {delta.sql_literal(TABLE)}")
+
+
+def _linking(identifiers: DataFrame) -> DataFrame:
+    """The identifiers attribution looks up: devices and web accounts."""
+    return identifiers.where(F.col("identifier_type").isin("device", "web_customer_id")).select(
+        "identifier_type", "identifier_hash", "customer_key"
+    )
+
+
+def reattribute(
+    spark: SparkSession,
+    lake: Lake,
+    identifiers: DataFrame,
+    scratch: Scratch,
+    ranked_keys: DataFrame | None = None,
+) -> int:
+    """Bring ``customer_key`` and ``journey_stage`` up to date with ``identifiers``; rewrite changed rows.
+
+    With an attribution basis (the keys of the last run), only what a change can move is recomputed:
+    the sessions holding an event of a device or account whose key changed, and the purchases of the
+    people who gained or lost an order (``ranked_keys``: persons whose orders this run's merge
+    ranked). Without one, the whole table is re-attributed.
+    """
     table = lake.table(f"silver.{TABLE}")
+    basis_table = lake.table("silver.events_identity_basis")
     if not delta.exists(table):
         return 0
-    current = delta.read(spark, table)
+    linking = scratch.materialise(_linking(identifiers), "linking")
+    basis = delta.read(spark, basis_table)
+    if basis.isEmpty():
+        log.info("silver events: re-attributing the whole table")
+        moved = _reattribute_all(delta.read(spark, table), identifiers)
+    else:
+        moved = _reattribute_changed(spark, lake, linking, basis, identifiers, scratch, ranked_keys)
+        if moved is None:
+            return 0
+    moved = scratch.materialise(moved, "reattributed")
+    updated = 0 if moved.isEmpty() else delta.merge(moved, table).updated
+    delta.overwrite(linking, basis_table)
+    return updated
+
+
+def _reattribute_all(current: DataFrame, identifiers: DataFrame) -> DataFrame:
+    """The rows of the whole table whose key or stage a fresh attribution changes."""
     recomputed = attribute(current.drop("customer_key", "journey_stage"), identifiers)
-    moved = recomputed.join(
-        current.select(
-            "message_id", F.col("customer_key").alias("_was_key"), F.col("journey_stage").alias("_was_stage")
-        ),
-        "message_id",
-    ).where(
-        ~F.col("customer_key").eqNullSafe(F.col("_was_key"))
-        | ~F.col("journey_stage").eqNullSafe(F.col("_was_stage"))
+    return (
+        recomputed.join(
+            current.select(
+                "message_id",
+                F.col("customer_key").alias("_was_key"),
+                F.col("journey_stage").alias("_was_stage"),
+            ),
+            "message_id",
+        )
+        .where(
+            ~F.col("customer_key").eqNullSafe(F.col("_was_key"))
+            | ~F.col("journey_stage").eqNullSafe(F.col("_was_stage"))
+        )
+        .drop("_was_key", "_was_stage")
     )
-    moved = scratch.materialise(moved.drop("_was_key", "_was_stage"), "reattributed")
-    if moved.isEmpty():
-        return 0
-    return delta.merge(moved, table).updated
+
+
+def _reattribute_changed(
+    spark: SparkSession,
+    lake: Lake,
+    linking: DataFrame,
+    basis: DataFrame,
+    identifiers: DataFrame,
+    scratch: Scratch,
+    ranked_keys: DataFrame | None,
+) -> DataFrame | None:
+    """The rows whose key or stage changed since the basis, or None when nothing can have moved."""
+    table = lake.table(f"silver.{TABLE}")
+    ids = ["identifier_type", "identifier_hash"]
+    changes = scratch.materialise(
+        linking.join(basis.withColumnRenamed("customer_key", "_was_key"), ids, "full").where(
+            ~F.col("customer_key").eqNullSafe(F.col("_was_key"))
+        ),
+        "identity_changes",
+    )
+    has_changes = not changes.isEmpty()
+    if not has_changes and ranked_keys is None:
+        return None
+    current = delta.read(spark, table)
+    if has_changes:
+        devices = changes.where(F.col("identifier_type") == "device").select(
+            F.col("identifier_hash").alias("_device_hash")
+        )
+        accounts = changes.where(F.col("identifier_type") == "web_customer_id").select(
+            F.col("identifier_hash").alias("_user_hash")
+        )
+        # Pseudonymise each distinct device and account once, not every event.
+        ids = current.select("anonymous_id", "user_id", "session_id", "event_date")
+        changed_devices = (
+            ids.select("anonymous_id")
+            .distinct()
+            .withColumn("_device_hash", identifier_hash("device", F.col("anonymous_id")))
+            .join(devices, "_device_hash", "left_semi")
+            .select("anonymous_id")
+        )
+        changed_accounts = (
+            ids.select("user_id")
+            .distinct()
+            .withColumn("_user_hash", identifier_hash("web_customer_id", F.col("user_id")))
+            .join(accounts, "_user_hash", "left_semi")
+            .select("user_id")
+        )
+        sessions = scratch.materialise(
+            ids.join(changed_devices, "anonymous_id", "left_semi")
+            .select("session_id")
+            .unionByName(ids.join(changed_accounts, "user_id", "left_semi").select("session_id"))
+            .distinct(),
+            "touched_sessions",
+        )
+        # Read whole rows only from the dates those sessions cover (event_date partitions).
+        dates = [
+            r["event_date"]
+            for r in ids.join(sessions, "session_id").select("event_date").distinct().collect()
+        ]
+        in_sessions = current.where(_on_dates(dates)).join(sessions, "session_id", "left_semi")
+        rekeyed = attribute_keys(in_sessions.drop("customer_key"), identifiers).select(
+            "message_id", "event_date", F.col("customer_key").alias("_new_key"), F.lit(True).alias("_rekeyed")
+        )
+        rekeyed = scratch.materialise(rekeyed, "rekeyed")
+    else:
+        rekeyed = spark.createDataFrame(
+            [], "message_id string, event_date date, _new_key string, _rekeyed boolean"
+        )
+    # An order that changed hands moves both persons' purchase ranks.
+    by_message = rekeyed.drop("event_date")
+    handed_over = (
+        current.where(is_order_completed())
+        .join(by_message, "message_id")
+        .where(~F.col("_new_key").eqNullSafe(F.col("customer_key")))
+        .select(F.explode(F.array("customer_key", "_new_key")).alias("customer_key"))
+    )
+    ranked = [handed_over] if ranked_keys is None else [handed_over, ranked_keys]
+    rank = scratch.materialise(
+        _union(ranked)
+        .where(F.col("customer_key").isNotNull())
+        .distinct()
+        .withColumnRenamed("customer_key", "_key"),
+        "ranked_keys",
+    )
+    key = F.when(F.col("_rekeyed"), F.col("_new_key")).otherwise(F.col("customer_key"))
+    orders = (
+        current.where(is_order_completed())
+        .join(by_message, "message_id", "left")
+        .withColumn("_key", key)
+        .join(rank, "_key", "left_semi")
+    )
+    by_person = Window.partitionBy("_key").orderBy("event_at", "message_id")
+    restaged = orders.select(
+        "message_id",
+        "event_date",
+        F.when(F.row_number().over(by_person) > 1, F.lit("loyalty")).otherwise(base_stage()).alias("_ranked"),
+    )
+    restaged = scratch.materialise(restaged, "restaged")
+    candidates = scratch.materialise(
+        rekeyed.select("message_id", "event_date")
+        .unionByName(restaged.select("message_id", "event_date"))
+        .distinct(),
+        "candidates",
+    )
+    dates = [r["event_date"] for r in candidates.select("event_date").distinct().collect()]
+    moved = (
+        current.where(_on_dates(dates))
+        .join(candidates.drop("event_date"), "message_id", "left_semi")
+        .join(by_message, "message_id", "left")
+        .join(restaged.drop("event_date"), "message_id", "left")
+        .withColumn("_key", key)
+    )
+    kept_stage = F.when(is_order_completed() & F.col("_key").isNotNull(), F.col("journey_stage")).otherwise(
+        base_stage()
+    )
+    moved = (
+        moved.withColumn("_stage", F.coalesce(F.col("_ranked"), kept_stage))
+        .where(
+            ~F.col("_key").eqNullSafe(F.col("customer_key"))
+            | ~F.col("_stage").eqNullSafe(F.col("journey_stage"))
+        )
+        .withColumn("customer_key", F.col("_key"))
+        .withColumn("journey_stage", F.col("_stage"))
+    )
+    return moved.select(*current.columns)
+
+
+def _on_dates(dates: list[date]) -> Column:
+    """Events of ``dates`` (a partition filter; none when there are no dates)."""
+    return F.col("event_date").isin(dates) if dates else F.lit(False)
+
+
+def _union(frames: list[DataFrame]) -> DataFrame:
+    union = frames[0]
+    for more in frames[1:]:
+        union = union.unionByName(more)
+    return union
 
 
 def events_step(context: RunContext) -> dict[str, Any]:
     """Pipeline step: new behaviour events into ``silver.events`` (after the identity step)."""
-    result = build_events(context.lake, context.landing_date, context.run_id)
+    result = build_events(context.lake, context.landing_date, context.run_id, rebuild=context.rebuild)
     ensure_outputs(get_spark(), context.lake, TABLE)  # empty, not missing, without an events feed
     return {
         "batches": result.batches,

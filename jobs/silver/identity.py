@@ -55,8 +55,12 @@ The story of one run:
    key). A component with no old key gets a new key derived from its smallest identifier, so a re-run
    over the same data gives the same keys.
 
-The graph is rebuilt from all of bronze each run (identifiers are few next to orders and events);
-only the key assignment depends on history. A weak identifier that turns shared later (a second
+The graph's evidence is kept compacted (``silver.identity_observations``, plus the halves of
+checkouts not linked yet in ``silver.identity_checkouts``): a run reads only the bronze batches it has
+not taken in (``ops.silver_progress``) and adds their observations, then resolves the graph over the
+compacted evidence (identifiers are few next to orders and events); ``rebuild`` (``omnilake
+rebuild``) reads all of bronze instead, with the same result. Only the key assignment depends on
+history. A weak identifier that turns shared later (a second
 household member uses the landline) leaves ``customer_identifiers``; when it was the only link of a
 component, that component splits: the old key stays with the part holding most of its identifiers
 and the rest gets a new key (a split is logged, not recorded as a merge).
@@ -82,6 +86,7 @@ from typing import TYPE_CHECKING, Any
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from jobs.silver.progress import Batch, pending_batches, read_batches, record_batches
 from omnilake import delta
 from omnilake.engine import get_spark
 from omnilake.errors import LandingError
@@ -176,32 +181,62 @@ def event_observations(events: DataFrame) -> DataFrame:
     )
 
 
+def completed_orders(events: DataFrame) -> DataFrame:
+    """``completed`` checkout halves: (order_id, device, first_seen_at, last_seen_at) of each
+    ``Order Completed`` event, pseudonymised."""
+    completed = events.where((F.col("type") == "track") & (F.col("event") == "Order Completed"))
+    return completed.select(
+        F.lit("completed").alias("side"),
+        id_text(events, "properties.order_id").alias("order_id"),
+        identifier_hash("device", F.col("anonymousId")).alias("device"),
+        *[F.lit(None).cast("string").alias(c) for c in ("web_customer_id", "email", "phone", "name_hash")],
+        F.col("receivedAt").cast("timestamp").alias("first_seen_at"),
+        F.col("receivedAt").cast("timestamp").alias("last_seen_at"),
+    )
+
+
+def placed_orders(orders: DataFrame) -> DataFrame:
+    """``placed`` checkout halves: (order_id, account, e-mail, phone, name) of each order version,
+    pseudonymised."""
+    return orders.select(
+        F.lit("placed").alias("side"),
+        id_text(orders, "id").alias("order_id"),
+        F.lit(None).cast("string").alias("device"),
+        identifier_hash("web_customer_id", id_text(orders, "customer.id")).alias("web_customer_id"),
+        identifier_hash("email", F.col("email")).alias("email"),
+        identifier_hash("phone", F.col("phone")).alias("phone"),
+        normalised_name(F.col("customer.first_name"), F.col("customer.last_name")).alias("name_hash"),
+        F.lit(None).cast("timestamp").alias("first_seen_at"),
+        F.lit(None).cast("timestamp").alias("last_seen_at"),
+    )
+
+
+def compact_checkouts(halves: DataFrame) -> DataFrame:
+    """Identical halves collapsed (an order has many versions, an event may be delivered twice)."""
+    return halves.groupBy("side", "order_id", "device", "web_customer_id", "email", "phone", "name_hash").agg(
+        F.min("first_seen_at").alias("first_seen_at"), F.max("last_seen_at").alias("last_seen_at")
+    )
+
+
+def checkout_links(completed: DataFrame, placed: DataFrame) -> DataFrame:
+    """Compacted observations joining the device an order was completed on to the order's account,
+    e-mails and phones (``completed`` and ``placed`` are halves from ``completed_orders`` and
+    ``placed_orders``)."""
+    devices = completed.select("order_id", "device", "first_seen_at", "last_seen_at")
+    ordered = placed.select("order_id", "web_customer_id", "email", "phone", "name_hash")
+    linked = devices.join(ordered, "order_id")
+    return linked.select(
+        *[F.col(t) if t in linked.columns else F.lit(None).cast("string").alias(t) for t in _OBSERVED],
+        "name_hash",
+        "first_seen_at",
+        "last_seen_at",
+    )
+
+
 def checkout_observations(events: DataFrame, orders: DataFrame) -> DataFrame:
     """The device an order was completed on (``Order Completed`` carries the order id) links to
-    the order's account, e-mails and phones."""
-    completed = events.where((F.col("type") == "track") & (F.col("event") == "Order Completed")).select(
-        F.col("anonymousId").alias("device"),
-        id_text(events, "properties.order_id").alias("id"),
-        F.col("receivedAt").alias("at"),
-    )
-    placed = orders.select(
-        id_text(orders, "id").alias("id"),
-        id_text(orders, "customer.id").alias("web_customer_id"),
-        F.col("email"),
-        F.col("phone"),
-        F.col("customer.first_name").alias("first_name"),
-        F.col("customer.last_name").alias("last_name"),
-    ).distinct()
-    linked = completed.join(placed, "id")
-    return _observation(
-        linked,
-        F.col("at"),
-        normalised_name(F.col("first_name"), F.col("last_name")),
-        device=F.col("device"),
-        web_customer_id=F.col("web_customer_id"),
-        email=F.col("email"),
-        phone=F.col("phone"),
-    )
+    the order's account, e-mails and phones (compacted, like ``compact_observations``)."""
+    return checkout_links(completed_orders(events), placed_orders(orders))
 
 
 def pos_observations(pos: DataFrame) -> DataFrame:
@@ -214,6 +249,14 @@ def compact_observations(observations: DataFrame) -> DataFrame:
     """Identical observations collapsed (an order has many versions, a session many events)."""
     return observations.groupBy(*_OBSERVED, "name_hash").agg(
         F.min("seen_at").alias("first_seen_at"), F.max("seen_at").alias("last_seen_at")
+    )
+
+
+def merge_compacted(compacted: DataFrame) -> DataFrame:
+    """Compacted observations of several runs collapsed again: the earliest first and the latest
+    last sighting of each, which is what compacting all their raw observations at once gives."""
+    return compacted.groupBy(*_OBSERVED, "name_hash").agg(
+        F.min("first_seen_at").alias("first_seen_at"), F.max("last_seen_at").alias("last_seen_at")
     )
 
 
@@ -273,28 +316,137 @@ def observation_edges(observations: DataFrame) -> DataFrame:
     ).distinct()
 
 
+OBSERVATION_READERS = {
+    "orders": order_observations,
+    "crm_members": crm_observations,
+    "events": event_observations,
+    "pos": pos_observations,
+}
+# the progress (``ops.silver_progress``) name of the identity graph's state, and its sources
+PROGRESS_TABLE = "identity_observations"
+STATE_SOURCES = ("orders", "crm_members", "events", "pos")
+
+
+def _union(frames: list[DataFrame]) -> DataFrame:
+    union = frames[0]
+    for more in frames[1:]:
+        union = union.unionByName(more)
+    return union
+
+
 def observe(spark: SparkSession, lake: Lake) -> DataFrame:
     """Every compacted observation in bronze (sources not ingested yet are skipped)."""
-    readers = {
-        "orders": order_observations,
-        "crm_members": crm_observations,
-        "events": event_observations,
-        "pos": pos_observations,
-    }
     parts = []
-    for source, reader in readers.items():
+    for source, reader in OBSERVATION_READERS.items():
         table = lake.table(f"bronze.{source}")
         if delta.exists(table):
-            parts.append(reader(delta.read(spark, table)))
+            parts.append(compact_observations(reader(delta.read(spark, table))))
     events, orders = lake.table("bronze.events"), lake.table("bronze.orders")
     if delta.exists(events) and delta.exists(orders):
         parts.append(checkout_observations(delta.read(spark, events), delta.read(spark, orders)))
     if not parts:
         raise LandingError("no bronze orders, crm_members, events or pos yet: run the ingestion first")
-    observations = parts[0]
-    for more in parts[1:]:
-        observations = observations.unionByName(more)
-    return compact_observations(observations)
+    return merge_compacted(_union(parts))
+
+
+def bronze_checkouts(spark: SparkSession, lake: Lake) -> DataFrame:
+    """Every checkout half in bronze, compacted (the state ``silver.identity_checkouts`` holds)."""
+    halves = []
+    events, orders = lake.table("bronze.events"), lake.table("bronze.orders")
+    if delta.exists(events):
+        halves.append(completed_orders(delta.read(spark, events)))
+    if delta.exists(orders):
+        halves.append(placed_orders(delta.read(spark, orders)))
+    if not halves:
+        empty = spark.createDataFrame([], lake.table("silver.identity_checkouts").contract.spark_schema())
+        return _loaded(empty, _CHECKOUT_IDS)
+    return compact_checkouts(_union(halves))
+
+
+_CHECKOUT_IDS = ("device", "web_customer_id", "email", "phone")
+
+
+def _stored(df: DataFrame, columns: tuple[str, ...]) -> DataFrame:
+    """Identifier columns as the state tables name them (``<type>_hash``: they hold pseudonyms)."""
+    return df.select(*[F.col(c).alias(f"{c}_hash") if c in columns else F.col(c) for c in df.columns])
+
+
+def _loaded(df: DataFrame, columns: tuple[str, ...]) -> DataFrame:
+    return df.select(
+        *[F.col(f"{c}_hash").alias(c) if c in columns else F.col(c) for c in _unstored(df.columns, columns)]
+    )
+
+
+def _unstored(names: list[str], columns: tuple[str, ...]) -> list[str]:
+    return [n[: -len("_hash")] if n.endswith("_hash") and n[: -len("_hash")] in columns else n for n in names]
+
+
+@dataclass
+class GraphState:
+    """The identity graph's evidence after this run: every compacted observation and checkout half,
+    and the bronze batches they add (to be recorded once the graph is written)."""
+
+    observations: DataFrame
+    checkouts: DataFrame
+    batches: list[Batch]
+    changed: bool
+
+
+def grow_state(spark: SparkSession, lake: Lake, scratch: Scratch, rebuild: bool = False) -> GraphState:
+    """The stored evidence (``silver.identity_observations``, ``silver.identity_checkouts``) plus the
+    bronze batches it has not taken in: only the new deliveries are read.
+
+    A checkout links an Order Completed event to its order; either may arrive first, so each new half
+    is joined with the stored halves of the other side as well as the new ones. ``rebuild`` (or a
+    missing state, e.g. after an erasure emptied it) reads all of bronze instead, the way every run
+    used to; both give the same state, since compacting is a min and a max per observation.
+    """
+    observations_table = lake.table("silver.identity_observations")
+    checkouts_table = lake.table("silver.identity_checkouts")
+    stored = (
+        not rebuild
+        and delta.exists(observations_table)
+        and delta.exists(checkouts_table)
+        and not delta.read(spark, observations_table).isEmpty()
+    )
+    batches = [
+        b
+        for source in STATE_SOURCES
+        for b in pending_batches(spark, lake, PROGRESS_TABLE, source, everything=not stored)
+    ]
+    if not stored:
+        log.info("identity: building the graph's evidence from all of bronze")
+        observations = scratch.materialise(observe(spark, lake), "observations")
+        checkouts = scratch.materialise(bronze_checkouts(spark, lake), "checkouts")
+        return GraphState(observations, checkouts, batches, changed=True)
+
+    old_observations = _loaded(delta.read(spark, observations_table), _OBSERVED)
+    old_checkouts = _loaded(delta.read(spark, checkouts_table), _CHECKOUT_IDS)
+    if not batches:
+        return GraphState(old_observations, old_checkouts, batches, changed=False)
+    by_source = {source: [b for b in batches if b.source == source] for source in STATE_SOURCES}
+    new = {source: read_batches(spark, lake, found) for source, found in by_source.items() if found}
+    parts = [old_observations]
+    parts += [compact_observations(OBSERVATION_READERS[source](rows)) for source, rows in new.items()]
+    halves = []
+    if "events" in new:
+        halves.append(completed_orders(new["events"]))
+    if "orders" in new:
+        halves.append(placed_orders(new["orders"]))
+    if halves:
+        new_halves = scratch.materialise(compact_checkouts(_union(halves)), "new_checkouts")
+        new_completed = new_halves.where(F.col("side") == "completed")
+        new_placed = new_halves.where(F.col("side") == "placed")
+        old_completed = old_checkouts.where(F.col("side") == "completed")
+        old_placed = old_checkouts.where(F.col("side") == "placed")
+        parts.append(checkout_links(new_completed, old_placed.unionByName(new_placed)))
+        parts.append(checkout_links(old_completed, new_placed))
+        checkouts = compact_checkouts(old_checkouts.unionByName(new_halves))
+    else:
+        checkouts = old_checkouts
+    observations = scratch.materialise(merge_compacted(_union(parts)), "observations")
+    checkouts = scratch.materialise(checkouts, "checkouts")
+    return GraphState(observations, checkouts, batches, changed=True)
 
 
 # --- 3. connected components ---------------------------------------------------------------------
@@ -488,8 +640,15 @@ class IdentityResult:
     seconds: float
 
 
-def resolve(lake: Lake | None = None, now: datetime | None = None) -> IdentityResult:
-    """Rebuild the identity graph from bronze and write ``silver.customer_identifiers`` and
+def resolve(
+    lake: Lake | None = None,
+    now: datetime | None = None,
+    *,
+    rebuild: bool = False,
+    run_id: str | None = None,
+) -> IdentityResult:
+    """Take the new bronze batches into the graph's evidence (``grow_state``; all of bronze when
+    ``rebuild``), resolve the graph and write ``silver.customer_identifiers`` and
     ``silver.customer_key_merges`` with stable keys."""
     started = time.perf_counter()
     lake = lake or get_lake()
@@ -499,7 +658,8 @@ def resolve(lake: Lake | None = None, now: datetime | None = None) -> IdentityRe
     merges_table = lake.table("silver.customer_key_merges")
     scratch = Scratch(lake)
     try:
-        observations = scratch.materialise(observe(spark, lake), "observations")
+        state = grow_state(spark, lake, scratch, rebuild=rebuild)
+        observations = state.observations
         nodes = scratch.materialise(identifier_nodes(observations), "nodes")
         edges = scratch.materialise(observation_edges(observations), "edges_observed")
 
@@ -565,10 +725,14 @@ def resolve(lake: Lake | None = None, now: datetime | None = None) -> IdentityRe
                 "identity: %d earlier key(s) split after a linking identifier turned shared", split_count
             )
 
+        if state.changed:
+            delta.overwrite(_stored(observations, _OBSERVED), lake.table("silver.identity_observations"))
+            delta.overwrite(_stored(state.checkouts, _CHECKOUT_IDS), lake.table("silver.identity_checkouts"))
         delta.overwrite(assigned, identifiers_table)
         delta.ensure_table(spark, merges_table)  # exists, if empty, before the first merge
         if merge_count:
             _record_merges(spark, merges, merges_table, now)
+        record_batches(spark, lake, PROGRESS_TABLE, state.batches, run_id)
     finally:
         scratch.cleanup()
     result = IdentityResult(
@@ -601,8 +765,8 @@ def _record_merges(spark: SparkSession, merges: DataFrame, table, now: datetime)
 
 
 def identity_step(context: RunContext) -> dict[str, Any]:
-    """Pipeline step: resolve identities over everything in bronze."""
-    result = resolve(context.lake)
+    """Pipeline step: take the new bronze batches into the identity graph and resolve it."""
+    result = resolve(context.lake, rebuild=context.rebuild, run_id=context.run_id)
     return {
         "rows_in": result.identifiers,
         "inserted": result.inserted,

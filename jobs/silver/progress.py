@@ -36,10 +36,16 @@ class Batch:
 
 
 def pending_batches(
-    spark: SparkSession, lake: Lake, table: str, source: str, up_to: date | None = None
+    spark: SparkSession,
+    lake: Lake,
+    table: str,
+    source: str,
+    up_to: date | None = None,
+    *,
+    everything: bool = False,
 ) -> list[Batch]:
-    """Files of ``source`` ingested (on or before ``up_to``) that ``table`` has not taken in yet,
-    oldest delivery first."""
+    """Files of ``source`` ingested (on or before ``up_to``) that ``table`` has not taken in yet
+    (``everything``: taken in or not, for a rebuild), oldest delivery first."""
     ledger = lake.table("ops.ingestion_ledger")
     if not delta.exists(ledger):
         return []
@@ -51,7 +57,7 @@ def pending_batches(
     if up_to is not None:
         files = files.where(F.col("landing_date") <= F.lit(up_to))
     progress = lake.table("ops.silver_progress")
-    if delta.exists(progress):
+    if delta.exists(progress) and not everything:
         done = (
             delta.read(spark, progress)
             .where((F.col("table") == table) & (F.col("source") == source))
