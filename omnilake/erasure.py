@@ -110,7 +110,7 @@ BRONZE_IDENTIFIERS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "pos": (("loyalty_card", "loyalty_card"),),
 }
-PERSON_MARTS = ("dim_customer", "fct_sales", "mart_customer_rfm")
+PERSON_MARTS = ("dim_customer", "fct_sales", "mart_customer_rfm", "mart_customer_rfm_revisions")
 MIN_TEXT_NEEDLE = 6
 MIN_NUMERIC_NEEDLE = 10
 LINE_ARTEFACTS = (".csv", ".tsv", ".ndjson", ".jsonl", ".log", ".txt")
@@ -657,6 +657,7 @@ def _erase_gold(
     conditions = {
         "gold.dim_customer": (keys, ("customer_key",)),
         "gold.mart_customer_rfm": (keys, ("customer_key",)),
+        "gold.mart_customer_rfm_revisions": (keys, ("customer_key",)),
         "gold.fct_sales": (keys | (online & _isin(F.col("order_id"), order_ids)), ("sales_line_id",)),
     }
     for name, (condition, key_columns) in conditions.items():

@@ -30,6 +30,7 @@ GOLD_MARTS = (
     "dim_customer",
     "fct_sales",
     "mart_customer_rfm",
+    "mart_customer_rfm_revisions",
     "mart_inventory_position",
     "mart_journey_funnel",
 )

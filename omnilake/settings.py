@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         "analyst", description="Warehouse readers: analyst (masked views) or privileged (unmasked marts)"
     )
     dbt_docs: bool = Field(True, description="Generate dbt docs (catalog and manifest) after each gold build")
+    restatement_days: int = Field(
+        3,
+        ge=0,
+        description="Lateness window: a run also revises the dated snapshots of this many business dates before it",
+    )
     task_retries: int = Field(
         2, description="Retries of each Airflow task (exponential backoff from 2 minutes)"
     )
