@@ -237,7 +237,9 @@ def rfm_revision_changes(warehouse: Path, known_at: date) -> list[dict[str, Any]
         for snapshot_date, previous, count, added, dropped, rescored in rows
     ]
     for change in changes:
-        log.info("RFM revision %(snapshot_date)s known at %(known_at)s: %(rows_changed)s row(s) changed", change)
+        log.info(
+            "RFM revision %(snapshot_date)s known at %(known_at)s: %(rows_changed)s row(s) changed", change
+        )
     return changes
 
 

@@ -463,11 +463,14 @@ def test_a_run_writes_its_snapshot_and_revises_the_three_before_it(gold):
 
 def test_no_measure_value_maps_to_two_scores(gold):
     for measure, score in (("recency_days", "r_score"), ("frequency", "f_score"), ("monetary", "m_score")):
-        assert _query(
-            gold,
-            f"select snapshot_date, known_at, {measure} from mart_customer_rfm_revisions "
-            f"group by all having count(distinct {score}) > 1",
-        ) == [], measure
+        assert (
+            _query(
+                gold,
+                f"select snapshot_date, known_at, {measure} from mart_customer_rfm_revisions "
+                f"group by all having count(distinct {score}) > 1",
+            )
+            == []
+        ), measure
 
 
 def test_inventory_positions_promise_only_what_is_there(gold):
@@ -611,7 +614,9 @@ def test_rfm_revisions_accumulate_and_a_run_replaces_only_what_it_knew(gold, tmp
             (earlier, earlier, 5),
             *[(date(2026, 3, day), SNAPSHOT, 5) for day in (7, 8, 9, 10)],
         ]
-        assert con.execute("select count(*) from mart_customer_rfm where customer_key = 'C7'").fetchone() == (0,)
+        assert con.execute("select count(*) from mart_customer_rfm where customer_key = 'C7'").fetchone() == (
+            0,
+        )
         migration = con.execute(
             "select before.segment, after.segment from mart_customer_rfm as before "
             "join mart_customer_rfm as after using (customer_key) "
@@ -626,4 +631,36 @@ def test_rfm_revisions_accumulate_and_a_run_replaces_only_what_it_knew(gold, tmp
     assert (changes["2026-03-04"]["dropped"], changes["2026-03-04"]["rows_changed"]) == (1, 6)
     assert changes["2026-03-05"]["previous_known_at"] is None
     assert DeltaTable(context.lake.table("gold.mart_customer_rfm").path).to_pyarrow_table().num_rows == 40
-    assert DeltaTable(context.lake.table("gold.mart_customer_rfm_revisions").path).to_pyarrow_table().num_rows == 41
+    assert (
+        DeltaTable(context.lake.table("gold.mart_customer_rfm_revisions").path).to_pyarrow_table().num_rows
+        == 41
+    )
+
+
+def test_the_gold_gate_holds_rfm_scores_to_the_customer_s_own_measures(gold, spark, tmp_path):
+    """The gate's RFM rules pass on the build, and fail on a copy where one frequency maps to two
+    scores and a one-time buyer is called loyal."""
+    from omnilake.errors import QualityGateError
+    from quality.checks import GateContext
+    from quality.config import QualityConfig
+    from quality.gates import run_suites
+    from quality.gold import RULES
+
+    rules = [r for r in RULES if r.name.startswith("gold.rfm_")]
+    assert len(rules) == 2
+    lake = gold["context"].lake
+    config = QualityConfig(data_docs=False)
+    run_suites(GateContext("gold", "rfm-rules-pass", lake, config), rules)  # raises on a failure
+    tampered = tmp_path / "tampered.duckdb"
+    shutil.copyfile(published_warehouse_path(lake), tampered)
+    with duckdb.connect(str(tampered)) as con:
+        con.execute(
+            "update mart_customer_rfm_revisions set f_score = 2, segment = 'Loyal Customers' "
+            "where customer_key = 'C2' and snapshot_date = ?",
+            [SNAPSHOT],
+        )
+    ctx = GateContext("gold", "rfm-rules-fail", lake, config, warehouse_path=str(tampered))
+    with pytest.raises(QualityGateError) as failed:
+        run_suites(ctx, rules)
+    assert "rfm_equal_measures_equal_scores" in str(failed.value)
+    assert "rfm_one_time_buyers_not_loyal" in str(failed.value)
