@@ -172,7 +172,7 @@ SILVER: dict[str, list[dict]] = {
         _customer("C6", member=False, profiling=True),
     ],
     "customer_key_merges": [
-        {"merged_key": "C9", "surviving_key": "C1", "merged_at": _at("2026-03-09T00:00:00"), "evidence": "email"}
+        {"merged_key": "C9", "surviving_key": "C1", "merged_at": _at("2026-03-09T00:00:00"), "merged_on": date(2026, 3, 8), "evidence": "email"}
     ],
     "products": [
         {"sku": "SKU-A", "category": "shoes", "list_price": _d("50.00"), "is_active": True},

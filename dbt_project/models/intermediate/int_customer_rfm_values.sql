@@ -10,6 +10,8 @@
     - frequency: distinct purchase orders and store baskets (orders with a sale line);
     - monetary: net amount of all sales lines, returns deducted.
 
+    Customer keys go through the identity merges known at L (two merges deep, as
+    int_customer_key_map): a merge found later restates the snapshots known from its date on.
     Lines dated after the snapshot date are ignored.
 #}
 with
@@ -17,13 +19,40 @@ with
 sales_line_versions as (
 
     select * from {{ ref('int_sales_line_versions') }}
-    where customer_key is not null
+
+),
+
+merges as (
+
+    select * from {{ ref('stg_silver__customer_key_merges') }}
 
 ),
 
 known_at as (
 
     select {{ rfm_snapshot_date(ref('int_sales_line_versions')) }} as known_at
+
+),
+
+merges_known as (
+
+    select merges.*
+    from merges
+    {% if run_landing_date() %}
+    cross join known_at
+    where merges.merged_on <= known_at.known_at
+    {% endif %}
+
+),
+
+key_map_known as (
+
+    select
+        first_merge.merged_key,
+        coalesce(second_merge.surviving_key, first_merge.surviving_key) as surviving_key
+    from merges_known as first_merge
+    left join merges_known as second_merge
+        on first_merge.surviving_key = second_merge.merged_key
 
 ),
 
@@ -42,10 +71,16 @@ snapshots as (
 lines_known as (
 
     select
-        sales_line_versions.*,
+        coalesce(key_map_known.surviving_key, sales_line_versions.customer_key) as customer_key,
+        sales_line_versions.line_type,
+        sales_line_versions.order_id,
+        sales_line_versions.net_amount,
+        sales_line_versions.business_date,
         known_at.known_at
     from sales_line_versions
     cross join known_at
+    left join key_map_known
+        on sales_line_versions.customer_key = key_map_known.merged_key
     {% if run_landing_date() %}
     where sales_line_versions.known_from <= known_at.known_at
         and (sales_line_versions.known_to is null or sales_line_versions.known_to > known_at.known_at)
@@ -63,6 +98,7 @@ lines_to_date as (
     from lines_known
     inner join snapshots
         on lines_known.business_date <= snapshots.snapshot_date
+    where lines_known.customer_key is not null
 
 ),
 

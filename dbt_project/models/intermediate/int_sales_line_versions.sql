@@ -13,6 +13,10 @@
       from the landing date of its first refund change. Line items and the refunded quantity are
       those of the current order (silver keeps no earlier line states).
     - Store: till lines never change once received; known from the landing date of their file.
+
+    customer_key is the buyer as recorded, before identity merges: a merge is known from its own
+    landing date (customer_key_merges.merged_on), so readers apply the merges known at their date
+    (int_customer_rfm_values).
 #}
 with
 
@@ -37,12 +41,6 @@ status_history as (
 pos_lines as (
 
     select * from {{ ref('stg_silver__pos_lines') }}
-
-),
-
-customer_key_map as (
-
-    select * from {{ ref('int_customer_key_map') }}
 
 ),
 
@@ -108,7 +106,7 @@ lines_of_kept_versions as (
     select
         order_lines.order_id,
         order_lines.line_id,
-        coalesce(customer_key_map.surviving_key, orders.customer_key) as customer_key,
+        orders.customer_key,
         coalesce(orders.channel_source, 'web') as storefront,
         order_lines.sku,
         order_lines.quantity,
@@ -126,8 +124,6 @@ lines_of_kept_versions as (
         on order_versions.order_id = orders.order_id
     inner join order_lines
         on order_versions.order_id = order_lines.order_id
-    left join customer_key_map
-        on orders.customer_key = customer_key_map.merged_key
     where order_versions.order_status != 'cancelled'
 
 ),
@@ -189,7 +185,7 @@ store_lines as (
         'store' as channel,
         pos_lines.line_type,
         {{ dbt.concat(["pos_lines.store_id", "'|'", "pos_lines.transaction_id"]) }} as order_id,
-        coalesce(customer_key_map.surviving_key, pos_lines.customer_key) as customer_key,
+        pos_lines.customer_key,
         'store' as storefront,
         pos_lines.sku,
         pos_lines.store_id as location_id,
@@ -202,8 +198,6 @@ store_lines as (
         pos_lines.received_on as known_from,
         cast(null as date) as known_to
     from pos_lines
-    left join customer_key_map
-        on pos_lines.customer_key = customer_key_map.merged_key
     where pos_lines.line_type != 'void'
 
 ),
