@@ -112,7 +112,14 @@ BRONZE_IDENTIFIERS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "pos": (("loyalty_card", "loyalty_card"),),
 }
-PERSON_MARTS = ("dim_customer", "fct_sales", "mart_customer_rfm")
+PERSON_MARTS = (
+    "dim_customer",
+    "dim_customer_history",
+    "dim_customer_observations",
+    "fct_sales",
+    "mart_customer_rfm",
+    "mart_customer_rfm_revisions",
+)
 MIN_TEXT_NEEDLE = 6
 MIN_NUMERIC_NEEDLE = 10
 LINE_ARTEFACTS = (".csv", ".tsv", ".ndjson", ".jsonl", ".log", ".txt")
@@ -658,7 +665,10 @@ def _erase_gold(
     online = F.col("channel") == "online"
     conditions = {
         "gold.dim_customer": (keys, ("customer_key",)),
+        "gold.dim_customer_history": (keys, ("customer_key",)),
+        "gold.dim_customer_observations": (keys, ("customer_key",)),
         "gold.mart_customer_rfm": (keys, ("customer_key",)),
+        "gold.mart_customer_rfm_revisions": (keys, ("customer_key",)),
         "gold.fct_sales": (keys | (online & _isin(F.col("order_id"), order_ids)), ("sales_line_id",)),
     }
     for name, (condition, key_columns) in conditions.items():

@@ -28,8 +28,11 @@ log = logging.getLogger(__name__)
 # The marts analysts and apps depend on; publish_gold declares them as Airflow Assets.
 GOLD_MARTS = (
     "dim_customer",
+    "dim_customer_history",
+    "dim_customer_observations",
     "fct_sales",
     "mart_customer_rfm",
+    "mart_customer_rfm_revisions",
     "mart_inventory_position",
     "mart_journey_funnel",
 )

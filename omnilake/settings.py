@@ -86,6 +86,11 @@ class Settings(BaseSettings):
         None,
         description="The retailer's feeds declaration (YAML: sources, cadence, kind); default schemas/feeds.yaml",
     )
+    restatement_days: int = Field(
+        3,
+        ge=0,
+        description="Lateness window: a run also revises the dated snapshots of this many business dates before it",
+    )
     task_retries: int = Field(
         2, description="Retries of each Airflow task (exponential backoff from 2 minutes)"
     )

@@ -26,20 +26,42 @@ from quality.rules import warehouse_rule
 E = gx.expectations
 
 RULES: tuple[Suite, ...] = (
-    # Quintile scores use every bucket once there are at least five customers to score.
+    # Scores depend only on the customer's own measures: within one revision of a snapshot, a
+    # measure value maps to exactly one score (equal behaviour, equal score).
     warehouse_rule(
-        "gold.rfm_quintiles_populated",
-        "select snapshot_date, count(distinct r_score) as r_buckets, count(distinct f_score) as f_buckets, "
-        "count(distinct m_score) as m_buckets from {mart_customer_rfm} group by snapshot_date "
-        "having count(*) >= 5",
-        tuple(
-            fail(
-                f"{score}_quintiles_populated",
-                E.ExpectColumnValuesToBeBetween(column=f"{score}_buckets", min_value=5, max_value=5),
+        "gold.rfm_equal_measures_equal_scores",
+        " union all ".join(
+            f"select snapshot_date, known_at, '{measure}' as measure, cast({measure} as varchar) as measure_value, "
+            f"count(distinct {score}) as scores from {{mart_customer_rfm_revisions}} group by all"
+            for measure, score in (
+                ("recency_days", "r_score"),
+                ("frequency", "f_score"),
+                ("monetary", "m_score"),
             )
-            for score in ("r", "f", "m")
         ),
-        row_id=("snapshot_date",),
+        (
+            fail(
+                "rfm_equal_measures_equal_scores",
+                E.ExpectColumnValuesToBeBetween(column="scores", min_value=1, max_value=1),
+            ),
+        ),
+        row_id=("snapshot_date", "known_at", "measure", "measure_value"),
+    ),
+    # A customer who bought once is never called loyal (F 1 keeps them out of the loyal segments).
+    warehouse_rule(
+        "gold.rfm_one_time_buyers_not_loyal",
+        "select snapshot_date, known_at, customer_key, segment from {mart_customer_rfm_revisions} "
+        "where frequency = 1",
+        (
+            fail(
+                "rfm_one_time_buyers_not_loyal",
+                E.ExpectColumnValuesToBeInSet(
+                    column="segment",
+                    value_set=["New Customers", "Promising", "About To Sleep", "Hibernating", "Lost"],
+                ),
+            ),
+        ),
+        row_id=("snapshot_date", "known_at", "customer_key"),
     ),
     # Every person with a sale appears in the customer dimension.
     warehouse_rule(

@@ -32,15 +32,55 @@
 
 
 {#
-    The RFM snapshot date as a SQL expression: the `snapshot_date` run parameter when set (see
-    run_context.sql), otherwise the latest business date of the sales given (a relation with a
-    business_date column).
+    The landing date the RFM revisions are known at, as a SQL date: the run's landing date
+    (run_landing_date()) when set, otherwise the latest business date of the sales given (a
+    relation with a business_date column), so a bare build scores its data as of its last day.
 #}
 {% macro rfm_snapshot_date(sales_relation) -%}
-    {%- set snapshot_date = run_parameter('snapshot_date') -%}
-    {%- if snapshot_date -%}
-        cast('{{ snapshot_date }}' as date)
+    {%- set landing_date = run_landing_date() -%}
+    {%- if landing_date -%}
+        cast('{{ landing_date }}' as date)
     {%- else -%}
         (select max(business_date) from {{ sales_relation }})
     {%- endif -%}
+{%- endmacro %}
+
+
+{#
+    A score 1-5 from a customer's own measure: 5 * the share of the snapshot's customers whose
+    measure is as good as theirs or worse (ties included), rounded up. A tie group takes the score
+    of the quintile where it ends, so equal measures always get equal scores and the best value
+    always scores 5; without ties it is ntile(5) where the count divides by five. Integer
+    arithmetic, so no rounding can split a tie.
+
+    worse_first: the order in which worse values come first (e.g. 'recency_days desc').
+#}
+{% macro rfm_quintile_score(worse_first, partition_by) -%}
+    cast(floor(
+        (5 * count(*) over (partition by {{ partition_by }} order by {{ worse_first }}) - 1
+            + count(*) over (partition by {{ partition_by }}))
+        / count(*) over (partition by {{ partition_by }})
+    ) as int)
+{%- endmacro %}
+
+
+{#
+    The frequency score from business thresholds (var rfm_frequency_thresholds: the least number
+    of orders for scores 2, 3, 4 and 5). Frequency is a small integer shared by most customers on
+    a short history (most have bought once), so quintiles cannot rank it: a tie-aware quintile
+    would give the one-time buyers 1 and anyone with a second order 5. A threshold depends on the
+    customer alone: a one-time buyer always scores 1, so is never loyal.
+#}
+{% macro rfm_frequency_score(frequency) -%}
+    {%- set thresholds = var('rfm_frequency_thresholds') | list -%}
+    {%- if thresholds | length != 4 or (thresholds | sort) != thresholds or thresholds[0] < 2 -%}
+        {{ exceptions.raise_compiler_error(
+            "rfm_frequency_thresholds must be four increasing order counts from 2 up, got " ~ thresholds) }}
+    {%- endif -%}
+    case
+        {%- for threshold in thresholds | reverse %}
+        when {{ frequency }} >= {{ threshold }} then {{ 5 - loop.index0 }}
+        {%- endfor %}
+        else 1
+    end
 {%- endmacro %}

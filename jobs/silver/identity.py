@@ -79,7 +79,7 @@ import shutil
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -731,7 +731,7 @@ def resolve(
         delta.overwrite(assigned, identifiers_table)
         delta.ensure_table(spark, merges_table)  # exists, if empty, before the first merge
         if merge_count:
-            _record_merges(spark, merges, merges_table, now)
+            _record_merges(spark, merges, merges_table, now, _latest_delivery(spark, lake))
         record_batches(spark, lake, PROGRESS_TABLE, state.batches, run_id)
     finally:
         scratch.cleanup()
@@ -752,14 +752,33 @@ def resolve(
     return result
 
 
-def _record_merges(spark: SparkSession, merges: DataFrame, table, now: datetime) -> None:
-    """Insert this run's merges and re-point earlier merges whose survivor was just retired."""
+def _latest_delivery(spark: SparkSession, lake: Lake) -> date | None:
+    """The latest landing date in the bronze tables identity reads: a merge found now is known as of
+    that delivery (gold applies a merge to the snapshots known from then on)."""
+    latest = None
+    for source in ("orders", "crm_members", "events", "pos"):
+        table = lake.table(f"bronze.{source}")
+        if delta.exists(table):
+            day = delta.read(spark, table).agg(F.max("_landing_date")).first()[0]
+            latest = day if latest is None or (day is not None and day > latest) else latest
+    return latest
+
+
+def _record_merges(
+    spark: SparkSession, merges: DataFrame, table, now: datetime, merged_on: date | None
+) -> None:
+    """Insert this run's merges and re-point earlier merges whose survivor was just retired (they
+    keep their own merged_at and merged_on)."""
     rows = merges.select(
-        "merged_key", "surviving_key", F.lit(now).cast("timestamp").alias("merged_at"), "evidence"
+        "merged_key",
+        "surviving_key",
+        F.lit(now).cast("timestamp").alias("merged_at"),
+        F.lit(merged_on).cast("date").alias("merged_on"),
+        "evidence",
     )
     earlier = delta.read(spark, table)
     repointed = earlier.select(
-        "merged_key", F.col("surviving_key").alias("retired"), "merged_at", "evidence"
+        "merged_key", F.col("surviving_key").alias("retired"), "merged_at", "merged_on", "evidence"
     ).join(merges.select(F.col("merged_key").alias("retired"), "surviving_key"), "retired")
     delta.merge(rows.unionByName(repointed.drop("retired")), table)
 

@@ -231,6 +231,7 @@ def pos_line_rows(
         "customer_key",
         "transaction_at",
         "business_date",
+        F.col("_landing_date").alias("received_on"),
         "_batch_id",
     )
 

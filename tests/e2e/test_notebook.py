@@ -51,4 +51,4 @@ def test_analyst_notebook_runs_on_two_days_of_gold(tmp_path, monkeypatch):
     images = [o for cell in outputs.values() for o in cell if "image/png" in o.get("data", {})]
     assert len(images) == 4  # segments, migration, inventory deviation, funnel
     text = "".join(str(o.get("data", {}).get("text/plain", "")) for cell in outputs.values() for o in cell)
-    assert "Champions" in text and "Promising" in text  # C1 moved from Promising to Champions
+    assert "Potential Loyalists" in text and "Promising" in text  # C1 moved from Promising on

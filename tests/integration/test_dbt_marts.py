@@ -113,6 +113,7 @@ def _pos(store, transaction, line_no, sku, quantity, unit_price, discount, line_
         "customer_key": customer_key,
         "transaction_at": _at(at),
         "business_date": date.fromisoformat(at[:10]),
+        "received_on": date.fromisoformat(at[:10]),
         "_batch_id": "b1",
     }
 
@@ -172,7 +173,7 @@ SILVER: dict[str, list[dict]] = {
         _customer("C6", member=False, profiling=True),
     ],
     "customer_key_merges": [
-        {"merged_key": "C9", "surviving_key": "C1", "merged_at": _at("2026-03-09T00:00:00"), "evidence": "email"}
+        {"merged_key": "C9", "surviving_key": "C1", "merged_at": _at("2026-03-09T00:00:00"), "merged_on": date(2026, 3, 8), "evidence": "email"}
     ],
     "products": [
         {"sku": "SKU-A", "category": "shoes", "list_price": _d("50.00"), "is_active": True},
@@ -201,6 +202,10 @@ SILVER: dict[str, list[dict]] = {
         _order_line("O5", "L1", "SKU-A", 1, "50.00", "0.00", 0, "2026-03-05"),
     ],
     "order_status_history": [
+        {"order_id": "O1", "changed_at": _at("2026-03-01T18:00:00"), "order_status": "fulfilled", "received_on": date(2026, 3, 1)},
+        {"order_id": "O2", "changed_at": _at("2026-03-08T12:00:00"), "order_status": "paid", "received_on": date(2026, 3, 8)},
+        {"order_id": "O4", "changed_at": _at("2026-03-09T09:00:00"), "order_status": "cancelled", "received_on": date(2026, 3, 9)},
+        {"order_id": "O5", "changed_at": _at("2026-03-05T20:00:00"), "order_status": "paid", "received_on": date(2026, 3, 5)},
         {"order_id": "O3", "changed_at": _at("2026-02-20T09:00:00"), "order_status": "paid", "received_on": date(2026, 2, 20)},
         {"order_id": "O3", "changed_at": _at("2026-02-25T10:00:00"), "order_status": "partially_refunded", "received_on": date(2026, 2, 25)},
     ],
@@ -386,8 +391,14 @@ def rfm_snapshot(warehouse: Path, day: date) -> list[tuple]:
         ).fetchall()
 
 
+def f_score(frequency: int) -> int:
+    """The documented frequency thresholds: 1 | 2 | 3-4 | 5-7 | 8+ orders."""
+    return 1 + sum(frequency >= least for least in (2, 3, 5, 8))
+
+
 def rfm_recomputed(warehouse: Path, day: date) -> list[tuple]:
-    """The documented RFM rules in plain DuckDB SQL over fct_sales, and the grid in Python."""
+    """The documented RFM rules in plain DuckDB SQL over fct_sales (all of it: the complete data),
+    the frequency thresholds and the grid in Python."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute(
             """
@@ -404,27 +415,63 @@ def rfm_recomputed(warehouse: Path, day: date) -> list[tuple]:
             )
             select
                 customer_key, recency_days, frequency, monetary,
-                ntile(5) over (order by recency_days desc, customer_key),
-                ntile(5) over (order by frequency, customer_key),
-                ntile(5) over (order by monetary, customer_key)
+                cast(ceil(5 * cume_dist() over (order by recency_days desc)) as int),
+                cast(ceil(5 * cume_dist() over (order by monetary)) as int)
             from buyers
             order by customer_key
             """,
             {"day": day},
         ).fetchall()
-    return [(*row, GRID[row[4]][row[5] - 1]) for row in rows]
+    return [
+        (key, recency, frequency, monetary, r, f_score(frequency), m, GRID[r][f_score(frequency) - 1])
+        for key, recency, frequency, monetary, r, m in rows
+    ]
 
 
 def test_rfm_scores_and_segments_follow_the_documented_rules(gold):
+    """R (recency 54, 28, 18, 4, 0 days) and M (0, 32, 95, 170, 200) have no ties: one customer
+    per quintile. F by thresholds: 3 orders score 3, 1 order scores 1, so nobody is loyal yet."""
     warehouse = published_warehouse_path(gold["context"].lake)
     assert rfm_snapshot(warehouse, SNAPSHOT) == [
-        ("C1", 0, 3, D("170.00"), 5, 4, 4, "Champions"),
+        ("C1", 0, 3, D("170.00"), 5, 3, 4, "Potential Loyalists"),
         ("C2", 18, 1, D("32.00"), 3, 1, 2, "About To Sleep"),
-        ("C3", 4, 3, D("95.00"), 4, 5, 3, "Loyal Customers"),
-        ("C4", 54, 1, D("0.00"), 1, 2, 1, "Hibernating"),
-        ("C6", 28, 1, D("200.00"), 2, 3, 5, "At Risk"),
+        ("C3", 4, 3, D("95.00"), 4, 3, 3, "Potential Loyalists"),
+        ("C4", 54, 1, D("0.00"), 1, 1, 1, "Lost"),
+        ("C6", 28, 1, D("200.00"), 2, 1, 5, "Hibernating"),
     ]
     assert rfm_snapshot(warehouse, SNAPSHOT) == rfm_recomputed(warehouse, SNAPSHOT)
+
+
+def test_a_run_writes_its_snapshot_and_revises_the_three_before_it(gold):
+    """Landing date 03-10 with the default window of 3: snapshots 03-07 to 03-10, known at 03-10.
+    C6's only purchase (02-10) is 25 to 28 days old; C3's last (03-06) is 1 day old on 03-07."""
+    revisions = _query(
+        gold,
+        "select snapshot_date, known_at, count(*) from mart_customer_rfm_revisions group by all order by 1",
+    )
+    assert revisions == [(date(2026, 3, day), SNAPSHOT, 5) for day in (7, 8, 9, 10)]
+    assert _query(
+        gold,
+        "select recency_days from mart_customer_rfm where customer_key = 'C6' order by snapshot_date",
+    ) == [(25,), (26,), (27,), (28,)]
+    warehouse = published_warehouse_path(gold["context"].lake)
+    assert rfm_snapshot(warehouse, date(2026, 3, 7)) == rfm_recomputed(warehouse, date(2026, 3, 7))
+    changes = gold["built"]["rfm_revisions"]
+    assert [(c["snapshot_date"], c["previous_known_at"], c["rows"], c["rows_changed"]) for c in changes] == [
+        (f"2026-03-{day:02d}", None, 5, 5) for day in (7, 8, 9, 10)
+    ]
+
+
+def test_no_measure_value_maps_to_two_scores(gold):
+    for measure, score in (("recency_days", "r_score"), ("frequency", "f_score"), ("monetary", "m_score")):
+        assert (
+            _query(
+                gold,
+                f"select snapshot_date, known_at, {measure} from mart_customer_rfm_revisions "
+                f"group by all having count(distinct {score}) > 1",
+            )
+            == []
+        ), measure
 
 
 def test_inventory_positions_promise_only_what_is_there(gold):
@@ -518,10 +565,11 @@ def test_example_app_runs_from_the_command_line(gold):
     assert done.returncode == 1 and "no location can fulfil 1 x SKU-C on 2026-03-10" in done.stdout
 
 
-def test_rfm_snapshots_accumulate_per_date_and_a_rerun_replaces_its_date(gold, tmp_path):
-    """Two more builds, on a copy of the lake, for 2026-03-05 then 2026-03-10 again: a stale 03-05
-    snapshot left by an earlier run of that date (planted here) is replaced, not added to, and so is
-    the 03-10 snapshot by the rerun of its date."""
+def test_rfm_revisions_accumulate_and_a_run_replaces_only_what_it_knew(gold, tmp_path):
+    """One more build, on a copy of the lake, for landing date 03-05: it writes snapshots 03-02 to
+    03-05 known at 03-05 and leaves those known at 03-10. Planted first: a stale revision known at
+    03-05 (replaced, not added to) and an older one known at 03-04 (kept, but no longer the latest
+    of its snapshot). Then 03-10 again, a real rerun that reuses dbt's parse."""
     home = tmp_path / "lake"
     shutil.copytree(gold["home"], home)
     earlier = date(2026, 3, 5)
@@ -529,16 +577,19 @@ def test_rfm_snapshots_accumulate_per_date_and_a_rerun_replaces_its_date(gold, t
     warehouse = published_warehouse_path(context.lake)
     with duckdb.connect(str(warehouse)) as con:
         con.execute(
-            "insert into mart_customer_rfm select * replace (date '2026-03-05' as snapshot_date, "
-            "'Lost' as segment) from mart_customer_rfm where customer_key in ('C1', 'C2')"
+            "insert into mart_customer_rfm_revisions select * replace (date '2026-03-05' as snapshot_date, "
+            "date '2026-03-05' as known_at, 'Lost' as segment) from mart_customer_rfm_revisions "
+            "where customer_key in ('C1', 'C2') and snapshot_date = ?",
+            [SNAPSHOT],
         )
         con.execute(
-            "insert into mart_customer_rfm select * replace (date '2026-03-05' as snapshot_date, "
-            "'C7' as customer_key) from mart_customer_rfm where customer_key = 'C1' and snapshot_date = ?",
+            "insert into mart_customer_rfm_revisions select * replace (date '2026-03-04' as snapshot_date, "
+            "date '2026-03-04' as known_at, 'C7' as customer_key) from mart_customer_rfm_revisions "
+            "where customer_key = 'C1' and snapshot_date = ?",
             [SNAPSHOT],
         )
 
-    build_gold(context, docs=False)
+    built = build_gold(context, docs=False)
     publish_gold(context)
     # And 03-10 again, a real rerun. The snapshot date is a run parameter, not a --vars value, and
     # dbt builds into the same file every run of a lake: so this build reuses the previous one's
@@ -557,25 +608,74 @@ def test_rfm_snapshots_accumulate_per_date_and_a_rerun_replaces_its_date(gold, t
 
     assert rfm_snapshot(warehouse, earlier) == [
         ("C1", 4, 1, D("110.00"), 4, 1, 4, "Promising"),
-        ("C2", 13, 1, D("32.00"), 3, 2, 2, "About To Sleep"),
-        ("C3", 2, 2, D("85.00"), 5, 5, 3, "Champions"),
-        ("C4", 49, 1, D("0.00"), 1, 3, 1, "At Risk"),
-        ("C6", 23, 1, D("200.00"), 2, 4, 5, "At Risk"),
+        ("C2", 13, 1, D("32.00"), 3, 1, 2, "About To Sleep"),
+        ("C3", 2, 2, D("85.00"), 5, 2, 3, "Potential Loyalists"),
+        ("C4", 49, 1, D("0.00"), 1, 1, 1, "Lost"),
+        ("C6", 23, 1, D("200.00"), 2, 1, 5, "Hibernating"),
     ]
     assert rfm_snapshot(warehouse, earlier) == rfm_recomputed(warehouse, earlier)
     assert rfm_snapshot(warehouse, SNAPSHOT) == rfm_snapshot(
         published_warehouse_path(gold["context"].lake), SNAPSHOT
     )
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        per_date = con.execute(
-            "select snapshot_date, count(*) from mart_customer_rfm group by all order by 1"
+        per_revision = con.execute(
+            "select snapshot_date, known_at, count(*) from mart_customer_rfm_revisions group by all order by 1, 2"
         )
-        assert per_date.fetchall() == [(earlier, 5), (SNAPSHOT, 5)]
+        assert per_revision.fetchall() == [
+            (date(2026, 3, 2), earlier, 5),
+            (date(2026, 3, 3), earlier, 5),
+            (date(2026, 3, 4), date(2026, 3, 4), 1),
+            (date(2026, 3, 4), earlier, 5),
+            (earlier, earlier, 5),
+            *[(date(2026, 3, day), SNAPSHOT, 5) for day in (7, 8, 9, 10)],
+        ]
+        assert con.execute("select count(*) from mart_customer_rfm where customer_key = 'C7'").fetchone() == (
+            0,
+        )
         migration = con.execute(
             "select before.segment, after.segment from mart_customer_rfm as before "
             "join mart_customer_rfm as after using (customer_key) "
             "where customer_key = 'C1' and before.snapshot_date = ? and after.snapshot_date = ?",
             [earlier, SNAPSHOT],
         )
-        assert migration.fetchall() == [("Promising", "Champions")]
-    assert DeltaTable(context.lake.table("gold.mart_customer_rfm").path).to_pyarrow_table().num_rows == 10
+        assert migration.fetchall() == [("Promising", "Potential Loyalists")]
+    # 03-04's previous revision is the planted one (C7 dropped, five added); 03-05's stale rows
+    # were deleted before the run wrote its own, so that snapshot has no earlier revision.
+    changes = {c["snapshot_date"]: c for c in built["rfm_revisions"]}
+    assert (changes["2026-03-04"]["previous_known_at"], changes["2026-03-04"]["added"]) == ("2026-03-04", 5)
+    assert (changes["2026-03-04"]["dropped"], changes["2026-03-04"]["rows_changed"]) == (1, 6)
+    assert changes["2026-03-05"]["previous_known_at"] is None
+    assert DeltaTable(context.lake.table("gold.mart_customer_rfm").path).to_pyarrow_table().num_rows == 40
+    assert (
+        DeltaTable(context.lake.table("gold.mart_customer_rfm_revisions").path).to_pyarrow_table().num_rows
+        == 41
+    )
+
+
+def test_the_gold_gate_holds_rfm_scores_to_the_customer_s_own_measures(gold, spark, tmp_path):
+    """The gate's RFM rules pass on the build, and fail on a copy where one frequency maps to two
+    scores and a one-time buyer is called loyal."""
+    from omnilake.errors import QualityGateError
+    from quality.checks import GateContext
+    from quality.config import QualityConfig
+    from quality.gates import run_suites
+    from quality.gold import RULES
+
+    rules = [r for r in RULES if r.name.startswith("gold.rfm_")]
+    assert len(rules) == 2
+    lake = gold["context"].lake
+    config = QualityConfig(data_docs=False)
+    run_suites(GateContext("gold", "rfm-rules-pass", lake, config), rules)  # raises on a failure
+    tampered = tmp_path / "tampered.duckdb"
+    shutil.copyfile(published_warehouse_path(lake), tampered)
+    with duckdb.connect(str(tampered)) as con:
+        con.execute(
+            "update mart_customer_rfm_revisions set f_score = 2, segment = 'Loyal Customers' "
+            "where customer_key = 'C2' and snapshot_date = ?",
+            [SNAPSHOT],
+        )
+    ctx = GateContext("gold", "rfm-rules-fail", lake, config, warehouse_path=str(tampered))
+    with pytest.raises(QualityGateError) as failed:
+        run_suites(ctx, rules)
+    assert "rfm_equal_measures_equal_scores" in str(failed.value)
+    assert "rfm_one_time_buyers_not_loyal" in str(failed.value)

@@ -17,6 +17,9 @@ renamed as (
         -- strings
         evidence,
 
+        -- dates
+        cast(coalesce(merged_on, cast(merged_at as date)) as date) as merged_on,
+
         -- timestamps
         cast(merged_at as timestamp) as merged_at
 

@@ -34,6 +34,7 @@ renamed as (
 
         -- dates
         cast(business_date as date) as business_date,
+        cast(coalesce(received_on, business_date) as date) as received_on,
 
         -- timestamps
         cast(transaction_at as timestamp) as transaction_at

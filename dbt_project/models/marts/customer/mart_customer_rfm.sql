@@ -1,57 +1,51 @@
 {#
-    RFM scores and segment per customer and snapshot date. Scores are quintiles (ntile(5)) over
-    the customers of the snapshot, 5 the best: R by recency_days descending (most recent last, so
-    5), F by frequency and M by monetary ascending; ties are broken by customer_key so a rerun
-    gives the same scores. The segment comes from the R and F scores (macro rfm_segment).
+    RFM per customer and snapshot date as known last: of each snapshot's revisions
+    (mart_customer_rfm_revisions), the one with the latest known_at. "As known at L" is the
+    revision with the latest known_at on or before L (analyst macro rfm_as_known_at).
 #}
 with
 
-customer_values as (
+revisions as (
 
-    select * from {{ ref('int_customer_rfm_values') }}
-
-),
-
-scored as (
-
-    select
-        *,
-        ntile(5) over (partition by snapshot_date order by recency_days desc, customer_key) as r_score,
-        ntile(5) over (partition by snapshot_date order by frequency, customer_key) as f_score,
-        ntile(5) over (partition by snapshot_date order by monetary, customer_key) as m_score
-    from customer_values
+    select * from {{ ref('mart_customer_rfm_revisions') }}
 
 ),
 
-segmented as (
+latest_revisions as (
 
     select
-        *,
-        {{ dbt.concat([
-            "cast(r_score as " ~ dbt.type_string() ~ ")",
-            "cast(f_score as " ~ dbt.type_string() ~ ")",
-            "cast(m_score as " ~ dbt.type_string() ~ ")"
-        ]) }} as rfm_cell,
-        {{ rfm_segment('r_score', 'f_score') }} as segment
-    from scored
+        snapshot_date,
+        max(known_at) as known_at
+    from revisions
+    group by snapshot_date
+
+),
+
+latest as (
+
+    select revisions.*
+    from revisions
+    inner join latest_revisions
+        on revisions.snapshot_date = latest_revisions.snapshot_date
+        and revisions.known_at = latest_revisions.known_at
 
 ),
 
 final as (
 
     select
-        cast(snapshot_date as date) as snapshot_date,
-        cast(customer_key as {{ dbt.type_string() }}) as customer_key,
-        cast(last_purchase_date as date) as last_purchase_date,
-        cast(recency_days as int) as recency_days,
-        cast(frequency as bigint) as frequency,
-        cast(monetary as decimal(14, 2)) as monetary,
-        cast(r_score as int) as r_score,
-        cast(f_score as int) as f_score,
-        cast(m_score as int) as m_score,
-        cast(rfm_cell as {{ dbt.type_string() }}) as rfm_cell,
-        cast(segment as {{ dbt.type_string() }}) as segment
-    from segmented
+        snapshot_date,
+        customer_key,
+        last_purchase_date,
+        recency_days,
+        frequency,
+        monetary,
+        r_score,
+        f_score,
+        m_score,
+        rfm_cell,
+        segment
+    from latest
 
 )
 
