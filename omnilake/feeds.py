@@ -33,8 +33,11 @@ _FEED_KEYS = {"cadence", "kind", "weekday"}
 # no feed and is built empty. (Identity and reference data feed every mart; they are not listed.)
 MART_SOURCES: dict[str, tuple[str, ...]] = {
     "dim_customer": ("crm_members", "orders", "pos", "events"),
+    "dim_customer_observations": ("crm_members", "orders", "pos", "events"),
+    "dim_customer_history": ("crm_members", "orders", "pos", "events"),
     "fct_sales": ("orders", "pos"),
     "mart_customer_rfm": ("orders", "pos"),
+    "mart_customer_rfm_revisions": ("orders", "pos"),
     "mart_inventory_position": ("inventory_online", "inventory_store"),
     "mart_journey_funnel": ("events",),
 }

@@ -82,8 +82,11 @@ def test_marts_without_a_declared_feed_are_named(declare):
     assert feeds.marts_without_feed() == {"mart_journey_funnel": ("events",)}
     assert feeds.marts_partly_fed() == {
         "dim_customer": ("crm_members", "pos", "events"),
+        "dim_customer_observations": ("crm_members", "pos", "events"),
+        "dim_customer_history": ("crm_members", "pos", "events"),
         "fct_sales": ("pos",),
         "mart_customer_rfm": ("pos",),
+        "mart_customer_rfm_revisions": ("pos",),
         "mart_inventory_position": ("inventory_store",),
     }
 
