@@ -79,6 +79,9 @@ class Settings(BaseSettings):
         "analyst", description="Warehouse readers: analyst (masked views) or privileged (unmasked marts)"
     )
     dbt_docs: bool = Field(True, description="Generate dbt docs (catalog and manifest) after each gold build")
+    snapshot_diff: bool = Field(
+        True, description="Ingest full-snapshot feeds as changes (off: every snapshot whole, for comparison)"
+    )
     task_retries: int = Field(
         2, description="Retries of each Airflow task (exponential backoff from 2 minutes)"
     )

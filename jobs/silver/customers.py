@@ -9,7 +9,7 @@ pseudonyms (``identifier_hash``) and masked display forms, never in clear text:
   can be a person's contact phone even though identity resolution does not use it as evidence;
 - web_customer_id: the account the person used most recently (a person may hold two);
 - CRM membership, tier, sign-up and consent flags from the latest CRM snapshot of the person's
-  member id; consent is false when unknown (not a member, or the CRM left it empty).
+  member id (a member who left the snapshot keeps the last version listed); consent is false when unknown (not a member, or the CRM left it empty).
 
 The table is rebuilt whole each run from bronze and the identity graph (people are few next to
 events), so merged keys disappear and their survivor carries the union of the contact points.
@@ -20,12 +20,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.silver.identity import Scratch
+from jobs.silver.snapshots import latest_snapshot, versions
 from omnilake import delta
 from omnilake.engine import get_spark
 from omnilake.lake import Lake, get_lake
@@ -63,9 +65,14 @@ def _keyed(df: DataFrame, identifiers: DataFrame, anchors: dict[str, Column]) ->
     )
 
 
-def latest_members(crm: DataFrame) -> DataFrame:
-    """Each member as the latest CRM snapshot shows them."""
-    return latest_by_key(crm, ["member_id"], [F.col("_landing_date").desc(), F.col("_line").desc()])
+def latest_members(crm: DataFrame, latest_snapshot: date | None = None) -> DataFrame:
+    """Each member as the latest CRM snapshot that lists them shows them, with ``_seen_to``, that
+    snapshot's date (bronze holds the CRM's changes: ``jobs.silver.snapshots``)."""
+    return latest_by_key(
+        versions(crm, ["member_id"], latest_snapshot),
+        ["member_id"],
+        [F.col("_seen_to").desc(), F.col("_landing_date").desc(), F.col("_line").desc()],
+    )
 
 
 def contact_candidates(
@@ -78,7 +85,7 @@ def contact_candidates(
             F.col("email"),
             F.col("phone"),
             F.lit(1).alias("priority"),
-            F.col("_landing_date").cast("timestamp").alias("seen_at"),
+            F.col("_seen_to").cast("timestamp").alias("seen_at"),
         )
     ]
     if orders is not None:
@@ -253,11 +260,9 @@ def build_customers(lake: Lake | None = None) -> CustomersResult:
     table = lake.table("silver.customers")
     identifiers = delta.read(spark, lake.table("silver.customer_identifiers"))
     members = _bronze(spark, lake, "crm_members")
-    members = (
-        latest_members(members)
-        if members is not None
-        else spark.createDataFrame([], lake.table("bronze.crm_members").contract.spark_schema())
-    )
+    if members is None:
+        members = spark.createDataFrame([], lake.table("bronze.crm_members").contract.spark_schema())
+    members = latest_members(members, latest_snapshot(lake, "crm_members"))
     rows = customer_rows(identifiers, members, _bronze(spark, lake, "orders"), _bronze(spark, lake, "events"))
     scratch = Scratch(lake, "customers")
     try:

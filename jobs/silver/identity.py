@@ -81,6 +81,7 @@ from typing import TYPE_CHECKING, Any
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from jobs.silver.snapshots import latest_snapshot, versions
 from omnilake import delta
 from omnilake.engine import get_spark
 from omnilake.errors import LandingError
@@ -145,16 +146,23 @@ def order_observations(orders: DataFrame) -> DataFrame:
 
 
 def crm_observations(members: DataFrame) -> DataFrame:
-    """A CRM member links member id, loyalty card, e-mail and phone (seen on each snapshot day)."""
-    return _observation(
-        members,
-        F.col("_landing_date"),
-        normalised_name(F.col("first_name"), F.col("last_name")),
-        member_id=F.col("member_id"),
-        loyalty_card=F.col("loyalty_card"),
-        email=F.col("email"),
-        phone=F.col("phone"),
-    )
+    """A CRM member links member id, loyalty card, e-mail and phone (seen on each snapshot day).
+
+    ``members`` are versions (``jobs.silver.snapshots.versions``): each is observed on the first and
+    the last day it was listed, which compacts to what every daily row would give."""
+    observed = [
+        _observation(
+            members,
+            F.col(seen),
+            normalised_name(F.col("first_name"), F.col("last_name")),
+            member_id=F.col("member_id"),
+            loyalty_card=F.col("loyalty_card"),
+            email=F.col("email"),
+            phone=F.col("phone"),
+        )
+        for seen in ("_seen_from", "_seen_to")
+    ]
+    return observed[0].unionByName(observed[1])
 
 
 def event_observations(events: DataFrame) -> DataFrame:
@@ -280,7 +288,10 @@ def observe(spark: SparkSession, lake: Lake) -> DataFrame:
     for source, reader in readers.items():
         table = lake.table(f"bronze.{source}")
         if delta.exists(table):
-            parts.append(reader(delta.read(spark, table)))
+            rows = delta.read(spark, table)
+            if source == "crm_members":  # a snapshot feed held as changes
+                rows = versions(rows, ["member_id"], latest_snapshot(lake, source))
+            parts.append(reader(rows))
     events, orders = lake.table("bronze.events"), lake.table("bronze.orders")
     if delta.exists(events) and delta.exists(orders):
         parts.append(checkout_observations(delta.read(spark, events), delta.read(spark, orders)))
