@@ -185,13 +185,21 @@ def test_three_snapshots_become_changes_that_reconcile_and_give_the_silver_of_wh
     ]
     reconciliation = delta.read(spark, lake.table("ops.reconciliation")).where("source = 'crm_members'")
     assert sorted(
-        (r["landing_date"], r["records_received"], r["bronze_rows"], r["quarantined_rows"], r["unchanged_rows"])
+        (
+            r["landing_date"],
+            r["records_received"],
+            r["bronze_rows"],
+            r["quarantined_rows"],
+            r["unchanged_rows"],
+        )
         for r in reconciliation.collect()
         if r["balanced"]
     ) == [(DAYS[0], 5, 4, 1, 0), (DAYS[1], 5, 2, 1, 2), (DAYS[2], 5, 0, 0, 5)]
     # The state holds the last snapshot's five records; M4 and M6 stay known as quarantined.
     state = DeltaTable(lake.table("ops.snapshot_state").path).to_pyarrow_table().to_pylist()
-    last = {r["record_key"]: r for r in state if r["source"] == "crm_members" and r["landing_date"] == DAYS[2]}
+    last = {
+        r["record_key"]: r for r in state if r["source"] == "crm_members" and r["landing_date"] == DAYS[2]
+    }
     assert sorted(last) == ["M00000001", "M00000003", "M00000004", "M00000005", "M00000006"]
     assert {k for k, r in last.items() if r["status"] == "quarantined"} == {"M00000004", "M00000006"}
     assert {r["outcome"] for r in last.values()} == {"unchanged"}
@@ -203,11 +211,18 @@ def test_three_snapshots_become_changes_that_reconcile_and_give_the_silver_of_wh
     # Silver from the changes equals silver from whole snapshots, table by table.
     off, off_reports = off_lake
     assert [next(r for r in day if r.source == "crm_members").bronze_rows for day in off_reports] == [4, 3, 3]
-    for name in ("silver.customers", "silver.customer_identifiers", "silver.customer_key_merges", "silver.products"):
+    for name in (
+        "silver.customers",
+        "silver.customer_identifiers",
+        "silver.customer_key_merges",
+        "silver.products",
+    ):
         assert table_fingerprint(lake.table(name)) == table_fingerprint(off.table(name)), name
     customers = {r["member_id"]: r for r in delta.read(spark, lake.table("silver.customers")).collect()}
     # M2 left the snapshot and keeps its last version; M1 is silver now; M6 keeps its day-1 row.
     assert customers["M00000002"]["tier"] == "silver" and customers["M00000001"]["tier"] == "silver"
     assert "M00000006" in customers and "M00000004" not in customers
-    prices = {r["sku"]: str(r["list_price"]) for r in delta.read(spark, lake.table("silver.products")).collect()}
+    prices = {
+        r["sku"]: str(r["list_price"]) for r in delta.read(spark, lake.table("silver.products")).collect()
+    }
     assert prices == {"SKU-000001": "12.50", "SKU-000002": "20.00", "SKU-000003": "5.00"}
