@@ -316,9 +316,9 @@ def _reconcile(
             s.records,
             *counts[s.file_hash],
             s.records == sum(counts[s.file_hash]) + unchanged.get(s.file_hash, 0),
-            unchanged.get(s.file_hash) if s.file_hash in unchanged else None,
             batch_id,
             now,
+            unchanged.get(s.file_hash) if s.file_hash in unchanged else None,
         )
         for s in readable
     ]

@@ -119,7 +119,7 @@ class SnapshotDiff:
     files: list[FileDiff] = field(default_factory=list)
     gone_path: Path | None = None
     watch_refused: bool = False  # some parsed record would leave its key gone if quarantined
-    _state_rows: list[dict] = field(default_factory=list)
+    _state_tables: list[pa.Table] = field(default_factory=list)  # one per diffed file, in order
 
     @property
     def hashes(self) -> list[str]:
@@ -208,39 +208,49 @@ class SnapshotDiff:
     # --- after the bronze and quarantine writes --------------------------------------------------
 
     def record_state(self, spark: SparkSession, lake: Lake) -> None:
-        """Write the last snapshot's key -> digest state, with each record's status now known."""
-        if not self._state_rows:
+        """Write the state of every snapshot file of this run, each record's status now known.
+
+        The next run compares with the last of them; the others are kept until then so that
+        reconciliation can count each file's unchanged records in the table."""
+        if not self._state_tables:
             return
         quarantine = lake.table(f"quarantine.{self.source}")
         quarantined: set[tuple[str, int]] = set()
-        if delta.exists(quarantine):
+        if delta.exists(quarantine):  # records parsed in this run came from this run's files
             quarantined = {
                 (r["_file_hash"], int(r["_line"]))
                 for r in delta.read(spark, quarantine)
-                .where(F.col("_file_hash").isin(self._origin_hashes()))
+                .where(F.col("_file_hash").isin(self.hashes))
                 .select("_file_hash", "_line")
                 .collect()
             }
-        for row in self._state_rows:
-            if row["status"] == "sent":
-                origin = (row["origin_file_hash"], row["origin_line"])
-                row["status"] = "quarantined" if origin in quarantined else "bronze"
+        resolved = []
+        for state in self._state_tables:
+            origins = zip(
+                state.column("status").to_pylist(),
+                state.column("origin_file_hash").to_pylist(),
+                state.column("origin_line").to_pylist(),
+                strict=True,
+            )
+            statuses = [
+                ("quarantined" if (h, n) in quarantined else "bronze") if status == "sent" else status
+                for status, h, n in origins
+            ]
+            column = state.schema.get_field_index("status")
+            resolved.append(state.set_column(column, "status", pa.array(statuses, pa.string())))
+        data = pa.concat_tables(resolved)
         table = lake.table(STATE_TABLE)
-        data = pa.Table.from_pylist(self._state_rows, schema=_arrow_schema(table.contract))
         keep = f" and file_hash <> '{self.previous_file}'" if self.previous_file else ""
         if DeltaTable.is_deltatable(table.path):
             write_deltalake(table.path, data, mode="overwrite", predicate=f"source = '{self.source}'{keep}")
         else:
             write_deltalake(table.path, data, mode="append")
 
-    def _origin_hashes(self) -> list[str]:
-        return sorted({r["origin_file_hash"] for r in self._state_rows if r["status"] == "sent"})
-
     def counted_unchanged(self, lake: Lake) -> dict[str, int]:
         """Unchanged records per file of this run, counted in ``ops.snapshot_state`` (not assumed)."""
         table = lake.table(STATE_TABLE)
         counts = dict.fromkeys(self.hashes, 0)
-        if not DeltaTable.is_deltatable(table.path) or not self._state_rows:
+        if not DeltaTable.is_deltatable(table.path) or not self._state_tables:
             return counts
         rows = DeltaTable(table.path).to_pyarrow_table(
             columns=["file_hash", "outcome"],
@@ -255,6 +265,9 @@ class SnapshotDiff:
 def _arrow_schema(state: Contract) -> pa.Schema:
     types = {"string": pa.string(), "date": pa.date32(), "long": pa.int64()}
     return pa.schema([pa.field(f.name, types[f.type], nullable=not f.required) for f in state.fields])
+
+
+STATE_SCHEMA = _arrow_schema(contract("ops", "snapshot_state"))
 
 
 # --- staging side --------------------------------------------------------------------------------
@@ -466,7 +479,7 @@ def prepare(
             [g for g, s in zip(gone_if_refused, sent, strict=True) if s],
         )
         diff.files.append(result)
-        diff._state_rows = state_rows  # the state is the last snapshot's
+        diff._state_tables.append(pa.Table.from_pylist(state_rows, schema=STATE_SCHEMA))
         keyed, keyless, chain_date = new_keyed, new_keyless, day
         log.info(
             "%s %s: %d new, %d changed, %d unchanged (%d of them quarantined before), %d gone",

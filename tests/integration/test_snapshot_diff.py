@@ -226,3 +226,42 @@ def test_three_snapshots_become_changes_that_reconcile_and_give_the_silver_of_wh
         r["sku"]: str(r["list_price"]) for r in delta.read(spark, lake.table("silver.products")).collect()
     }
     assert prices == {"SKU-000001": "12.50", "SKU-000002": "20.00", "SKU-000003": "5.00"}
+
+
+def test_three_snapshots_in_one_run_give_the_bronze_of_three_daily_runs(spark, lake: Lake, tmp_path: Path):
+    for day in DAYS:
+        _deliver(lake.root.local_path, "crm_members", day, CRM[day])
+    (report,) = ingest(["crm_members"], None, lake)  # a backfill: each day compared with the one before
+    assert (report.records, report.bronze_rows, report.quarantined_rows, report.unchanged_rows) == (
+        15,
+        6,
+        2,
+        7,
+    )
+    assert not report.unbalanced_files
+
+    daily = Lake(LakeRoot(str(tmp_path / "daily")))
+    daily.ensure_layout()
+    for day in DAYS:
+        _deliver(daily.root.local_path, "crm_members", day, CRM[day])
+        ingest(["crm_members"], day, daily)
+    for name in ("bronze.crm_members", "quarantine.crm_members"):
+        assert table_fingerprint(lake.table(name)) == table_fingerprint(daily.table(name)), name
+    assert table_fingerprint(lake.table("bronze.crm_members")).rows == 8  # 4 + (2 + 2 gone) + 0
+
+
+def test_a_snapshot_delivered_late_is_taken_whole_and_leaves_the_state_alone(spark, lake: Lake):
+    for day in (DAYS[0], DAYS[2]):
+        _deliver(lake.root.local_path, "crm_members", day, CRM[day])
+        ingest(["crm_members"], day, lake)
+    _deliver(lake.root.local_path, "crm_members", DAYS[1], CRM[DAYS[1]])
+    (late,) = ingest(["crm_members"], DAYS[1], lake)
+    # Older than the state's snapshot: every good record to bronze as `full`, nothing compared.
+    assert (late.bronze_rows, late.quarantined_rows, late.unchanged_rows) == (3, 2, 0)
+    assert _bronze(spark, lake, "crm_members", DAYS[1]) == [
+        ("M00000001", "full"),
+        ("M00000003", "full"),
+        ("M00000005", "full"),
+    ]
+    state = DeltaTable(lake.table("ops.snapshot_state").path).to_pyarrow_table().to_pylist()
+    assert {r["landing_date"] for r in state} == {DAYS[0], DAYS[2]}
