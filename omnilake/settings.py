@@ -86,6 +86,9 @@ class Settings(BaseSettings):
         None,
         description="The retailer's feeds declaration (YAML: sources, cadence, kind); default schemas/feeds.yaml",
     )
+    snapshot_diff: bool = Field(
+        True, description="Ingest full-snapshot feeds as changes (off: every snapshot whole, for comparison)"
+    )
     task_retries: int = Field(
         2, description="Retries of each Airflow task (exponential backoff from 2 minutes)"
     )
