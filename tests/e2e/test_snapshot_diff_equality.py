@@ -6,6 +6,9 @@ missing required values, extra columns, duplicate files), run day by day through
 silver steps as the pipeline orders them, on two lakes from the same landing files: one with
 ``OMNILAKE_SNAPSHOT_DIFF`` on (the default), one with it off. Bronze and quarantine differ by design
 (changes, not snapshots; a repeated bad row quarantined once); every silver table must be equal.
+Both lakes run the incremental silver steps, so this is also the check that an unchanged CRM member
+(no row in later bronze batches when diffing) is still seen on every later snapshot day by identity
+(``silver.identity_observations``) and customers (``silver.customer_members``).
 
 Gates, dbt and publish are left out to keep this cheap: gold reads only silver (and writes nothing
 silver reads), so equal silver gives equal gold.
