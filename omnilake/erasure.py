@@ -33,7 +33,8 @@
    hashes, the person's orders and events, their lines and status history); the gold Delta marts and
    the warehouse (``customer_key``, and the person's online orders in ``fct_sales``);
    ``ops.quality_results`` (an observed value quoting the person is redacted); bronze (identifier
-   hashes, or ``_raw`` carrying an identifier); ``silver.customer_identifiers`` last, so that an
+   hashes, or ``_raw`` carrying an identifier); ``ops.snapshot_state`` (rows keyed by one of the
+   person's member ids); ``silver.customer_identifiers`` last, so that an
    interrupted erasure, run again, still resolves the person (every step is idempotent).
 5. **the warehouse file**: rows deleted, then the database is copied into a fresh file
    (``COPY FROM DATABASE``) that replaces the old one atomically: DuckDB's free blocks keep deleted
@@ -725,6 +726,30 @@ def _reset_derived_state(spark: SparkSession, lake: Lake, dry_run: bool) -> None
             log.info("erasure: emptied %s (rebuilt from bronze by the next run)", name)
 
 
+def _erase_snapshot_state(spark: SparkSession, lake: Lake, person: Person, receipt, dry_run: bool) -> None:
+    """``ops.snapshot_state`` rows keyed by one of the person's identifiers (a CRM member id): the
+    state of a snapshot feed holds record keys, and a key may be personal."""
+    from pyspark.sql import functions as F
+
+    from omnilake.contracts import contract
+    from omnilake.privacy import identifier_hash
+
+    condition = F.lit(False)
+    for source, columns in BRONZE_IDENTIFIERS.items():
+        keys = [k for k in contract("landing", source).keys if k != "snapshot_date"]
+        for identifier_type, column in columns:
+            if keys == [column] and person.hashes.get(identifier_type):
+                hashed = identifier_hash(identifier_type, F.col("record_key"))
+                condition = condition | (
+                    (F.col("source") == source)
+                    & F.coalesce(_isin(hashed, person.hashes[identifier_type]), F.lit(False))
+                )
+    name = "ops.snapshot_state"
+    table = lake.table(name)
+    rows, _ = delete_matching(spark, table.path, condition, tuple(table.keys), dry_run=dry_run)
+    _count(receipt.tables, name, rows)
+
+
 def _redact_quality_results(
     spark: SparkSession, lake: Lake, matcher: TextMatcher, receipt, dry_run: bool
 ) -> None:
@@ -1073,6 +1098,7 @@ def erase(
         _redact_quality_results(spark, lake, derived, receipt, dry_run)
         bronze = {k: v for k, v in record_keys.items() if k.startswith("bronze.")}
         _erase_record_tables(spark, lake, bronze, receipt, dry_run)
+        _erase_snapshot_state(spark, lake, person, receipt, dry_run)
         _erase_identifiers(spark, lake, person, receipt, dry_run)
         _reset_derived_state(spark, lake, dry_run)
         if not dry_run:

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
         ge=0,
         description="Lateness window: a run also revises the dated snapshots of this many business dates before it",
     )
+    snapshot_diff: bool = Field(
+        True, description="Ingest full-snapshot feeds as changes (off: every snapshot whole, for comparison)"
+    )
     task_retries: int = Field(
         2, description="Retries of each Airflow task (exponential backoff from 2 minutes)"
     )

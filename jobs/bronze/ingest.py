@@ -31,6 +31,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
+from jobs.bronze import snapshot_diff
 from jobs.bronze.parse import bronze_rows, classify, quarantine_rows
 from omnilake import delta
 from omnilake.contracts import all_contracts, landing_sources
@@ -58,6 +59,7 @@ class SourceReport:
     records: int = 0
     bronze_rows: int = 0
     quarantined_rows: int = 0
+    unchanged_rows: int = 0  # snapshot feeds: records as in the previous snapshot, not written again
     quarantine_reasons: Counter = field(default_factory=Counter)
     drift: list[str] = field(default_factory=list)
     unbalanced_files: list[str] = field(default_factory=list)
@@ -150,6 +152,7 @@ def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: da
         report.files_new = len(readable)
         report.files_quarantined = len(refused)
         ingested_at = F.lit(now).cast("timestamp")
+        diff = snapshot_diff.prepare(lake, source, landing_contract, readable, staging_dir, batch_id)
 
         if readable:
             hashes = [s.file_hash for s in readable]
@@ -157,11 +160,10 @@ def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: da
             staged_paths = [str(p) for h in hashes if (p := staging_dir / f"{h}.parquet").exists()]
             stage = spark.read.parquet(*staged_paths) if staged_paths else _empty_stage(spark)
             classified = classify(stage, landing_contract)
-            delta.overwrite(
-                bronze_rows(classified, landing_contract, batch_id, ingested_at),
-                lake.table(f"bronze.{source}"),
-                replace_where=where,
-            )
+            bronze = bronze_rows(classified, landing_contract, batch_id, ingested_at)
+            if diff is not None:  # a snapshot feed: changes only, plus the keys that went
+                bronze = diff.with_gone_rows(spark, lake, classified, bronze, batch_id, ingested_at)
+            delta.overwrite(bronze, lake.table(f"bronze.{source}"), replace_where=where)
             crash_point("bronze.after_data_write")
             delta.overwrite(
                 quarantine_rows(classified, batch_id, ingested_at),
@@ -169,9 +171,12 @@ def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: da
                 replace_where=where,
             )
             crash_point("bronze.after_quarantine_write")
+            if diff is not None:
+                diff.record_state(spark, lake)
             _record_drift(spark, lake, source, readable, classified, batch_id, now)
         _quarantine_files(spark, lake, refused, batch_id, now)
-        counts = _reconcile(spark, lake, source, readable, batch_id, now)
+        unchanged = diff.counted_unchanged(lake) if diff is not None else {}
+        counts = _reconcile(spark, lake, source, readable, batch_id, now, unchanged)
         crash_point("bronze.before_ledger_write")
         _write_ledger(spark, lake, staged, duplicates, counts, batch_id, now)
     finally:
@@ -182,7 +187,8 @@ def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: da
         report.records += s.records
         report.bronze_rows += bronze_count
         report.quarantined_rows += quarantined_count
-        if s.records != bronze_count + quarantined_count:
+        report.unchanged_rows += unchanged.get(s.file_hash, 0)
+        if s.records != bronze_count + quarantined_count + unchanged.get(s.file_hash, 0):
             report.unbalanced_files.append(s.file.relative_path)
         report.drift.extend(f"{s.file.relative_path}: {note.detail}" for note in s.drift)
     if readable:
@@ -357,21 +363,27 @@ def _quarantine_files(
 
 
 def _reconcile(
-    spark: SparkSession, lake: Lake, source: str, readable: list[StagedFile], batch_id: str, now: datetime
+    spark: SparkSession,
+    lake: Lake,
+    source: str,
+    readable: list[StagedFile],
+    batch_id: str,
+    now: datetime,
+    unchanged: dict[str, int],
 ) -> dict[str, tuple[int, int]]:
-    """Count each file's rows in bronze and quarantine (the tables, not our intentions) and store it."""
+    """Count each file's rows in bronze and quarantine (the tables, not our intentions) and store it.
+
+    A snapshot feed's file also has ``unchanged`` records (counted in ``ops.snapshot_state``); its
+    ``gone`` rows in bronze are not records of the file and are not counted."""
     if not readable:
         return {}
     hashes = [s.file_hash for s in readable]
 
     def counted(table_name: str) -> dict[str, int]:
-        rows = (
-            delta.read(spark, lake.table(table_name))
-            .where(_in_partitions(readable))
-            .groupBy("_file_hash")
-            .count()
-            .collect()
-        )
+        rows = delta.read(spark, lake.table(table_name)).where(_in_partitions(readable))
+        if table_name.startswith("bronze."):
+            rows = rows.where(~F.col("_change").eqNullSafe("gone"))
+        rows = rows.groupBy("_file_hash").count().collect()
         return {r["_file_hash"]: int(r["count"]) for r in rows}
 
     in_bronze, in_quarantine = counted(f"bronze.{source}"), counted(f"quarantine.{source}")
@@ -385,9 +397,10 @@ def _reconcile(
             s.file.landing_date,
             s.records,
             *counts[s.file_hash],
-            s.records == sum(counts[s.file_hash]),
+            s.records == sum(counts[s.file_hash]) + unchanged.get(s.file_hash, 0),
             batch_id,
             now,
+            unchanged.get(s.file_hash) if s.file_hash in unchanged else None,
         )
         for s in readable
     ]
@@ -480,4 +493,5 @@ def ingest_step(context, source: str) -> dict:
         "records": report.records,
         "bronze_rows": report.bronze_rows,
         "quarantined_rows": report.quarantined_rows,
+        "unchanged_rows": report.unchanged_rows,
     }

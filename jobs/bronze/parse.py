@@ -134,7 +134,11 @@ def classify(staged: DataFrame, contract: Contract) -> DataFrame:
 
 
 def bronze_rows(classified: DataFrame, contract: Contract, batch_id: str, ingested_at: Column) -> DataFrame:
-    """The good records in bronze shape: declared fields, then ingestion metadata."""
+    """The good records in bronze shape: declared fields, then ingestion metadata.
+
+    Snapshot feeds' staging carries ``_change`` and ``_previous_snapshot`` (jobs.bronze.snapshot_diff);
+    change feeds leave them null."""
+    changes = "_change" in classified.columns
     return classified.where(F.col("reason").isNull()).select(
         *[F.col(f"_typed_{f.name}").alias(f.name) for f in contract.fields],
         F.col("_rescued"),
@@ -144,6 +148,8 @@ def bronze_rows(classified: DataFrame, contract: Contract, batch_id: str, ingest
         F.col("_line"),
         F.lit(batch_id).alias("_batch_id"),
         ingested_at.alias("_ingested_at"),
+        F.col("_change") if changes else F.lit(None).cast("string").alias("_change"),
+        F.col("_previous_snapshot") if changes else F.lit(None).cast("date").alias("_previous_snapshot"),
         F.to_date("_landing_date").alias("_landing_date"),
     )
 

@@ -9,16 +9,21 @@ pseudonyms (``identifier_hash``) and masked display forms, never in clear text:
   can be a person's contact phone even though identity resolution does not use it as evidence;
 - web_customer_id: the account the person used most recently (a person may hold two);
 - CRM membership, tier, sign-up and consent flags from the latest CRM snapshot of the person's
-  member id; consent is false when unknown (not a member, or the CRM left it empty).
+  member id (a member who left the snapshot keeps the last version listed); consent is false when
+  unknown (not a member, or the CRM left it empty).
 
 The table is recomputed whole each run from the identity graph and compact evidence tables that
-each run extends with its new bronze batches only (``ops.silver_progress``): ``silver.customer_members``
-(the latest snapshot of each CRM member), ``silver.customer_contacts`` (every e-mail and phone an order
-or identify call gave, the last time it did) and ``silver.customer_web_accounts`` (each account's last
-use); people are few next to events, so merged keys disappear and their survivor carries the union of
-the contact points. Evidence keeps pseudonyms only, so when two contact points tie on source and time
-(the clear value breaks that tie) or the evidence is empty (a new lake, after an erasure) a run reads
-all of bronze instead, as ``rebuild`` does; both give the same table.
+each run extends with its new bronze batches only (``ops.silver_progress``):
+``silver.customer_members`` (the latest snapshot of each CRM member), ``silver.customer_contacts``
+(every e-mail and phone an order or identify call gave, the last time it did) and
+``silver.customer_web_accounts`` (each account's last use); people are few next to events, so merged
+keys disappear and their survivor carries the union of the contact points. The CRM is held in bronze
+as changes (``jobs.bronze.snapshot_diff``): an unchanged member has no row in a later batch, so a run
+with a new CRM batch re-reads the CRM's change rows (few: they follow changes, not days) and a
+member's snapshot date follows the latest snapshot listing them. Evidence keeps pseudonyms only, so
+when two contact points tie on source and time (the clear value breaks that tie) or the evidence is
+empty (a new lake, after an erasure) a run reads all of bronze instead, as ``rebuild`` does; both
+give the same table.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -33,6 +39,7 @@ from pyspark.sql import functions as F
 
 from jobs.silver.identity import Scratch
 from jobs.silver.progress import Batch, pending_batches, read_batches, record_batches
+from jobs.silver.snapshots import changed_versions, latest_snapshot, versions
 from omnilake import delta
 from omnilake.engine import get_spark
 from omnilake.lake import Lake, get_lake
@@ -70,9 +77,14 @@ def _keyed(df: DataFrame, identifiers: DataFrame, anchors: dict[str, Column]) ->
     )
 
 
-def latest_members(crm: DataFrame) -> DataFrame:
-    """Each member as the latest CRM snapshot shows them."""
-    return latest_by_key(crm, ["member_id"], [F.col("_landing_date").desc(), F.col("_line").desc()])
+def latest_members(crm: DataFrame, latest_snapshot: date | None = None) -> DataFrame:
+    """Each member as the latest CRM snapshot that lists them shows them, with ``_seen_to``, that
+    snapshot's date (bronze holds the CRM's changes: ``jobs.silver.snapshots``)."""
+    return latest_by_key(
+        versions(crm, ["member_id"], latest_snapshot),
+        ["member_id"],
+        [F.col("_seen_to").desc(), F.col("_landing_date").desc(), F.col("_line").desc()],
+    )
 
 
 def contact_candidates(
@@ -85,7 +97,7 @@ def contact_candidates(
             F.col("email"),
             F.col("phone"),
             F.lit(1).alias("priority"),
-            F.col("_landing_date").cast("timestamp").alias("seen_at"),
+            F.col("_seen_to").cast("timestamp").alias("seen_at"),
         )
     ]
     if orders is not None:
@@ -258,8 +270,13 @@ EVIDENCE = ("silver.customer_members", "silver.customer_contacts", "silver.custo
 
 
 def member_evidence(crm: DataFrame) -> DataFrame:
-    """``silver.customer_members`` rows: each member's latest snapshot, contact points pseudonymised."""
-    latest = latest_members(crm)
+    """``silver.customer_members`` rows: each member's latest snapshot, contact points pseudonymised.
+
+    ``crm`` are versions (``jobs.silver.snapshots``): ``snapshot_date`` is the last snapshot listing
+    the version, as the latest daily row of a whole snapshot would give."""
+    latest = latest_by_key(
+        crm, ["member_id"], [F.col("_seen_to").desc(), F.col("_landing_date").desc(), F.col("_line").desc()]
+    )
     return latest.select(
         F.col("member_id"),
         identifier_hash("member_id", F.col("member_id")).alias("member_id_hash"),
@@ -272,7 +289,7 @@ def member_evidence(crm: DataFrame) -> DataFrame:
         mask_email(F.col("email")).alias("email_masked"),
         identifier_hash("phone", F.col("phone")).alias("phone_hash"),
         mask_phone(F.col("phone")).alias("phone_masked"),
-        F.col("_landing_date").alias("snapshot_date"),
+        F.col("_seen_to").alias("snapshot_date"),
         F.col("_line").alias("snapshot_line"),
     )
 
@@ -521,8 +538,13 @@ def grow_evidence(spark: SparkSession, lake: Lake, scratch: Scratch, rebuild: bo
         new = {s: frame for s in EVIDENCE_SOURCES if (frame := _bronze(spark, lake, s)) is not None}
         old = [spark.createDataFrame([], t.contract.spark_schema()) for t in tables]
     members, contacts, accounts = old
-    if "crm_members" in new:
-        members = _latest_member_rows(members.unionByName(member_evidence(new["crm_members"])))
+    if "crm_members" in new:  # the new snapshots' versions, and the changed ends of earlier ones
+        crm = (
+            changed_versions(spark, lake, "crm_members", ["member_id"], new["crm_members"])
+            if stored
+            else versions(new["crm_members"], ["member_id"], latest_snapshot(lake, "crm_members"))
+        )
+        members = _latest_member_rows(members.unionByName(member_evidence(crm)))
     found = contact_evidence(new.get("orders"), new.get("events"))
     if found is not None:
         contacts = _last_given(contacts.unionByName(found))
@@ -594,11 +616,9 @@ def build_customers(
 def _rows_from_bronze(spark: SparkSession, lake: Lake, identifiers: DataFrame) -> DataFrame:
     """``silver.customers`` rows from all of bronze (the full recompute)."""
     members = _bronze(spark, lake, "crm_members")
-    members = (
-        latest_members(members)
-        if members is not None
-        else spark.createDataFrame([], lake.table("bronze.crm_members").contract.spark_schema())
-    )
+    if members is None:
+        members = spark.createDataFrame([], lake.table("bronze.crm_members").contract.spark_schema())
+    members = latest_members(members, latest_snapshot(lake, "crm_members"))
     return customer_rows(identifiers, members, _bronze(spark, lake, "orders"), _bronze(spark, lake, "events"))
 
 

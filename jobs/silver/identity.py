@@ -87,6 +87,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.silver.progress import Batch, pending_batches, read_batches, record_batches
+from jobs.silver.snapshots import changed_versions, latest_snapshot, versions
 from omnilake import delta
 from omnilake.engine import get_spark
 from omnilake.errors import LandingError
@@ -154,17 +155,24 @@ def order_observations(orders: DataFrame) -> DataFrame:
 
 def crm_observations(members: DataFrame) -> DataFrame:
     """A CRM member links member id, loyalty card, e-mail, phone and the web account the CRM knows
-    (seen on each snapshot day)."""
-    return _observation(
-        members,
-        F.col("_landing_date"),
-        normalised_name(F.col("first_name"), F.col("last_name")),
-        member_id=F.col("member_id"),
-        loyalty_card=F.col("loyalty_card"),
-        email=F.col("email"),
-        phone=F.col("phone"),
-        web_customer_id=id_text(members, "web_customer_id"),
-    )
+    (seen on each snapshot day).
+
+    ``members`` are versions (``jobs.silver.snapshots.versions``): each is observed on the first and
+    the last day it was listed, which compacts to what every daily row would give."""
+    observed = [
+        _observation(
+            members,
+            F.col(seen),
+            normalised_name(F.col("first_name"), F.col("last_name")),
+            member_id=F.col("member_id"),
+            loyalty_card=F.col("loyalty_card"),
+            email=F.col("email"),
+            phone=F.col("phone"),
+            web_customer_id=id_text(members, "web_customer_id"),
+        )
+        for seen in ("_seen_from", "_seen_to")
+    ]
+    return observed[0].unionByName(observed[1])
 
 
 def event_observations(events: DataFrame) -> DataFrame:
@@ -340,7 +348,10 @@ def observe(spark: SparkSession, lake: Lake) -> DataFrame:
     for source, reader in OBSERVATION_READERS.items():
         table = lake.table(f"bronze.{source}")
         if delta.exists(table):
-            parts.append(compact_observations(reader(delta.read(spark, table))))
+            rows = delta.read(spark, table)
+            if source == "crm_members":  # a snapshot feed held as changes
+                rows = versions(rows, ["member_id"], latest_snapshot(lake, source))
+            parts.append(compact_observations(reader(rows)))
     events, orders = lake.table("bronze.events"), lake.table("bronze.orders")
     if delta.exists(events) and delta.exists(orders):
         parts.append(checkout_observations(delta.read(spark, events), delta.read(spark, orders)))
@@ -400,6 +411,11 @@ def grow_state(spark: SparkSession, lake: Lake, scratch: Scratch, rebuild: bool 
     is joined with the stored halves of the other side as well as the new ones. ``rebuild`` (or a
     missing state, e.g. after an erasure emptied it) reads all of bronze instead, the way every run
     used to; both give the same state, since compacting is a min and a max per observation.
+
+    The CRM is a snapshot feed held in bronze as changes: an unchanged member has no row in a later
+    batch, yet was seen that day. So a run with a new CRM batch observes the versions of every CRM
+    change row in bronze (``jobs.silver.snapshots.changed_versions``; few, they follow changes), whose
+    last day seen reaches the latest snapshot; it only grows, so max/min compaction stays exact.
     """
     observations_table = lake.table("silver.identity_observations")
     checkouts_table = lake.table("silver.identity_checkouts")
@@ -427,6 +443,8 @@ def grow_state(spark: SparkSession, lake: Lake, scratch: Scratch, rebuild: bool 
     by_source = {source: [b for b in batches if b.source == source] for source in STATE_SOURCES}
     new = {source: read_batches(spark, lake, found) for source, found in by_source.items() if found}
     parts = [old_observations]
+    if "crm_members" in new:  # the new snapshots' versions, and the changed ends of earlier ones
+        new["crm_members"] = changed_versions(spark, lake, "crm_members", ["member_id"], new["crm_members"])
     parts += [compact_observations(OBSERVATION_READERS[source](rows)) for source, rows in new.items()]
     halves = []
     if "events" in new:

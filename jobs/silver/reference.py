@@ -1,7 +1,8 @@
 """Conformed dimensions: silver.products and silver.locations from the daily reference snapshots, and
 silver.calendar covering the data's dates.
 
-Reference feeds arrive as full daily snapshots. A run upserts, per key, the newest valid row of the
+Reference feeds arrive as full daily snapshots, held in bronze as their changes
+(``jobs.bronze.snapshot_diff``): an unchanged row is not in bronze again, so it needs no upsert. A run upserts, per key, the newest valid row of the
 snapshots it has not taken in: a row missing from one day's export (quarantined for a defect) or
 refused for breaking the landing contract (a list price of 999999.99) keeps the row of the day
 before instead of vanishing from the dimension. A snapshot older than one already applied is
@@ -148,7 +149,8 @@ def apply_snapshot(
     if older:
         log.info("%s: %d %s snapshot(s) older than %s skipped", table_name, len(older), source, applied)
     if usable:
-        snapshots = read_batches(spark, lake, usable)
+        # A key gone from a snapshot stays in the dimension: its gone row is not a version.
+        snapshots = read_batches(spark, lake, usable).where(~F.col("_change").eqNullSafe("gone"))
         reason = contract_violation(contract("landing", source))
         if problem is not None:
             reason = F.coalesce(reason, problem(snapshots))

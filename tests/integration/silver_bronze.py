@@ -33,6 +33,8 @@ def deliver(
             "_line": line,
             "_batch_id": batch_id,
             "_ingested_at": ingested_at,
+            "_change": None,  # a change feed's row, or a snapshot's taken whole (jobs.bronze.snapshot_diff)
+            "_previous_snapshot": None,
             "_landing_date": landing_date,
         }
         for line, record in enumerate(records, start=1)

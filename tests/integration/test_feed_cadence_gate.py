@@ -46,7 +46,7 @@ def _deliveries(spark, lake, files: list[tuple[str, date, int]]) -> None:
         ledger_rows.append(
             (path, file_hash, source, day, 1, "ingested", None, records, records, 0, 0, "b", NOW)
         )
-        reconciliation_rows.append((path, file_hash, source, day, records, records, 0, True, "b", NOW))
+        reconciliation_rows.append((path, file_hash, source, day, records, records, 0, True, "b", NOW, None))
     delta.append(spark.createDataFrame(ledger_rows, ledger.contract.spark_schema()), ledger)
     delta.append(
         spark.createDataFrame(reconciliation_rows, reconciliation.contract.spark_schema()), reconciliation

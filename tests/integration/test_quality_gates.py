@@ -58,7 +58,7 @@ def _write_ops(spark, lake, today: list[dict], history_sources=SOURCES) -> None:
         if status == "ingested":
             balanced = records == bronze_rows + quarantined
             reconciliation_rows.append(
-                (path, file_hash, source, DAY, records, bronze_rows, quarantined, balanced, "b1", NOW)
+                (path, file_hash, source, DAY, records, bronze_rows, quarantined, balanced, "b1", NOW, None)
             )
     delta.append(spark.createDataFrame(ledger_rows, ledger.contract.spark_schema()), ledger)
     delta.append(
@@ -222,6 +222,8 @@ def test_bronze_tables_are_checked_on_the_processed_date_with_bronze_severities(
             line,
             "b",
             NOW,
+            None,
+            None,
             day,
         )
 
@@ -395,7 +397,7 @@ def test_silver_refusals_over_their_share_of_the_date_are_a_warning(spark, lake)
     delta.append(
         spark.createDataFrame(
             [
-                (f"landing/{s}/{day}/f", f"{s}-hash", s, day, n, n, 0, True, "b1", datetime(2026, 3, 2))
+                (f"landing/{s}/{day}/f", f"{s}-hash", s, day, n, n, 0, True, "b1", datetime(2026, 3, 2), None)
                 for s, n in files
             ],
             reconciliation.contract.spark_schema(),
