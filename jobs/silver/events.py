@@ -596,7 +596,8 @@ def _union(frames: list[DataFrame]) -> DataFrame:
 def events_step(context: RunContext) -> dict[str, Any]:
     """Pipeline step: new behaviour events into ``silver.events`` (after the identity step)."""
     result = build_events(context.lake, context.landing_date, context.run_id, rebuild=context.rebuild)
-    ensure_outputs(get_spark(), context.lake, TABLE)  # empty, not missing, without an events feed
+    # empty, not missing, without an events feed
+    ensure_outputs(get_spark(), context.lake, TABLE, "events_identity_basis")
     return {
         "batches": result.batches,
         "rows_in": result.rows_in,
