@@ -18,9 +18,11 @@
    identifiers appears as text (e-mails and ids as whole words, phones in any written format, cards
    with or without spaces). gzip files are re-compressed; other bytes are kept as delivered. The
    rewrite is recorded in ``ops.erasure_receipts`` at once (path, hash before, hash after), and
-   ingestion treats ``(path, hash after)`` as already taken (``rewritten_landing_files``), so the
-   rewritten file is neither re-ingested nor seen as a new delivery, and a re-delivery of the old
-   bytes is still a duplicate of what the ledger holds.
+   ingestion treats ``(path, hash after)`` of a file it had taken as already taken
+   (``landing.taken_after_rewrites``), so the rewritten file is neither re-ingested nor seen as a
+   new delivery, and a re-delivery of the old bytes is still a duplicate of what the ledger holds.
+   A file delivered but not ingested yet is rewritten too and stays new: its other records are
+   ingested by the next run, without the person.
 3. **other files**: text files outside the Delta tables that may quote the person's identifiers,
    ``customer_key`` or pseudonyms (CRM exports under ``exports/``, validation results, Data Docs,
    logs): line-oriented ones (CSV, NDJSON, logs) lose the lines that do, the others get each
@@ -1023,20 +1025,14 @@ def _write_receipt(spark: SparkSession, lake: Lake, receipt: ErasureReceipt) -> 
 
 
 def rewritten_landing_files(lake: Lake | None = None, source: str | None = None) -> set[tuple[str, str]]:
-    """(path, SHA-256) of every landing file as an erasure rewrote it: ingestion skips these, as it
-    skips the ledger's (path, hash) pairs (the file's records are already in bronze)."""
-    from deltalake import DeltaTable
+    """(path, SHA-256) of every landing file as an erasure rewrote it (ingestion takes those whose
+    original was already taken as the same delivery: ``landing.taken_after_rewrites``)."""
+    from omnilake.landing import erasure_rewrites
 
     lake = lake or get_lake()
-    path = lake.table("ops.erasure_receipts").path
-    if not DeltaTable.is_deltatable(path):
-        return set()
-    pairs = set()
-    for row in DeltaTable(path).to_pyarrow_table(columns=["landing_files"]).to_pylist():
-        for rewrite in row["landing_files"] or []:
-            if source is None or rewrite["path"].split("/")[1:2] == [source]:
-                pairs.add((rewrite["path"], rewrite["rewritten_sha256"]))
-    return pairs
+    return {
+        (path, after) for path, _, after in erasure_rewrites(lake.table("ops.erasure_receipts").path, source)
+    }
 
 
 def erase(

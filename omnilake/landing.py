@@ -462,3 +462,35 @@ def _header_drift(header: list[str], contract: Contract) -> list[DriftNote]:
                 DriftNote("missing_column", column, f"declared column {column!r} is missing from the header")
             )
     return notes
+
+
+def erasure_rewrites(receipts_path: str, source: str | None = None) -> list[tuple[str, str, str]]:
+    """(path, SHA-256 before, SHA-256 after) of every landing file an erasure rewrote, in receipt
+    order, read from ``ops.erasure_receipts`` at ``receipts_path`` (none when it does not exist)."""
+    from deltalake import DeltaTable
+
+    if not DeltaTable.is_deltatable(receipts_path):
+        return []
+    rewrites = []
+    for row in DeltaTable(receipts_path).to_pyarrow_table(columns=["landing_files"]).to_pylist():
+        for rewrite in row["landing_files"] or []:
+            if source is None or rewrite["path"].split("/")[1:2] == [source]:
+                rewrites.append((rewrite["path"], rewrite["original_sha256"], rewrite["rewritten_sha256"]))
+    return rewrites
+
+
+def taken_after_rewrites(
+    taken: set[tuple[str, str]], rewrites: list[tuple[str, str, str]]
+) -> set[tuple[str, str]]:
+    """The (path, hash) pairs already taken once erasures rewrote some files: a rewrite of a taken
+    file is the same delivery (its records are in bronze already), and so is a rewrite of that
+    rewrite. A file rewritten before it was ingested is still a new delivery: its other records
+    must reach bronze, so it is not taken."""
+    result = set(taken)
+    pending = list(rewrites)
+    while True:
+        reached = [(path, after) for path, before, after in pending if (path, before) in result]
+        if not reached:
+            return result
+        result.update(reached)
+        pending = [r for r in pending if (r[0], r[2]) not in result]

@@ -36,12 +36,20 @@ from jobs.bronze.parse import bronze_rows, classify, quarantine_rows
 from omnilake import delta
 from omnilake.contracts import all_contracts, landing_sources
 from omnilake.engine import get_spark
-from omnilake.erasure import rewritten_landing_files
 from omnilake.errors import LandingError, add_context
 from omnilake.faults import crash_point
 from omnilake.feeds import load_feeds
 from omnilake.lake import Lake, get_lake
-from omnilake.landing import STAGED_SCHEMA, LandingFile, StagedFile, discover, require_landing, stage_file
+from omnilake.landing import (
+    STAGED_SCHEMA,
+    LandingFile,
+    StagedFile,
+    discover,
+    erasure_rewrites,
+    require_landing,
+    stage_file,
+    taken_after_rewrites,
+)
 
 log = logging.getLogger(__name__)
 
@@ -255,8 +263,9 @@ def _ledger_state(
         .select("path", "file_hash", "status")
         .collect()
     )
-    # Landing files rewritten by an erasure are the same deliveries, not new ones.
-    seen = {(r["path"], r["file_hash"]) for r in rows} | rewritten_landing_files(lake, source)
+    # Landing files an erasure rewrote after they were taken are the same deliveries, not new ones.
+    rewrites = erasure_rewrites(lake.table("ops.erasure_receipts").path, source)
+    seen = taken_after_rewrites({(r["path"], r["file_hash"]) for r in rows}, rewrites)
     taken = {
         r["file_hash"]: r["path"] for r in sorted(rows, key=lambda r: r["path"]) if r["status"] != "duplicate"
     }
