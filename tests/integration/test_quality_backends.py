@@ -118,7 +118,10 @@ def test_a_check_that_cannot_be_computed_renders_its_data_docs_page_with_the_err
     )
     with pytest.raises(QualityGateError, match=r"x_positive \(observed: error: "):
         run_suites(GateContext("silver", "run-broken", lake, QualityConfig()), [broken])
-    assert [r.getMessage()[:80] for r in caplog.records if r.levelname == "ERROR"] == []
+    # Neither GE's renderer nor the gate logs an error (the Spark Connect client logs the server's
+    # analysis error itself when its logging is on, which depends on what ran before in the session).
+    errors = [r for r in caplog.records if r.levelname == "ERROR" and not r.name.startswith("pyspark")]
+    assert [r.getMessage()[:80] for r in errors] == []
     pages = list(
         Path(lake.path("_ops", "data_docs", "validations", "test", "broken", "run-broken")).rglob("*.html")
     )
