@@ -177,31 +177,9 @@ def web_accounts(
     orders: DataFrame | None, events: DataFrame | None, identifiers: DataFrame
 ) -> DataFrame | None:
     """(customer_key, web_customer_id): the account each person used last."""
-    used = []
-    if orders is not None:
-        used.append(
-            orders.select(
-                id_text(orders, "customer.id").alias("web_customer_id"),
-                F.col("updated_at").cast("timestamp").alias("seen_at"),
-            )
-        )
-    if events is not None:
-        used.append(
-            events.select(
-                F.trim(F.col("userId")).alias("web_customer_id"),
-                F.col("receivedAt").cast("timestamp").alias("seen_at"),
-            )
-        )
-    if not used:
+    accounts = account_evidence(orders, events)
+    if accounts is None:
         return None
-    accounts = used[0]
-    for more in used[1:]:
-        accounts = accounts.unionByName(more)
-    accounts = (
-        accounts.where(F.col("web_customer_id").isNotNull())
-        .groupBy("web_customer_id")
-        .agg(F.max("seen_at").alias("seen_at"))
-    )
     keyed = _keyed(accounts, identifiers, {"web_customer_id": F.col("web_customer_id")})
     return latest_by_key(
         keyed, ["customer_key"], [F.col("seen_at").desc_nulls_last(), F.col("web_customer_id")]
