@@ -212,22 +212,7 @@ def customer_rows(
         rows = rows.join(accounts, "customer_key", "left")
     else:
         rows = rows.withColumn("web_customer_id", F.lit(None).cast("string"))
-    return rows.select(
-        "customer_key",
-        "member_id",
-        "web_customer_id",
-        "email_hash",
-        "email_masked",
-        "phone_hash",
-        "phone_masked",
-        "postal_code",
-        F.col("member_id").isNotNull().alias("is_member"),
-        "tier",
-        "signup_date",
-        "signup_store_id",
-        *[F.coalesce(F.col(f"_{c}"), F.lit(False)).alias(c) for c in CONSENTS],
-        "identifiers",
-    )
+    return _customer_columns(rows)
 
 
 @dataclass
@@ -466,6 +451,7 @@ def customer_rows_from_evidence(
 
 
 def _customer_columns(rows: DataFrame) -> DataFrame:
+    """The ``silver.customers`` columns, the same from all of bronze and from compact evidence."""
     return rows.select(
         "customer_key",
         "member_id",
