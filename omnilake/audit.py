@@ -58,8 +58,15 @@ PACKAGES = (
     "great-expectations",
     "apache-airflow",
 )
-# Command-line options whose value is personal data (``omnilake erase --email …``).
-_PERSONAL_OPTIONS = ("--email", "--phone", "--customer-key", "--loyalty-card")
+# Command-line options whose value is personal data (``omnilake erase --email …``) or may quote it.
+_PERSONAL_OPTIONS = (
+    "--email",
+    "--phone",
+    "--customer-key",
+    "--loyalty-card",
+    "--identifier",  # a pseudonym (``omnilake identity split``)
+    "--reason",  # an operator's free text
+)
 _HASH_CHUNK = 1 << 20
 
 
