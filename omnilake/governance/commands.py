@@ -17,38 +17,36 @@ from rich.table import Table as RichTable
 console = Console()
 
 
-def _explanation_table(explanation: Any) -> RichTable:
+def _day(timestamp: str | None) -> str:
+    return (timestamp or "")[:10]
+
+
+def _explanation_tables(explanation: Any) -> tuple[RichTable, RichTable]:
+    """The identifiers with the guard's decision, then the observations that join them (each once)."""
     from omnilake.governance.identity_review import short
 
-    table = RichTable(
-        "identifier",
-        "strength",
-        "decision",
-        "source",
-        "kind",
-        "first seen",
-        "last seen",
-        "links to",
-        "named",
-        title=f"customer {explanation.customer_key}",
-    )
+    identifiers = RichTable(
+        "identifier", "strength", "decision", "first seen", "last seen",
+        title=f"customer {explanation.customer_key}: identifiers",
+    )  # fmt: skip
+    observations: dict[tuple, None] = {}
     for item in explanation.identifiers:
-        label = short(item.node)
-        if not item.evidence:
-            table.add_row(label, item.strength, item.decision, "", "", "", "", "", "")
-        for n, evidence in enumerate(item.evidence):
-            table.add_row(
-                label if n == 0 else "",
-                item.strength if n == 0 else "",
-                item.decision if n == 0 else "",
-                evidence.source,
-                evidence.kind,
-                evidence.first_seen_at or "",
-                evidence.last_seen_at or "",
-                ", ".join(evidence.links),
-                "yes" if evidence.named else "no",
+        decision = item.decision + (" (split)" if "; split " in item.reason else "")
+        identifiers.add_row(
+            short(item.node), item.strength, decision, _day(item.first_seen_at), _day(item.last_seen_at)
+        )
+        for e in item.evidence:
+            joined = tuple(sorted({short(item.node), *e.links}))
+            observations[(e.source, e.kind, _day(e.first_seen_at), _day(e.last_seen_at), joined, e.named)] = (
+                None
             )
-    return table
+    evidence = RichTable(
+        "source", "kind", "first seen", "last seen", "identifiers seen together", "name",
+        title="evidence: observations linking them",
+    )  # fmt: skip
+    for source, kind, first, last, joined, named in sorted(observations, key=lambda o: (o[2], o[0], o[4])):
+        evidence.add_row(source, kind, first, last, "\n".join(joined), "yes" if named else "no")
+    return identifiers, evidence
 
 
 def register(app: typer.Typer, audit_app: typer.Typer, friendly: Callable[..., Any]) -> None:
@@ -78,7 +76,12 @@ def register(app: typer.Typer, audit_app: typer.Typer, friendly: Callable[..., A
         if as_json:
             typer.echo(json.dumps(explanation.as_dict(), indent=2, ensure_ascii=False))
             return
-        console.print(_explanation_table(explanation))
+        for table in _explanation_tables(explanation):
+            console.print(table)
+        from omnilake.governance.identity_review import DECISIONS
+
+        shown = sorted({i.decision for i in explanation.identifiers})
+        console.print("; ".join(f"{d}: {DECISIONS[d]}" for d in shown), highlight=False, soft_wrap=True)
         if merged:
             console.print(f"merged into it: {', '.join(merged)}", highlight=False)
         for split in explanation.splits:

@@ -57,11 +57,18 @@ from omnilake.privacy import identifier_hash
 log = logging.getLogger(__name__)
 
 OBSERVATION_KINDS = {
-    "orders": "order: account, e-mail and phone typed, loyalty card given",
-    "crm_members": "CRM membership",
-    "events": "login or identify call on a device",
-    "checkouts": "checkout: the device an order was completed on",
-    "pos": "store basket (loyalty card only)",
+    "orders": "order",  # account, e-mails and phone typed, loyalty card given
+    "crm_members": "membership",
+    "events": "login/identify",  # an event with a userId, or identify traits, on a device
+    "checkouts": "checkout",  # the device an Order Completed event names the order of
+    "pos": "basket",  # a store basket: its loyalty card only
+}
+# the guard's decision for an identifier, and what it means
+DECISIONS = {
+    "used": "a strong identifier: always evidence",
+    "passed_guard": "a weak identifier that passed the over-merge guard (one person, or the names agree)",
+    "another_person": "a weak identifier the guard gave to another person",
+    "shared": "a weak identifier the guard refused as shared (it would join people whose names differ)",
 }
 IDENTIFIER_TYPES = (*STRONG_TYPES, *WEAK_TYPES)
 
@@ -85,7 +92,8 @@ class IdentifierExplanation:
     identifier_type: str
     identifier_hash: str
     strength: str
-    decision: str
+    decision: str  # a key of DECISIONS
+    reason: str
     customer_key: str | None
     first_seen_at: str | None
     last_seen_at: str | None
@@ -108,9 +116,9 @@ class Explanation:
 
 
 def short(node: str) -> str:
-    """``email:3f2a…`` for a terminal: the type and the pseudonym's first 12 characters."""
+    """``email:3f2a…`` for a terminal: the type and the pseudonym's first 8 characters."""
     identifier_type, _, hashed = node.partition(":")
-    return f"{identifier_type}:{hashed[:12]}"
+    return f"{identifier_type}:{hashed[:8]}"
 
 
 def _iso(value: Any) -> str | None:
@@ -232,23 +240,23 @@ def explain(
         row = own.get(node)
         strength = "strong" if identifier_type in STRONG_TYPES else "weak"
         if row is not None:
-            decision = (
-                "used: a strong identifier is always evidence"
-                if strength == "strong"
-                else "used: passed the over-merge guard (one person, or the names written with it agree)"
-            )
+            decision = "used" if strength == "strong" else "passed_guard"
         elif node in others:
-            decision = f"not this person's: the guard gave it to {others[node]}"
+            decision = "another_person"
         else:
-            decision = "shared: refused by the over-merge guard (it would join people whose names differ)"
+            decision = "shared"
+        reason = DECISIONS[decision]
+        if decision == "another_person":
+            reason += f" ({others[node]})"
         if node in sides:
             split = sides[node]
-            decision += f"; split {split['split_id']} by {split['actor']}: {split['side']}"
+            reason += f"; split {split['split_id']} by {split['actor']}: side {split['side']}"
         explained[node] = IdentifierExplanation(
             identifier_type,
             hashed,
             strength,
             decision,
+            reason,
             customer_key if row is not None else others.get(node),
             _iso(row["first_seen_at"]) if row is not None else None,
             _iso(row["last_seen_at"]) if row is not None else None,

@@ -84,7 +84,7 @@ def test_a_split_keeps_the_larger_part_on_the_old_key_and_holds_on_reruns_and_re
     by_node = {(i.identifier_type, i.identifier_hash): i for i in explained.identifiers}
     assert len(by_node) == 5
     family = by_node[("email", pseudonym_of("family@example.com"))]
-    assert family.strength == "strong" and family.decision.startswith("used")
+    assert (family.strength, family.decision) == ("strong", "used")
     # seen with account 101 (order 3) and account 202 (order 2), both orders
     assert sorted(len(e.links) for e in family.evidence) == [1, 1]
     assert {e.source for e in family.evidence} == {"orders"}
