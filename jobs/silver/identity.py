@@ -681,9 +681,10 @@ def resolve(
         state = grow_state(spark, lake, scratch, rebuild=rebuild)
         observations = state.observations
         nodes = scratch.materialise(identifier_nodes(observations), "nodes")
+        edges = scratch.materialise(observation_edges(observations), "edges_observed")
         # Operators' splits (ops.identity_splits) cut their links before any component is formed.
         splits = split_sides(spark, lake)
-        edges = scratch.materialise(apply_splits(observation_edges(observations), splits), "edges_observed")
+        edges = apply_splits(edges, splits)
 
         strong_nodes = nodes.where(F.col("identifier_type").isin(*STRONG_TYPES))
         strong_only = edges.where(
@@ -746,7 +747,8 @@ def resolve(
         )
         if split_count:
             log.warning(
-                "identity: %d earlier key(s) split after a linking identifier turned shared", split_count
+                "identity: %d earlier key(s) split (a linking identifier turned shared, or an operator's split)",
+                split_count,
             )
 
         if state.changed:

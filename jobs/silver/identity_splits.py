@@ -21,6 +21,8 @@ the next run, which finds it in ``silver.customer_identifiers``).
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -34,70 +36,86 @@ SPLITS_TABLE = "ops.identity_splits"
 SIDES = ("apart", "stays")
 
 
-def split_sides(spark: SparkSession, lake: Lake) -> DataFrame | None:
-    """(split_id, side, node) of every recorded split, or None when there is none."""
+@dataclass(frozen=True)
+class SplitSides:
+    """Every recorded split's two sides, as graph nodes (``<type>:<hash>``); few, so held here."""
+
+    sides: dict[str, dict[str, frozenset[str]]]  # split_id -> side -> nodes
+
+    @property
+    def nodes(self) -> list[str]:
+        return sorted({n for by_side in self.sides.values() for nodes in by_side.values() for n in nodes})
+
+
+def split_sides(spark: SparkSession, lake: Lake) -> SplitSides | None:
+    """The recorded splits, or None when there is none (then nothing is read again)."""
     table = lake.table(SPLITS_TABLE)
     if not delta.exists(table):
         return None
-    rows = delta.read(spark, table)
-    if rows.isEmpty():
+    rows = (
+        delta.read(spark, table)
+        .select("split_id", "side", F.concat("identifier_type", F.lit(":"), "identifier_hash").alias("node"))
+        .collect()
+    )
+    if not rows:
         return None
-    return rows.select(
-        "split_id", "side", F.concat("identifier_type", F.lit(":"), "identifier_hash").alias("node")
-    ).distinct()
+    sides: dict[str, dict[str, set[str]]] = defaultdict(lambda: {side: set() for side in SIDES})
+    for r in rows:
+        sides[r["split_id"]][r["side"]].add(r["node"])
+    return SplitSides({i: {k: frozenset(v) for k, v in by_side.items()} for i, by_side in sides.items()})
 
 
-def apply_splits(edges: DataFrame, sides: DataFrame | None) -> DataFrame:
-    """``edges`` (src, dst, …) without the edges the splits cut (see the module docstring)."""
-    if sides is None:
+def cut_pairs(touching: list[tuple[str, str]], splits: SplitSides) -> set[tuple[str, str]]:
+    """The edges (src, dst) among ``touching`` (every edge with an end in a split) that the splits cut."""
+    neighbours: dict[str, set[str]] = defaultdict(set)
+    for src, dst in touching:
+        neighbours[src].add(dst)
+        neighbours[dst].add(src)
+    cut = set()
+    for by_side in splits.sides.values():
+        apart, stays = by_side["apart"], by_side["stays"]
+        members = apart | stays
+        for src, dst in touching:
+            if (src in apart and dst in stays) or (src in stays and dst in apart):
+                cut.add((src, dst))
+        for node, around in neighbours.items():
+            if node not in members and around & apart and around & stays:
+                cut |= {(node, a) for a in around & apart}
+                cut |= {(a, node) for a in around & apart}
+    return cut
+
+
+def apply_splits(edges: DataFrame, splits: SplitSides | None) -> DataFrame:
+    """``edges`` (src, dst, …) without the edges the splits cut (see the module docstring).
+
+    Reads the edges touching a split once (few); the cut is a filter on literal pairs."""
+    if splits is None:
         return edges
-    a = sides.select(F.col("split_id"), F.col("side").alias("src_side"), F.col("node").alias("src"))
-    b = sides.select(F.col("split_id"), F.col("side").alias("dst_side"), F.col("node").alias("dst"))
-    across = (
-        edges.select("src", "dst")
-        .join(a, "src")
-        .join(b, ["split_id", "dst"])
-        .where(F.col("src_side") != F.col("dst_side"))
+    nodes = splits.nodes
+    touching = [
+        (r["src"], r["dst"])
+        for r in edges.where(F.col("src").isin(*nodes) | F.col("dst").isin(*nodes))
         .select("src", "dst")
-    )
-    # identifiers outside a split that touch both of its sides: their edges to "apart" go
-    directed = edges.select("src", "dst").unionByName(
-        edges.select(F.col("dst").alias("src"), F.col("src").alias("dst"))
-    )
-    touching = directed.join(b, "dst").join(
-        sides.select("split_id", F.col("node").alias("src"), F.lit(True).alias("member")),
-        ["split_id", "src"],
-        "left",
-    )
-    bridges = (
-        touching.where(F.col("member").isNull())
-        .groupBy("split_id", "src")
-        .agg(F.countDistinct("dst_side").alias("sides"))
-        .where(F.col("sides") == len(SIDES))
-        .select("split_id", F.col("src").alias("bridge"))
-    )
-    bridged = (
-        touching.join(bridges.withColumnRenamed("bridge", "src"), ["split_id", "src"])
-        .where(F.col("dst_side") == "apart")
-        .select("src", "dst")
-    )
-    cut = across.unionByName(bridged)
-    cut = cut.unionByName(cut.select(F.col("dst").alias("src"), F.col("src").alias("dst"))).distinct()
-    return edges.join(cut, ["src", "dst"], "left_anti")
+        .collect()
+    ]
+    cut = cut_pairs(touching, splits)
+    if not cut:
+        return edges
+    pair = F.concat(F.col("src"), F.lit("|"), F.col("dst"))
+    return edges.where(~pair.isin(*sorted(f"{a}|{b}" for a, b in cut)))
 
 
-def reunited(components: DataFrame, sides: DataFrame | None) -> int:
+def reunited(components: DataFrame, splits: SplitSides | None) -> int:
     """Splits whose two sides ended up in one component anyway (bridged by more than one new
     identifier): ``components`` has (node, label)."""
-    if sides is None:
+    if splits is None:
         return 0
-    return (
-        components.select("node", "label")
-        .join(sides, "node")
-        .groupBy("split_id", "label")
-        .agg(F.countDistinct("side").alias("sides"))
-        .where(F.col("sides") == len(SIDES))
-        .select("split_id")
-        .distinct()
-        .count()
+    label = {
+        r["node"]: r["label"]
+        for r in components.where(F.col("node").isin(*splits.nodes)).select("node", "label").collect()
+    }
+    return sum(
+        1
+        for by_side in splits.sides.values()
+        if {label.get(n) for n in by_side["apart"]} & {label.get(n) for n in by_side["stays"]} - {None}
     )

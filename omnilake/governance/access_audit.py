@@ -22,6 +22,7 @@ import getpass
 import hashlib
 import json
 import logging
+import os
 import re
 import socket
 import time
@@ -146,12 +147,15 @@ def is_personal(column: str, classification: str) -> bool:
 # --- recording -----------------------------------------------------------------------------------
 
 
-def reader() -> str:
+def _user() -> str:
     try:
-        user = getpass.getuser()
+        return getpass.getuser()
     except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
+        return "unknown"
+
+
+def reader() -> str:
+    return f"{_user()}@{socket.gethostname()}"
 
 
 def record_access(
@@ -178,6 +182,8 @@ def record_access(
         ACCESS_KIND,
         {
             "reader": who or reader(),
+            # who, as `audit show` lists it (not the command line: it quotes the query's literals)
+            "actor": {"user": _user(), "host": socket.gethostname(), "pid": os.getpid()},
             "role": role,
             "status": status,
             "query_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
