@@ -6,7 +6,7 @@ query's shape: a hash of the exact text could be tested against guessed e-mails)
 columns it read with each column's classification (from the plan DuckDB would run: ``EXPLAIN``
 lists each scan's table, projected columns and pushed-down filters, through views to the marts),
 whether it read personal data, the rows returned and whether it ran or was refused. It never holds
-a result value.
+a result value. A query whose plan DuckDB cannot show counts as personal (``plan_read`` false).
 
 A row returned is *personal* when the query read a column that identifies a person or describes
 them in confidence: a ``confidential`` or ``restricted`` column, a pseudonym or masked form
@@ -89,14 +89,14 @@ def redacted(con: duckdb.DuckDBPyConnection, query: str) -> str:
     return b"".join(out).decode("utf-8", errors="replace")
 
 
-def columns_read(con: duckdb.DuckDBPyConnection, query: str) -> dict[str, set[str]]:
+def columns_read(con: duckdb.DuckDBPyConnection, query: str) -> dict[str, set[str]] | None:
     """{table: columns} every scan of the query's plan reads (projected, or in a pushed-down filter);
-    tables are ``schema.table``. Empty when DuckDB cannot plan it without running it."""
+    tables are ``schema.table``. None when DuckDB cannot show the plan."""
     statement = _EXPLAIN.sub("", query.strip().rstrip(";"), count=1)
     try:
         rows = con.execute(f"explain (format json) {statement}").fetchall()
     except duckdb.Error:
-        return {}
+        return None
     found: dict[str, set[str]] = defaultdict(set)
     known = _table_columns(con)
     for row in rows:
@@ -170,13 +170,13 @@ def record_access(
     who: str | None = None,
 ) -> dict[str, Any]:
     """Append the ``access`` entry of one query (``status``: ran, refused or failed)."""
-    if con is not None:
-        text = redacted(con, query)
-        read = classified(columns_read(con, query))
-    else:
-        text = _NUMBER_LITERAL.sub("?", _STRING_LITERAL.sub("?", query.strip().rstrip(";")))
-        read = {}
-    personal = any(is_personal(c, k) for cols in read.values() for c, k in cols.items())
+    footprint = columns_read(con, query) if con is not None else {}
+    text = (
+        redacted(con, query) if con is not None else _NUMBER_LITERAL.sub("?", _STRING_LITERAL.sub("?", query))
+    )
+    read = classified(footprint or {})
+    # a query whose plan cannot be shown counts as personal: the rule must not miss what it cannot see
+    personal = footprint is None or any(is_personal(c, k) for cols in read.values() for c, k in cols.items())
     return append_entry(
         lake,
         ACCESS_KIND,
@@ -191,6 +191,7 @@ def record_access(
             "tables": sorted(read),
             "columns": read,
             "classifications": sorted({k for cols in read.values() for k in cols.values()}),
+            "plan_read": footprint is not None,
             "personal": personal,
             "rows": rows,
             "personal_rows": rows if personal and rows else 0,

@@ -168,3 +168,39 @@ def test_a_split_must_name_identifiers_of_that_person_and_leave_some_behind(spar
     with pytest.raises(IdentityReviewError, match="say why"):
         split(spark, lake, jane, everything[:1], reason=" ")
     assert not delta.exists(lake.table("ops.identity_splits"))
+
+
+def test_the_cli_explains_by_e_mail_as_json_and_records_a_split_named_by_e_mail(spark, lake):
+    import json
+
+    from typer.testing import CliRunner
+
+    from omnilake.cli import app
+
+    _family(spark, lake)
+    resolve(lake)
+    jane = key_of(keys(spark, lake), "web_customer_id", "101")
+    shown = CliRunner().invoke(app, ["identity", "explain", "--email", "family@example.com", "--json"])
+    assert shown.exit_code == 0, shown.output
+    explained = json.loads(shown.output)
+    assert explained["customer_key"] == jane
+    assert sorted(i["identifier_type"] for i in explained["identifiers"]) == [
+        "email", "email", "email", "web_customer_id", "web_customer_id"
+    ]  # fmt: skip
+
+    max_account = f"web_customer_id:{pseudonym_of('202')}"
+    done = CliRunner().invoke(app, [
+        "identity", "split", "--customer-key", jane, "--email", "MAX@example.com", "--identifier", max_account,
+        "--reason", "two people", "--actor", "steward",
+    ])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    rows = rows_of(spark, lake, "ops.identity_splits", ["side", "identifier_type", "identifier_hash"])
+    assert [(r["side"], r["identifier_type"]) for r in rows if r["side"] == "apart"] == [
+        ("apart", "email"),
+        ("apart", "web_customer_id"),
+    ]
+    assert {r["actor"] for r in rows} == {"steward"} and {r["customer_key"] for r in rows} == {jane}
+    refused = CliRunner().invoke(
+        app, ["identity", "split", "--customer-key", jane, "--email", "x@y.z", "--reason", "r"]
+    )
+    assert refused.exit_code == 1 and "do not belong" in refused.output
