@@ -25,13 +25,17 @@ doctor: bootstrap
 	$(UV) run omnilake doctor
 
 # A local Airflow 3 (standalone: scheduler, API server and UI on localhost:8080, SQLite metadata)
-# with home under the lake root and the project's DAGs loaded.
+# with home under the lake root and the project's DAGs loaded. The UI listens on 127.0.0.1 only;
+# `make airflow AIRFLOW__API__HOST=0.0.0.0` (or the variable in the environment) opens it wider.
 OMNILAKE_HOME ?= $(CURDIR)/.omnilake
+AIRFLOW__API__HOST ?= 127.0.0.1
+AIRFLOW__API__PORT ?= 8080
 airflow: bootstrap
 	mkdir -p $(OMNILAKE_HOME)/_airflow
 	AIRFLOW_HOME=$(OMNILAKE_HOME)/_airflow \
 	AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
 	AIRFLOW__CORE__LOAD_EXAMPLES=False \
-	AIRFLOW__API__PORT=8080 \
+	AIRFLOW__API__HOST=$(AIRFLOW__API__HOST) \
+	AIRFLOW__API__PORT=$(AIRFLOW__API__PORT) \
 	OMNILAKE_HOME=$(OMNILAKE_HOME) \
 	$(UV) run airflow standalone

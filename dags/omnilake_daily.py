@@ -9,7 +9,9 @@ lake's writer lock (Sail has no write-conflict detection).
 The gold build is one ``dbt build``; the ``gold_models`` group shows each dbt model as a task with
 dbt's lineage, reporting that model's build and tests (``omnilake.gold_models``). A final ``audit``
 task (a teardown: it runs whatever happened and does not decide the run's state) appends the run to
-the lake's hash-chained audit trail, as ``omnilake run`` does.
+the lake's hash-chained audit trail and alerts unusual access, as ``omnilake run`` does. A task that
+fails for good (a breached gate, a missed freshness deadline, an error) alerts through
+``OMNILAKE_ALERT_WEBHOOK`` (``omnilake.ops.airflow_notifier``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from omnilake.assets import gold_asset
 from omnilake.gold_models import models
+from omnilake.ops.airflow_notifier import WebhookNotifier
 from omnilake.pipeline import Step, build_steps, topological
 from omnilake.settings import get_settings
 
@@ -104,6 +107,9 @@ def _audit(step_names: list[str]) -> dict:
             result = ti.xcom_pull(task_ids=name)
             outcomes.append({**step, "seconds": outcome["seconds"], "status": "succeeded", "result": result})
     entry = record_run(context, outcomes)  # the audit file has its own lock
+    from omnilake.ops.alerts import alert_flagged_access
+
+    alert_flagged_access(context.lake, context.run_id)
     return {"status": entry["status"], "entry_hash": entry["entry_hash"]}
 
 
@@ -147,6 +153,8 @@ with DAG(
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=20),
         "execution_timeout": timedelta(hours=1),
+        # a task that fails for good alerts once (OMNILAKE_ALERT_WEBHOOK); skipped ones do not
+        "on_failure_callback": [WebhookNotifier()],
     },
     tags=["omnilake"],
     doc_md=__doc__,

@@ -1,4 +1,5 @@
-"""A tamper-evident audit trail: one hash-chained JSON line per pipeline run (and per erasure).
+"""A tamper-evident audit trail: one hash-chained JSON line per pipeline run (and per erasure, per
+identity split and per ``omnilake sql`` query: ``omnilake.governance``).
 
 ``<lake>/_ops/audit/audit.jsonl`` grows by one entry at the end of every ``omnilake run`` and every
 DAG run (``record_run``), and of every erasure (``record_erasure``). An entry says what went in (the
@@ -58,8 +59,15 @@ PACKAGES = (
     "great-expectations",
     "apache-airflow",
 )
-# Command-line options whose value is personal data (``omnilake erase --email …``).
-_PERSONAL_OPTIONS = ("--email", "--phone", "--customer-key", "--loyalty-card")
+# Command-line options whose value is personal data (``omnilake erase --email …``) or may quote it.
+_PERSONAL_OPTIONS = (
+    "--email",
+    "--phone",
+    "--customer-key",
+    "--loyalty-card",
+    "--identifier",  # a pseudonym (``omnilake identity split``)
+    "--reason",  # an operator's free text
+)
 _HASH_CHUNK = 1 << 20
 
 

@@ -318,6 +318,7 @@ def run(
             outcomes = run_pipeline(dates, lake, on_step=progress, rebuild=rebuild)
         except BaseException as exc:
             record_run(audited, done, error=exc)
+            _alert_failure(exc, audited, done)
             raise
         record_run(audited, outcomes)
     console.print(table)
@@ -325,6 +326,28 @@ def run(
     console.print(f"[bold green]done[/]: {len(dates)} date(s), {len(outcomes)} steps in {total:.1f}s")
     _print_feed_gaps()
     _print_lake_summary(lake)
+    _print_flagged_access(lake, audited.run_id)
+
+
+def _alert_failure(exc: BaseException, context, done: list) -> None:
+    """Alert the stopped run (OMNILAKE_ALERT_WEBHOOK), naming the step after the last one done."""
+    from omnilake.ops.alerts import alert_failure
+    from omnilake.pipeline import build_steps, topological
+
+    if not isinstance(exc, Exception):
+        return  # interrupted by the operator: nothing to tell them
+    names = [s.name for s in topological(build_steps())]
+    step = (getattr(exc, "omnilake_context", None) or {}).get("step")
+    if step is None:
+        step = names[(names.index(done[-1].step) + 1) % len(names)] if done else names[0]
+    alert_failure(exc, run_id=context.run_id, step=step, landing_date=done[-1].landing_date if done else None)
+
+
+def _print_flagged_access(lake, run_id: str) -> None:
+    from omnilake.ops.alerts import alert_flagged_access
+
+    for flag in alert_flagged_access(lake, run_id):
+        console.print(f"[bold red]unusual access[/]: {flag.describe()}", highlight=False, soft_wrap=True)
 
 
 def _print_feed_gaps() -> None:
@@ -409,10 +432,10 @@ def sql(
     query: Annotated[str, typer.Argument(help="One read-only SQL statement over the gold marts.")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
 ) -> None:
-    """Query the published warehouse read-only (writes are refused)."""
-    from omnilake.sql import run_query
+    """Query the published warehouse read-only (writes are refused); every query is audited."""
+    from omnilake.governance.access_audit import audited_query
 
-    typer.echo(run_query(query, fmt))  # type: ignore[arg-type]
+    typer.echo(audited_query(query, fmt))
 
 
 @app.command()
@@ -607,6 +630,11 @@ def audit_show(limit: Annotated[int, typer.Option(help="How many of the latest e
     from omnilake.audit import audit_show_command
 
     audit_show_command(limit)
+
+
+from omnilake.governance.commands import register as _register_governance  # noqa: E402
+
+_register_governance(app, audit_app, _friendly_errors)
 
 
 @app.command()

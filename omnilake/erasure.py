@@ -705,6 +705,12 @@ def _erase_identifiers(spark: SparkSession, lake: Lake, person: Person, receipt,
         spark, lake.table(name).path, condition, ("identifier_type", "identifier_hash"), dry_run=dry_run
     )
     _count(receipt.tables, name, rows)
+    # operators' splits name the person's pseudonyms too (the other side's rows stay: not theirs)
+    name = "ops.identity_splits"
+    keys = ("split_id", "identifier_type", "identifier_hash")
+    own = _isin(F.col("identifier_hash"), person.all_hashes())
+    rows, _ = delete_matching(spark, lake.table(name).path, own, keys, dry_run=dry_run)
+    _count(receipt.tables, name, rows)
 
 
 # Incremental state compacted from rows that may be the person's (silver identity, customers and

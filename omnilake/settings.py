@@ -97,6 +97,16 @@ class Settings(BaseSettings):
     task_retries: int = Field(
         2, description="Retries of each Airflow task (exponential backoff from 2 minutes)"
     )
+    access_personal_rows_per_day: int = Field(
+        10000,
+        ge=0,
+        description="Unusual access: one reader returning more personal rows in a UTC day through omnilake sql",
+    )
+    alert_webhook: str | None = Field(
+        None,
+        description="URL alerts (failed gate or task, flagged access) are POSTed to as JSON; unset: none",
+    )
+    alert_timeout_seconds: float = Field(5.0, gt=0, description="How long an alert's POST may take")
 
     @field_validator("spark_remote")
     @classmethod

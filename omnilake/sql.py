@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -42,11 +42,14 @@ def run_query(
     *,
     warehouse: str | Path | None = None,
     max_rows: int | None = DEFAULT_MAX_ROWS,
+    observe: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None,
 ) -> str:
     """Run one read-only statement on the warehouse and render its result.
 
     ``fmt`` is ``table`` (aligned text for a terminal, at most ``max_rows`` rows), ``csv`` or ``json``
-    (every row). ``warehouse`` defaults to the published ``<lake>/warehouse.duckdb``.
+    (every row). ``warehouse`` defaults to the published ``<lake>/warehouse.duckdb``. ``observe`` is
+    called with the open connection and the number of rows returned, before it closes (the access
+    audit, ``omnilake.governance.access_audit``, reads the query's plan there).
     """
     if fmt not in FORMATS:
         raise OmnilakeError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -69,6 +72,8 @@ def run_query(
             rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit + 1)
         except duckdb.Error as exc:
             raise OmnilakeError(f"query failed: {_first_line(exc)}") from None
+        if observe is not None:
+            observe(con, len(rows) if limit is None else min(len(rows), limit))
     if fmt == "csv":
         return _as_csv(columns, rows)
     if fmt == "json":

@@ -128,7 +128,9 @@ def run_suites(ctx: GateContext, suites: list[Suite], *, docs: bool = True) -> G
     for warning in report.warned:
         log.warning("%s gate warning: %s", ctx.layer, warning.describe())
     if report.failed:
-        raise QualityGateError(failure_message(report))
+        error = QualityGateError(failure_message(report))
+        error.report = report  # type: ignore[attr-defined]  # alerts name each check and its observed value
+        raise error
     return report
 
 

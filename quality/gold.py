@@ -82,4 +82,6 @@ RULES: tuple[Suite, ...] = (
 
 def suites(ctx: GateContext) -> list[Suite]:
     marts = [warehouse_suite(t.contract) for t in sorted(ctx.lake.tables("gold"), key=lambda t: t.name)]
-    return [*marts, *RULES]
+    from quality.access import access_suite
+
+    return [*marts, *RULES, access_suite()]

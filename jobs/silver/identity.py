@@ -86,6 +86,7 @@ from typing import TYPE_CHECKING, Any
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from jobs.silver.identity_splits import apply_splits, reunited, split_sides
 from jobs.silver.outputs import ensure_outputs
 from jobs.silver.progress import Batch, pending_batches, read_batches, record_batches
 from jobs.silver.snapshots import changed_versions, latest_snapshot, versions
@@ -681,6 +682,9 @@ def resolve(
         observations = state.observations
         nodes = scratch.materialise(identifier_nodes(observations), "nodes")
         edges = scratch.materialise(observation_edges(observations), "edges_observed")
+        # Operators' splits (ops.identity_splits) cut their links before any component is formed.
+        splits = split_sides(spark, lake)
+        edges = apply_splits(edges, splits)
 
         strong_nodes = nodes.where(F.col("identifier_type").isin(*STRONG_TYPES))
         strong_only = edges.where(
@@ -702,6 +706,8 @@ def resolve(
         )
         labels, rounds = connected_components(kept_nodes, used_edges, scratch)
         components = scratch.materialise(labels.join(kept_nodes, "node"), "components")
+        if reunited(components, splits):
+            log.warning("identity: a split's two sides are linked again through new identifiers")
 
         previous = delta.read(spark, identifiers_table).select(
             node_key("identifier_type", "identifier_hash").alias("node"), "customer_key", "first_seen_at"
@@ -741,7 +747,8 @@ def resolve(
         )
         if split_count:
             log.warning(
-                "identity: %d earlier key(s) split after a linking identifier turned shared", split_count
+                "identity: %d earlier key(s) split (a linking identifier turned shared, or an operator's split)",
+                split_count,
             )
 
         if state.changed:

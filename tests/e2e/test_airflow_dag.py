@@ -53,6 +53,11 @@ def test_dag_folder_loads_without_errors_and_mirrors_the_pipeline(monkeypatch, t
     assert audit.is_teardown and set(steps) <= audit.upstream_task_ids
     assert dag.max_active_runs == 1
     assert dag.default_args["retry_exponential_backoff"] is True
+    # every task alerts when it fails for good (omnilake.ops.airflow_notifier)
+    from omnilake.ops.airflow_notifier import WebhookNotifier
+
+    for task in dag.tasks:
+        assert any(isinstance(c, WebhookNotifier) for c in task.on_failure_callback or []), task.task_id
     consumer = bag.dags["crm_at_risk_export"]
     assert {a.name for a in consumer.timetable.asset_condition.objects} == {
         "omnilake.gold.mart_customer_rfm",

@@ -273,6 +273,14 @@ def _settings_read_afresh():
     reset_settings()
 
 
+def _plant_split(spark, lake: Lake, key: str) -> None:
+    """An operator's split of the person (ops.identity_splits holds their pseudonyms)."""
+    from omnilake.governance.identity_review import split
+
+    held = sorted((t, h) for (t, h), k in _key_of(lake).items() if k == key)
+    split(spark, lake, key, held[:1], reason="a test of erasure", actor="steward")
+
+
 @pytest.fixture(scope="module")
 def erased(tmp_path_factory, spark):
     """The lake, built and erased once; every test below checks one aspect of the result."""
@@ -300,6 +308,7 @@ def erased(tmp_path_factory, spark):
             _publish(lake, DAYS[1])
             person, key, devices, hashes = _resolved(lake, planted)
             _plant_artefacts(spark, lake, person["emails"][0], key)
+            _plant_split(spark, lake, key)
             shared_phone = _unresolved_shared_phone(lake)
             patterns = person_patterns(person, devices, key, hashes)
             before = scan(home, patterns)
@@ -392,7 +401,12 @@ def test_no_file_under_the_lake_root_still_holds_the_person(erased):
     found_in = {hit[0].split("/")[0] for hit in erased["before"]}
     # The scan sees the person in every layer and format before the erasure ...
     assert {"landing", "bronze", "quarantine", "silver", "gold", "_ops", "warehouse.duckdb"} <= found_in
-    for artefact in ("_ops/quality_results/", "_ops/gx/validations/", "exports/crm/"):
+    for artefact in (
+        "_ops/quality_results/",
+        "_ops/gx/validations/",
+        "exports/crm/",
+        "_ops/identity_splits/",
+    ):
         assert any(path.startswith(artefact) for path, _ in erased["before"]), artefact
     assert {name for _, name in erased["before"]} == set(erased["patterns"])
     assert any(path.endswith("_resent.ndjson") for path, _ in erased["before"])
@@ -509,8 +523,8 @@ def test_the_tables_stay_readable_and_the_pipeline_carries_on(erased, spark, mon
 def test_the_audit_trail_records_the_erasure_without_personal_data(erased):
     lake = erased["lake"]
     entries = read_entries(lake)
-    assert [e["kind"] for e in entries] == ["erasure"]
-    assert entries[0]["request_id"] == erased["receipt"].request_id
+    assert [e["kind"] for e in entries] == ["identity_split", "erasure"]  # the planted split, then this
+    assert entries[1]["request_id"] == erased["receipt"].request_id
     assert "request_hash" not in json.dumps(entries)
     assert verify(lake).ok
 
@@ -570,4 +584,8 @@ def test_erasing_by_customer_key_removes_that_person_everywhere_they_are_keyed(e
             assert con.execute(f"select count(*) from {mart} where customer_key = ?", [other]).fetchone() == (
                 0,
             )
-    assert verify(lake).ok and [e["kind"] for e in read_entries(lake)] == ["erasure", "erasure"]
+    assert verify(lake).ok and [e["kind"] for e in read_entries(lake)] == [
+        "identity_split",
+        "erasure",
+        "erasure",
+    ]

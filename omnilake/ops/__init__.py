@@ -1,0 +1,1 @@
+"""Operations: telling people when the pipeline needs them."""
