@@ -99,6 +99,10 @@ class Settings(BaseSettings):
         gt=0,
         description="Object-store lakes: the writer lock's lease; a holder not renewing it for this long is taken over",
     )
+    local_dir: str | None = Field(
+        None,
+        description="Object-store lakes: local folder for the warehouse build, dbt artifacts and ingestion staging (default: the system temp folder)",
+    )
     task_retries: int = Field(
         2, description="Retries of each Airflow task (exponential backoff from 2 minutes)"
     )

@@ -411,6 +411,25 @@ def reset_clients() -> None:
     _s3_client.cache_clear()
 
 
+def upload_tree(local: Path, target: str) -> int:
+    """Copy every file under the local folder ``local`` to the same relative paths under
+    ``target``, each atomically; returns how many."""
+    fs = filesystem_for(target)
+    count = 0
+    for file in sorted(p for p in Path(local).rglob("*") if p.is_file()):
+        fs.upload(file, fs.join(target, *file.relative_to(local).parts))
+        count += 1
+    return count
+
+
+def append_text(path: str, text: str) -> str:
+    """Append ``text`` to a log file (object storage has no append: the object is rewritten)."""
+    fs = filesystem_for(path)
+    existing = fs.read_bytes(path) if fs.stat(path) is not None else b""
+    fs.write_bytes(path, existing + text.encode("utf-8"))
+    return path
+
+
 _LOCAL = LocalFileSystem()
 _S3 = S3FileSystem()
 
