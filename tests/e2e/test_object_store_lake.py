@@ -33,6 +33,7 @@ pytestmark = pytest.mark.e2e
 
 DAY = date(2026, 3, 2)
 OMNILAKE = str(Path(sys.executable).with_name("omnilake"))
+OUTPUTS: list[str] = []  # everything the commands printed, searched for the credentials at the end
 
 
 def _omnilake(home: str, local_dir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -43,7 +44,9 @@ def _omnilake(home: str, local_dir: Path, *args: str) -> subprocess.CompletedPro
         "OMNILAKE_DBT_DOCS": "false",
     }
     env.pop("OMNILAKE_CRASH_AT", None)
-    return subprocess.run([OMNILAKE, *args], env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run([OMNILAKE, "-v", *args], env=env, capture_output=True, text=True, timeout=600)
+    OUTPUTS.append(done.stdout + done.stderr)
+    return done
 
 
 def _ok(done: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
@@ -118,3 +121,5 @@ def test_the_whole_chain_on_s3_equals_the_local_lake(bucket, tmp_path):
         for line in fs.read_bytes(on_s3.path("_ops", "audit", "audit.jsonl")).splitlines()
     ]
     assert kinds[-1] == "erasure" and "run" in kinds
+    secret = os.environ["AWS_SECRET_ACCESS_KEY"]
+    assert len(OUTPUTS) == 6 and not any(secret in output for output in OUTPUTS)  # -v: every log line too
