@@ -306,7 +306,11 @@ def run(
     if end_date and not start_date:
         dates = [d for d in dates if d <= _parse_date(end_date)]
     table = RichTable("date", "step", "seconds", "result", title="omnilake run")
-    with writer_lock(lake, wait_seconds=wait), console.status("running the pipeline…") as status:
+    run_id = new_run_id("run")
+    with (
+        writer_lock(lake, wait_seconds=wait, run_id=run_id),
+        console.status("running the pipeline…") as status,
+    ):
         done = []
 
         def progress(outcome) -> None:
@@ -315,7 +319,7 @@ def run(
             summary = _describe(outcome.result)
             table.add_row(str(outcome.landing_date), outcome.step, f"{outcome.seconds:.1f}", summary)
 
-        audited = RunContext(new_run_id("run"), dates[-1], lake)
+        audited = RunContext(run_id, dates[-1], lake)
         try:
             outcomes = run_pipeline(dates, lake, on_step=progress, rebuild=rebuild)
         except BaseException as exc:

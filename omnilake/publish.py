@@ -503,9 +503,9 @@ def publish_gold(context: RunContext) -> dict[str, Any]:
     # writes that file); DuckDB would replay it into the new file, so it goes with the old file.
     published.with_name(published.name + ".wal").unlink(missing_ok=True)
     crash_point("publish.before_swap")
+    if not lake.root.is_local:  # upload, then point readers at it; a failure keeps staging for a retry
+        publish_warehouse(lake.root, staging, context.run_id)
     os.replace(staging, published)
-    if not lake.root.is_local:  # the local file is a copy: upload it, then point readers at it
-        publish_warehouse(lake.root, published, context.run_id)
     write_release(lake, context, rows)
     seconds = time.perf_counter() - started
     log.info("published gold to %s and %s in %.1fs", published, lake.path("gold"), seconds)
