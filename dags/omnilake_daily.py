@@ -61,7 +61,7 @@ def _run_step(step_name: str) -> dict:
     ti = airflow_context["ti"]
     step = step_by_name(step_name)
     started = time.perf_counter()
-    with writer_lock(context.lake, wait_seconds=WRITER_LOCK_WAIT_SECONDS):
+    with writer_lock(context.lake, wait_seconds=WRITER_LOCK_WAIT_SECONDS, run_id=context.run_id):
         try:
             result = run_step(step, context)
         except GoldBuildError as exc:

@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omnilake.errors import OmnilakeError
+from omnilake.storage.filesystem import filesystem_for
+from omnilake.storage.warehouse import current_pointer
 
 if TYPE_CHECKING:
     from omnilake.lake import Lake
@@ -69,6 +71,7 @@ _PERSONAL_OPTIONS = (
     "--reason",  # an operator's free text
 )
 _HASH_CHUNK = 1 << 20
+_APPEND_ATTEMPTS = 20
 
 
 class AuditError(OmnilakeError):
@@ -94,8 +97,16 @@ class AuditVerification:
 # --- the chain -----------------------------------------------------------------------------------
 
 
-def audit_path(lake: Lake) -> Path:
-    return Path(lake.root.local_path, *AUDIT_PARTS)
+def audit_path(lake: Lake) -> Path | str:
+    """The trail's file: a local path, or an ``s3://`` URI on an object-store lake."""
+    return Path(lake.root.local_path, *AUDIT_PARTS) if lake.root.is_local else lake.path(*AUDIT_PARTS)
+
+
+def _read_trail(path: Path | str) -> str | None:
+    fs = filesystem_for(path)
+    if fs.stat(str(path)) is None:
+        return None
+    return fs.read_bytes(str(path)).decode("utf-8")
 
 
 def canonical(entry: Mapping[str, Any]) -> bytes:
@@ -127,10 +138,11 @@ def _plain(value: Any) -> Any:
 def read_entries(lake: Lake) -> list[dict[str, Any]]:
     """Every entry, parsed (AuditError on a line that is not JSON: run ``verify`` for the details)."""
     path = audit_path(lake)
-    if not path.exists():
+    text = _read_trail(path)
+    if text is None:
         return []
     entries = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         try:
             entries.append(json.loads(line))
         except ValueError:
@@ -141,6 +153,8 @@ def read_entries(lake: Lake) -> list[dict[str, Any]]:
 def append_entry(lake: Lake, kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
     """Append one entry of ``kind`` to the chain (under a file lock) and return it."""
     path = audit_path(lake)
+    if not isinstance(path, Path):
+        return _append_object(path, kind, body)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -157,14 +171,7 @@ def append_entry(lake: Lake, kind: str, body: Mapping[str, Any]) -> dict[str, An
                     ) from None
             else:
                 previous, seq = GENESIS_HASH, 1
-            entry: dict[str, Any] = {
-                "seq": seq,
-                "prev_hash": previous,
-                "kind": kind,
-                "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                **_plain(dict(body)),
-            }
-            entry["entry_hash"] = entry_hash(entry)
+            entry = _new_entry(previous, seq, kind, body)
             handle.seek(0, os.SEEK_END)
             handle.write(canonical(entry) + b"\n")
             handle.flush()
@@ -175,13 +182,57 @@ def append_entry(lake: Lake, kind: str, body: Mapping[str, Any]) -> dict[str, An
     return entry
 
 
+def _new_entry(previous: str, seq: int, kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "seq": seq,
+        "prev_hash": previous,
+        "kind": kind,
+        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **_plain(dict(body)),
+    }
+    entry["entry_hash"] = entry_hash(entry)
+    return entry
+
+
+def _append_object(path: str, kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Append on object storage, which cannot append: rewrite the object with the entry added, on
+    the condition that it is still the version read (``If-Match``), retrying if another writer
+    appended in between; the first entry is created only if no trail exists (``If-None-Match``)."""
+    fs = filesystem_for(path)
+    for _ in range(_APPEND_ATTEMPTS):
+        found = fs.stat(path)
+        data = fs.read_bytes(path) if found is not None else b""
+        lines = [line for line in data.splitlines() if line.strip()]
+        if lines:
+            try:
+                last = json.loads(lines[-1])
+                previous, seq = last["entry_hash"], int(last["seq"]) + 1
+            except (ValueError, KeyError, TypeError):
+                raise AuditError(
+                    f"the last entry of {path} is damaged; run `omnilake audit verify` before appending"
+                ) from None
+        else:
+            previous, seq = GENESIS_HASH, 1
+        entry = _new_entry(previous, seq, kind, body)
+        content = b"".join(line + b"\n" for line in lines) + canonical(entry) + b"\n"
+        written = (
+            fs.put_if_absent(path, content)
+            if found is None
+            else fs.put_if_match(path, content, found.version)
+        )
+        if written is not None:
+            log.info("audit entry %d (%s) appended, hash %s", seq, kind, entry["entry_hash"])
+            return entry
+    raise AuditError(f"could not append to {path}: it kept changing under {_APPEND_ATTEMPTS} attempts")
+
+
 def verify(lake: Lake) -> AuditVerification:
     """Recompute the chain; name the first entry whose content, link or sequence does not hold."""
-    path = audit_path(lake)
-    if not path.exists():
+    text = _read_trail(audit_path(lake))
+    if text is None:
         return AuditVerification(True, 0, None)
     previous = GENESIS_HASH
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = text.splitlines()
     for number, line in enumerate(lines, start=1):
 
         def broken(reason: str, number: int = number) -> AuditVerification:
@@ -344,6 +395,18 @@ def lake_outputs(lake: Lake) -> dict[str, Any]:
         for table in sorted(lake.tables(), key=lambda t: t.qualified_name)
         if DeltaTable.is_deltatable(table.path)
     }
+    if not lake.root.is_local:  # the pointer names the published version and its digest
+        pointer = current_pointer(lake.root)
+        published = (
+            {
+                "path": pointer["path"].rsplit("/", 1)[-1],
+                "sha256": pointer["sha256"],
+                "bytes": pointer["bytes"],
+            }
+            if pointer
+            else None
+        )
+        return {"tables": tables, "warehouse": published}
     warehouse = Path(lake.warehouse_path)
     published = (
         {"path": warehouse.name, "sha256": _file_sha256(warehouse), "bytes": warehouse.stat().st_size}

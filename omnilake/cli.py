@@ -100,7 +100,11 @@ def _write_bug_log(run_id: str, text: str) -> Path | None:
         lake_root = get_settings().lake
         if lake_root.is_local:
             folders.append(lake_root.local_path / "_ops" / "logs")
-    except Exception:  # settings themselves may be what is broken
+        else:
+            from omnilake.storage.filesystem import append_text
+
+            return append_text(lake_root.join("_ops", "logs", f"{run_id}.log"), text)
+    except Exception:  # settings themselves may be what is broken, or the object store unreachable
         pass
     folders.append(Path(tempfile.gettempdir()) / "omnilake-logs")
     for folder in folders:
@@ -221,13 +225,9 @@ def _date_range(start: str | None, end: str | None, landing_root) -> list[date]:
 
     first, last = _parse_date(start), _parse_date(end)
     if first is None:
-        days = sorted(
-            {
-                d.name
-                for d in Path(landing_root).glob("*/*")
-                if d.is_dir() and not d.parent.name.startswith("_")
-            }
-        )
+        from omnilake.landing import landing_dates
+
+        days = landing_dates(landing_root)
         if not days:
             raise OmnilakeError(
                 f"no deliveries under {landing_root}: run `omnilake generate` first, or pass --start-date"
@@ -296,7 +296,9 @@ def run(
     from omnilake.pipeline import RunContext, new_run_id, run_pipeline
 
     lake = get_lake()
-    if sample and not any(p for p in Path(lake.landing).glob("*/*") if not p.parent.name.startswith("_")):
+    from omnilake.landing import landing_dates
+
+    if sample and not landing_dates(lake.landing):
         generate(
             start_date=SAMPLE["start_date"], days=SAMPLE["days"], scale=SAMPLE["scale"], seed=42, clean=False
         )
@@ -304,7 +306,11 @@ def run(
     if end_date and not start_date:
         dates = [d for d in dates if d <= _parse_date(end_date)]
     table = RichTable("date", "step", "seconds", "result", title="omnilake run")
-    with writer_lock(lake, wait_seconds=wait), console.status("running the pipeline…") as status:
+    run_id = new_run_id("run")
+    with (
+        writer_lock(lake, wait_seconds=wait, run_id=run_id),
+        console.status("running the pipeline…") as status,
+    ):
         done = []
 
         def progress(outcome) -> None:
@@ -313,7 +319,7 @@ def run(
             summary = _describe(outcome.result)
             table.add_row(str(outcome.landing_date), outcome.step, f"{outcome.seconds:.1f}", summary)
 
-        audited = RunContext(new_run_id("run"), dates[-1], lake)
+        audited = RunContext(run_id, dates[-1], lake)
         try:
             outcomes = run_pipeline(dates, lake, on_step=progress, rebuild=rebuild)
         except BaseException as exc:
@@ -415,14 +421,17 @@ def _print_lake_summary(lake) -> None:
         counts = [DeltaTable(t.path).count() for t in lake.tables(layer) if DeltaTable.is_deltatable(t.path)]
         table.add_row(layer, str(len(counts)), f"{sum(counts):,}")
     console.print(table)
-    if not Path(lake.warehouse_path).exists():
+    from omnilake.storage.warehouse import current_pointer
+
+    if not (Path(lake.warehouse_path).exists() if lake.root.is_local else current_pointer(lake.root)):
         return
     for title, query in SUMMARY_QUERIES.items():
         console.print(f"[bold]{title}[/]")
         console.print(run_query(query), highlight=False)
     console.print(
         f'Query the marts: [bold]uv run omnilake sql "select * from dim_customer limit 10"[/] '
-        f"or open {lake.warehouse_path} read-only with any DuckDB client."
+        f"or open {lake.warehouse_path if lake.root.is_local else 'the version warehouse/CURRENT.json names'} "
+        "read-only with any DuckDB client."
     )
 
 
@@ -451,12 +460,16 @@ def generate(
     from omnilake.generate import DefectRates
     from omnilake.generate import generate as run_generate
     from omnilake.lake import get_lake
+    from omnilake.storage.filesystem import upload_tree
+    from omnilake.storage.local import local_dir
 
     first = _parse_date(start_date)
     lake = get_lake()
+    # On an object-store lake the files are written locally, then delivered (uploaded) to landing.
+    written_to = Path(lake.landing) if lake.root.is_local else local_dir(lake.root, "landing")
     with console.status("generating…") as status:
         summary = run_generate(
-            Path(lake.landing),
+            written_to,
             first,
             days,
             scale,
@@ -464,6 +477,9 @@ def generate(
             DefectRates.none() if clean else None,
             on_day=lambda day, done, total: status.update(f"generated {day} ({done}/{total})"),
         )
+        if not lake.root.is_local:
+            status.update(f"delivering to {lake.landing}")
+            upload_tree(written_to, lake.landing)
     table = RichTable(*summary.TABLE_COLUMNS, title=f"landing data under {lake.landing}")
     for row in summary.table_rows():
         table.add_row(*row)

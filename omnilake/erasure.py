@@ -81,6 +81,9 @@ from typing import TYPE_CHECKING, Any
 
 from omnilake.errors import OmnilakeError
 from omnilake.lake import Lake, get_lake
+from omnilake.storage.filesystem import LocalFileSystem, filesystem_for
+from omnilake.storage.local import local_dir
+from omnilake.storage.warehouse import fetch_warehouse, publish_warehouse
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -727,9 +730,11 @@ DERIVED_STATE = (
 
 
 def _reset_derived_state(spark: SparkSession, lake: Lake, dry_run: bool) -> None:
+    from deltalake import DeltaTable
+
     for name in DERIVED_STATE:
         path = lake.table(name).path
-        if not dry_run and Path(path, "_delta_log").is_dir():
+        if not dry_run and DeltaTable.is_deltatable(path):
             spark.sql(f"delete from delta.`{path}`").collect()
             log.info("erasure: emptied %s (rebuilt from bronze by the next run)", name)
 
@@ -789,10 +794,10 @@ def _redact_quality_results(
 # --- landing files -------------------------------------------------------------------------------
 
 
-def _read_landing(path: Path) -> tuple[bytes, bool]:
+def _read_landing(path: Path | str) -> tuple[bytes, bool]:
     """The file's (decompressed) bytes, and whether it was gzip. A damaged gzip gives what it can."""
-    raw = path.read_bytes()
-    if path.suffix != ".gz":
+    raw = filesystem_for(path).read_bytes(str(path))
+    if not str(path).endswith(".gz"):
         return raw, False
     inflater = zlib.decompressobj(wbits=31)
     try:
@@ -807,7 +812,7 @@ def _physical_lines(data: bytes) -> list[bytes]:
 
 
 def rewrite_landing_file(
-    path: Path, file_hash: str, record_lines: set[int], matcher: TextMatcher, *, dry_run: bool = False
+    path: Path | str, file_hash: str, record_lines: set[int], matcher: TextMatcher, *, dry_run: bool = False
 ) -> tuple[str, int] | None:
     """Rewrite ``path`` without ``record_lines`` and lines where an identifier appears as text.
 
@@ -834,23 +839,20 @@ def rewrite_landing_file(
     if compressed:
         content = gzip.compress(content, mtime=0)
     new_hash = hashlib.sha256(content).hexdigest()
-    if not dry_run:
+    if not dry_run and not isinstance(filesystem_for(path), LocalFileSystem):
+        filesystem_for(path).write_bytes(str(path), content)  # one PUT: the new object whole, or none
+    elif not dry_run:
+        path = Path(path)
         temporary = path.with_name(f".{path.name}.erasure-{uuid.uuid4().hex[:8]}")
         with temporary.open("wb") as handle:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
-    log.debug("erasure: %s without %d line(s) (was %s)", path.name, removed, file_hash[:12])
+    log.debug(
+        "erasure: %s without %d line(s) (was %s)", str(path).rsplit("/", 1)[-1], removed, file_hash[:12]
+    )
     return new_hash, removed
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _rewrite_landing(
@@ -858,12 +860,12 @@ def _rewrite_landing(
 ) -> None:
     from omnilake.landing import discover
 
-    landing = Path(lake.landing)
-    if not landing.is_dir():
+    landing = lake.landing
+    if not filesystem_for(landing).is_dir(landing):
         return
     for source in _person_sources():
         for delivered in discover(landing, source):
-            original = _sha256(delivered.path)
+            original = delivered.sha256()
             rewritten = rewrite_landing_file(
                 delivered.path, original, record_lines.lines.get(original, set()), matcher, dry_run=dry_run
             )
@@ -874,7 +876,14 @@ def _rewrite_landing(
 # --- other files under the lake root -------------------------------------------------------------
 
 
-def _delta_dirs(root: Path) -> list[Path]:
+def _delta_dirs(root: Path | str) -> list[Path] | list[str]:
+    if not isinstance(root, Path):  # an object store: a table is a prefix holding a _delta_log/
+        tables = {
+            info.path.split("/_delta_log/", 1)[0]
+            for info in filesystem_for(root).walk(root)
+            if "/_delta_log/" in info.path
+        }
+        return sorted(t for t in tables if not t[len(root) :].lstrip("/").startswith("landing/"))
     return sorted(
         p.parent
         for p in root.rglob("_delta_log")
@@ -896,12 +905,68 @@ def _text_artefacts(root: Path, skip: set[Path]) -> Iterator[Path]:
 
 def _redact_artefacts(lake: Lake, matcher: TextMatcher, receipt, dry_run: bool) -> None:
     """Text files outside the tables (exports, validation results, Data Docs, logs): the person's lines
-    removed from line-oriented files, their identifiers replaced elsewhere; transient folders emptied."""
-    root = lake.root.local_path
+    removed from line-oriented files, their identifiers replaced elsewhere; transient folders emptied.
+    On an object-store lake, the objects under the lake and the lake's local folder (copies of the
+    Data Docs, dbt's artifacts, staging) both."""
+    if not lake.root.is_local:
+        _redact_objects(lake, matcher, receipt, dry_run)
+        local = local_dir(lake.root)
+        if local.is_dir():
+            _redact_folder(local, matcher, receipt, dry_run, shown="local folder")
+        return
+    _redact_folder(lake.root.local_path, matcher, receipt, dry_run)
+
+
+def _redact_objects(lake: Lake, matcher: TextMatcher, receipt, dry_run: bool) -> None:
+    fs = filesystem_for(lake.root.uri)
+    root = lake.root.uri
+    transient = tuple(lake.path("_ops", name) + "/" for name in ("scratch", "staging"))
+    skip = (lake.path("landing") + "/", lake.path("_ops", "audit") + "/")
+    tables = tuple(t + "/" for t in _delta_dirs(root))
+    emptied: set[str] = set()
+    for info in list(fs.walk(root)):
+        if info.path.startswith(transient):
+            folder = next(t for t in transient if info.path.startswith(t))
+            emptied.add(folder)
+            if not dry_run:
+                fs.delete(info.path)
+            continue
+        if info.path.startswith((*skip, *tables)) or info.size > _TEXT_ARTEFACT_MAX_BYTES:
+            continue
+        if info.path.endswith((".duckdb", ".wal", ".parquet", ".lock")) or not matcher:
+            continue
+        try:
+            text = fs.read_bytes(info.path).decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        redacted, count = _redacted(text, Path(info.name).suffix, matcher)
+        if count:
+            receipt.artefacts_redacted.append(info.path[len(root) :].lstrip("/"))
+            if not dry_run:
+                fs.write_bytes(info.path, redacted.encode("utf-8"))
+    for folder in sorted(emptied):
+        receipt.artefacts_redacted.append(f"{folder[len(root) :].lstrip('/')} (emptied)")
+    audit = lake.path("_ops", "audit", "audit.jsonl")
+    if matcher and fs.stat(audit) is not None and matcher.search(fs.read_bytes(audit).decode("utf-8")):
+        log.error("the audit trail quotes one of the identifiers; it is never edited: review %s", audit)
+
+
+def _redacted(text: str, suffix: str, matcher: TextMatcher) -> tuple[str, int]:
+    if suffix in LINE_ARTEFACTS:  # exports and logs: the person's lines go
+        lines = text.splitlines(keepends=True)
+        kept = [line for line in lines if not matcher.search(line)]
+        return "".join(kept), len(lines) - len(kept)
+    return matcher.redact(text)
+
+
+def _redact_folder(
+    root: Path, matcher: TextMatcher, receipt, dry_run: bool, shown: str | None = None
+) -> None:
     transient = [root / "_ops" / "scratch", root / "_ops" / "staging"]
     for folder in transient:
         if folder.is_dir() and any(folder.iterdir()):
-            receipt.artefacts_redacted.append(f"{folder.relative_to(root)}/ (emptied)")
+            where = f"{folder.relative_to(root)}/ (emptied)"
+            receipt.artefacts_redacted.append(f"{shown}: {where}" if shown else where)
             if not dry_run:
                 for child in folder.iterdir():
                     if child.is_dir():
@@ -916,14 +981,10 @@ def _redact_artefacts(lake: Lake, matcher: TextMatcher, receipt, dry_run: bool) 
             text = path.read_text(encoding="utf-8")
         except (UnicodeDecodeError, OSError):
             continue
-        if path.suffix in LINE_ARTEFACTS:  # exports and logs: the person's lines go
-            lines = text.splitlines(keepends=True)
-            kept = [line for line in lines if not matcher.search(line)]
-            redacted, count = "".join(kept), len(lines) - len(kept)
-        else:
-            redacted, count = matcher.redact(text)
+        redacted, count = _redacted(text, path.suffix, matcher)
         if count:
-            receipt.artefacts_redacted.append(str(path.relative_to(root)))
+            where = path.relative_to(root)
+            receipt.artefacts_redacted.append(f"{shown}: {where}" if shown else str(where))
             if not dry_run:
                 temporary = path.with_name(f".{path.name}.erasure")
                 temporary.write_text(redacted, encoding="utf-8")
@@ -937,7 +998,13 @@ def _redact_artefacts(lake: Lake, matcher: TextMatcher, receipt, dry_run: bool) 
 
 
 def _warehouses(lake: Lake) -> list[Path]:
-    root = lake.root.local_path
+    """The lake's DuckDB files; on an object-store lake, the local copy of the published version
+    (fetched first) and any builds in the lake's local folder."""
+    if not lake.root.is_local:
+        fetch_warehouse(lake.root, local_dir(lake.root, "warehouse.duckdb"))
+    root = local_dir(lake.root)
+    if not root.is_dir():
+        return []
     return sorted(p for p in root.glob("warehouse*.duckdb") if p.is_file())
 
 
@@ -1008,11 +1075,12 @@ def purge_history(path: Path) -> None:
     table = DeltaTable(str(path))
     table.create_checkpoint()
     checkpoint = table.version()
-    log_dir = path / "_delta_log"
-    for entry in log_dir.iterdir():
+    fs = filesystem_for(path)
+    _, entries = fs.list_dir(fs.join(str(path), "_delta_log"))
+    for entry in entries:
         version = entry.name.split(".", 1)[0]
         if version.isdigit() and int(version) < checkpoint:
-            entry.unlink()
+            fs.delete(entry.path)
 
 
 # --- the request ---------------------------------------------------------------------------------
@@ -1059,8 +1127,6 @@ def erase(
     from omnilake.lock import writer_lock
 
     lake = lake or get_lake()
-    if not lake.root.is_local:
-        raise ErasureError("erasure needs a local lake root (it rewrites landing files and the warehouse)")
     started = time.perf_counter()
     spark = get_spark()
     with writer_lock(lake, wait_seconds=wait_seconds):
@@ -1097,6 +1163,11 @@ def erase(
                     name if warehouse.name == "warehouse.duckdb" else f"{warehouse.stem}:{name}",
                     rows,
                 )
+        if not lake.root.is_local and not dry_run and _warehouses(lake):
+            # A new version without the person; every older version (which still holds them) goes.
+            publish_warehouse(
+                lake.root, local_dir(lake.root, "warehouse.duckdb"), receipt.request_id, keep_previous=False
+            )
         _redact_quality_results(spark, lake, derived, receipt, dry_run)
         bronze = {k: v for k, v in record_keys.items() if k.startswith("bronze.")}
         _erase_record_tables(spark, lake, bronze, receipt, dry_run)
@@ -1104,7 +1175,7 @@ def erase(
         _erase_identifiers(spark, lake, person, receipt, dry_run)
         _reset_derived_state(spark, lake, dry_run)
         if not dry_run:
-            delta_dirs = _delta_dirs(lake.root.local_path)
+            delta_dirs = _delta_dirs(lake.root.local_path if lake.root.is_local else lake.root.uri)
             for path in delta_dirs:
                 purge_history(path)
             receipt.delta_tables_maintained = len(delta_dirs)

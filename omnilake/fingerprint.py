@@ -80,5 +80,12 @@ def warehouse_fingerprints(path: str | Path) -> dict[str, Fingerprint]:
 
 
 def all_fingerprints(lake: Lake) -> dict[str, Fingerprint]:
-    """Every table of ``LAYERS`` and every mart of the lake's analyst warehouse."""
-    return {**lake_fingerprints(lake), **warehouse_fingerprints(lake.warehouse_path)}
+    """Every table of ``LAYERS`` and every mart of the lake's analyst warehouse (on an object-store
+    lake, the published version, fetched into the lake's local folder)."""
+    warehouse: str | Path | None = lake.warehouse_path
+    if not lake.root.is_local:
+        from omnilake.storage.local import local_dir
+        from omnilake.storage.warehouse import fetch_warehouse
+
+        warehouse = fetch_warehouse(lake.root, local_dir(lake.root, "warehouse.duckdb"))
+    return {**lake_fingerprints(lake), **(warehouse_fingerprints(warehouse) if warehouse else {})}

@@ -17,20 +17,20 @@ import contextlib
 import csv
 import difflib
 import gzip
-import hashlib
-import io
 import logging
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import IO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from omnilake.contracts import Contract
 from omnilake.errors import LandingError, StorageError
+from omnilake.storage.filesystem import LocalFileSystem, filesystem_for
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +56,25 @@ UNCLOSED_QUOTE = "; a quote opened on this line is never closed"
 class LandingFile:
     source: str
     landing_date: date
-    path: Path
+    path: str  # a local path or an s3:// URI
     relative_path: str
     size_bytes: int
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", str(self.path))  # a pathlib.Path is accepted too
+
     def sha256(self) -> str:
-        digest = hashlib.sha256()
-        with self.path.open("rb") as handle:
-            while chunk := handle.read(_HASH_CHUNK):
-                digest.update(chunk)
-        return digest.hexdigest()
+        return filesystem_for(self.path).sha256(self.path)
+
+    @contextlib.contextmanager
+    def open_binary(self) -> Iterator[IO[bytes]]:
+        """The file's bytes as delivered, decompressed if it is ``.gz``, streamed from its storage."""
+        with filesystem_for(self.path).open_read(self.path) as raw:
+            if self.path.endswith(".gz"):
+                with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                    yield unzipped
+            else:
+                yield raw
 
 
 @dataclass
@@ -88,45 +97,64 @@ class StagedFile:
     drift: list[DriftNote] = field(default_factory=list)
 
 
-def require_landing(landing_root: Path) -> None:
+def require_landing(landing_root: str | Path) -> None:
     """Refuse a missing landing folder, naming the file that stands in its way if that is why."""
-    if landing_root.is_dir():
+    fs = filesystem_for(landing_root)
+    if fs.is_dir(str(landing_root)):
         return
-    blocking = next((p for p in (landing_root, *landing_root.parents) if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
-        raise LandingError(
-            f"cannot read the landing folder {landing_root}: {blocking} is a file, not a folder; check OMNILAKE_HOME"
-        )
+    if isinstance(fs, LocalFileSystem):
+        local = Path(landing_root)
+        blocking = next((p for p in (local, *local.parents) if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            raise LandingError(
+                f"cannot read the landing folder {landing_root}: {blocking} is a file, not a folder; check OMNILAKE_HOME"
+            )
     raise LandingError(f"no landing folder at {landing_root}: run `omnilake generate` or deliver files there")
 
 
-def discover(landing_root: Path, source: str, landing_date: date | None = None) -> list[LandingFile]:
-    """Every delivered file of ``source`` (optionally of one date), in a stable order."""
-    source_dir = landing_root / source
+def discover(landing_root: str | Path, source: str, landing_date: date | None = None) -> list[LandingFile]:
+    """Every delivered file of ``source`` (optionally of one date), in a stable order; the landing
+    root is a local folder or an object-store prefix."""
     require_landing(landing_root)
-    if not source_dir.is_dir():
-        return []
+    root = str(landing_root).rstrip("/")
+    fs = filesystem_for(root)
+    lake_root = root.rsplit("/", 1)[0] if "://" in root else str(Path(root).parent)
+    day_dirs, _ = fs.list_dir(fs.join(root, source))
     files = []
-    for day_dir in sorted(p for p in source_dir.iterdir() if p.is_dir()):
+    for day_dir in day_dirs:
+        name = day_dir.rstrip("/").rsplit("/", 1)[-1]
         try:
-            day = date.fromisoformat(day_dir.name)
+            day = date.fromisoformat(name)
         except ValueError:
             log.warning("ignoring %s: landing folders are named yyyy-mm-dd", day_dir)
             continue
         if landing_date and day != landing_date:
             continue
-        for path in sorted(day_dir.iterdir()):
-            if path.is_file() and not path.name.startswith((".", "_")):
+        _, delivered = fs.list_dir(day_dir)
+        for info in delivered:
+            if not info.name.startswith((".", "_")):
                 files.append(
                     LandingFile(
                         source=source,
                         landing_date=day,
-                        path=path,
-                        relative_path=str(path.relative_to(landing_root.parent)),
-                        size_bytes=path.stat().st_size,
+                        path=info.path,
+                        relative_path=info.path[len(lake_root) :].lstrip("/"),
+                        size_bytes=info.size,
                     )
                 )
     return files
+
+
+def landing_dates(landing_root: str | Path) -> list[str]:
+    """Every delivery date (``yyyy-mm-dd`` folder name) under any source of the landing zone, sorted."""
+    fs = filesystem_for(landing_root)
+    sources, _ = fs.list_dir(str(landing_root))
+    days = set()
+    for source in sources:
+        if source.rstrip("/").rsplit("/", 1)[-1].startswith("_"):
+            continue
+        days.update(d.rstrip("/").rsplit("/", 1)[-1] for d in fs.list_dir(source)[0])
+    return sorted(days)
 
 
 # --- reading text strictly -----------------------------------------------------------------------
@@ -139,19 +167,13 @@ class FileRefused(Exception):
         self.detail = detail
 
 
-def _open_binary(path: Path) -> io.BufferedIOBase:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return path.open("rb")
-
-
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
+def _lines(landing: LandingFile) -> Iterator[tuple[int, str]]:
     """(1-based line number, text without line ending), decoding UTF-8 strictly; a BOM is dropped."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
     line_number = 0
     offset = 0
     try:
-        with _open_binary(path) as handle:
+        with landing.open_binary() as handle:
             pending = ""
             while chunk := handle.read(_HASH_CHUNK):
                 try:
@@ -292,7 +314,7 @@ def stage_file(landing: LandingFile, file_hash: str, contract: Contract, staging
 
 def _stage_ndjson(landing: LandingFile, staged: StagedFile, writer: _StagingWriter) -> None:
     first = True
-    for line_number, text in _lines(landing.path):
+    for line_number, text in _lines(landing):
         if not text.strip():
             staged.blank_lines += 1
             continue
@@ -309,7 +331,7 @@ def _stage_ndjson(landing: LandingFile, staged: StagedFile, writer: _StagingWrit
 def _stage_csv(landing: LandingFile, contract: Contract, staged: StagedFile, writer: _StagingWriter) -> None:
     delimiter = contract.options.get("delimiter", ",")
     declared = [f.raw_name for f in contract.fields]
-    lines = _lines(landing.path)
+    lines = _lines(landing)
     header: list[str] | None = None
     header_text = ""
     for _, text in lines:

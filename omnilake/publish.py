@@ -56,6 +56,9 @@ from omnilake.faults import crash_point
 from omnilake.gold_models import DBT_PROJECT_DIR, FAILED
 from omnilake.pipeline import GOLD_MARTS
 from omnilake.settings import get_settings
+from omnilake.storage.filesystem import filesystem_for
+from omnilake.storage.local import local_dir
+from omnilake.storage.warehouse import fetch_warehouse, publish_warehouse
 
 if TYPE_CHECKING:
     from omnilake.lake import Lake
@@ -85,9 +88,10 @@ class GoldBuildError(OmnilakeError):
 
 
 def published_warehouse_path(lake: Lake) -> Path:
-    """``<lake>/warehouse.duckdb``, the file analysts open (DuckDB needs a local lake root)."""
+    """``<lake>/warehouse.duckdb``, the file analysts open. On an object-store lake, the local copy
+    of the published version (``omnilake.storage.warehouse``), kept in the lake's local folder."""
     if not lake.root.is_local:
-        raise ConfigError(f"the DuckDB warehouse needs a local lake root; {lake.root} is an object store")
+        return local_dir(lake.root, "warehouse.duckdb")
     return Path(lake.warehouse_path)
 
 
@@ -95,14 +99,14 @@ def staging_warehouse_path(context: RunContext) -> Path:
     """Where ``build_gold`` builds this run's warehouse: beside the published file (same file system,
     so the swap is an atomic rename), named after the run."""
     safe_run_id = re.sub(r"[^A-Za-z0-9_.-]", "_", context.run_id)
-    return Path(context.lake.root.local_path, f"warehouse.{safe_run_id}.building.duckdb")
+    return local_dir(context.lake.root, f"warehouse.{safe_run_id}.building.duckdb")
 
 
 def dbt_build_path(lake: Lake) -> Path:
     """The one file dbt writes, for every run of the lake: a fixed path keeps dbt's parse valid from
     run to run (the path is part of the profile dbt hashes). Beside the published file, so renaming
     it to the run's staging file is atomic. Only the holder of the writer lock builds."""
-    return Path(lake.root.local_path, "warehouse.dbt-build.duckdb")
+    return local_dir(lake.root, "warehouse.dbt-build.duckdb")
 
 
 RUN_PARAMETER_PREFIX = "OMNILAKE_RUN_"
@@ -115,7 +119,7 @@ def run_parameter_env(parameters: dict[str, Any]) -> dict[str, str]:
 
 def dbt_artifacts_path(lake: Lake) -> Path:
     """dbt's target directory for this lake: manifest, run results and the generated docs."""
-    return Path(lake.root.local_path, "_ops", "dbt", "target")
+    return local_dir(lake.root, "_ops", "dbt", "target")
 
 
 def silver_sources() -> list[str]:
@@ -160,6 +164,8 @@ def build_gold(
     _remove_database(building)  # a build killed before its rename
     _remove_stale_builds(lake)
     building.parent.mkdir(parents=True, exist_ok=True)
+    if not lake.root.is_local and fetch_warehouse(lake.root, published) is None:
+        _remove_database(published)  # nothing published on the store: a local copy is another lake's
     if published.exists() and not full_refresh:
         shutil.copyfile(published, building)
 
@@ -364,7 +370,7 @@ def _run_child(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(RUN_PARAMETER_PREFIX)},
         **run_parameter_env(parameters),
-        "OMNILAKE_HOME": str(lake.root.local_path),
+        "OMNILAKE_HOME": lake.root.uri,
         "OMNILAKE_WAREHOUSE_PATH": str(warehouse),
         "OMNILAKE_DBT_TARGET": "duckdb",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -459,7 +465,7 @@ def _remove_stale_builds(lake: Lake, older_than_seconds: float = STALE_BUILD_SEC
     a scheduled run builds and publishes in separate tasks, so a young staging file may be waiting
     for its gate and publish."""
     cutoff = time.time() - older_than_seconds
-    for leftover in Path(lake.root.local_path).glob("warehouse.*.building.duckdb*"):
+    for leftover in local_dir(lake.root).glob("warehouse.*.building.duckdb*"):
         if leftover.stat().st_mtime < cutoff:
             log.info("removing a stale gold build %s", leftover)
             leftover.unlink(missing_ok=True)
@@ -497,6 +503,8 @@ def publish_gold(context: RunContext) -> dict[str, Any]:
     # writes that file); DuckDB would replay it into the new file, so it goes with the old file.
     published.with_name(published.name + ".wal").unlink(missing_ok=True)
     crash_point("publish.before_swap")
+    if not lake.root.is_local:  # upload, then point readers at it; a failure keeps staging for a retry
+        publish_warehouse(lake.root, staging, context.run_id)
     os.replace(staging, published)
     write_release(lake, context, rows)
     seconds = time.perf_counter() - started
@@ -544,19 +552,18 @@ def write_release(lake: Lake, context: RunContext, rows: dict[str, int]) -> dict
             for mart in MARTS
         },
     }
-    path = Path(lake.path("gold", RELEASE_FILE))
-    partial = path.with_name(f".{RELEASE_FILE}.{os.getpid()}.tmp")
-    partial.write_text(json.dumps(release, indent=2), encoding="utf-8")
-    os.replace(partial, path)
+    path = lake.path("gold", RELEASE_FILE)
+    filesystem_for(path).write_bytes(path, json.dumps(release, indent=2).encode("utf-8"))  # atomic
     return release
 
 
 def read_release(lake: Lake) -> dict[str, Any]:
     """The last complete gold release (see ``write_release``); raises if nothing was published yet."""
-    path = Path(lake.path("gold", RELEASE_FILE))
-    if not path.exists():
+    path = lake.path("gold", RELEASE_FILE)
+    fs = filesystem_for(path)
+    if fs.stat(path) is None:
         raise OmnilakeError(f"no gold release at {path}: run the pipeline (omnilake run) first")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads(fs.read_bytes(path))
 
 
 def release_table(lake: Lake, mart: str) -> DeltaTable:

@@ -94,6 +94,15 @@ class Settings(BaseSettings):
     snapshot_diff: bool = Field(
         True, description="Ingest full-snapshot feeds as changes (off: every snapshot whole, for comparison)"
     )
+    lock_lease_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Object-store lakes: the writer lock's lease; a holder not renewing it for this long is taken over",
+    )
+    local_dir: str | None = Field(
+        None,
+        description="Object-store lakes: local folder for the warehouse build, dbt artifacts and ingestion staging (default: the system temp folder)",
+    )
     task_retries: int = Field(
         2, description="Retries of each Airflow task (exponential backoff from 2 minutes)"
     )

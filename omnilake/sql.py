@@ -104,10 +104,16 @@ def _published_warehouse() -> Path:
     from omnilake.lake import get_lake
 
     lake = get_lake()
-    if not lake.root.is_local:
-        raise WarehouseUnavailableError(
-            f"the warehouse lives under a local lake root; {lake.root} is not one"
-        )
+    if not lake.root.is_local:  # the published version, fetched into the lake's local folder
+        from omnilake.storage.local import local_dir
+        from omnilake.storage.warehouse import fetch_warehouse
+
+        fetched = fetch_warehouse(lake.root, local_dir(lake.root, "warehouse.duckdb"))
+        if fetched is None:
+            raise WarehouseUnavailableError(
+                f"no warehouse published at {lake.root}: run the pipeline (omnilake run) first"
+            )
+        return fetched
     return Path(lake.warehouse_path)
 
 

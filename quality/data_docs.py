@@ -11,8 +11,10 @@ build, every page written is rewritten to load the copies vendored in ``quality/
 (copied to ``static/offline/``), charts are replaced by a note, and GE's remote logo by its local
 copy: the site opens from a laptop or an air-gapped server alike.
 
-The stores need a local lake root; on an object-store root the context keeps results in memory and
-no Data Docs are built (the results still land in ``ops.quality_results``).
+GE's file stores and the page rewriting need a local folder. On an object-store lake both live in
+the lake's local folder (``omnilake.storage.local``): before a build, results other machines left on
+the store and missing here are fetched, and after it every file the build wrote is uploaded to the
+same paths under the lake, so the site on the store is the whole site.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from great_expectations.data_context.types.base import (
     ProgressBarsConfig,
 )
 
+from omnilake.storage.filesystem import append_text, filesystem_for
+from omnilake.storage.local import local_dir
+
 if TYPE_CHECKING:
     from great_expectations.data_context import EphemeralDataContext
 
@@ -47,8 +52,9 @@ OFFLINE_DIR = ("static", "offline")
 INDEX_VALIDATIONS_LIMIT = 500
 
 
-def docs_root(lake: Lake) -> Path | None:
-    return Path(lake.path("_ops", "data_docs")) if lake.root.is_local else None
+def docs_root(lake: Lake) -> Path:
+    """The site's folder: in the lake, or in an object-store lake's local folder (uploaded after builds)."""
+    return local_dir(lake.root, "_ops", "data_docs")
 
 
 def gx_context(lake: Lake) -> EphemeralDataContext:
@@ -67,7 +73,7 @@ def gx_context(lake: Lake) -> EphemeralDataContext:
                 **stores[store_name],
                 "store_backend": {
                     "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": lake.path("_ops", "gx", folder),
+                    "base_directory": str(local_dir(lake.root, "_ops", "gx", folder)),
                 },
             }
         sites[SITE_NAME] = {
@@ -92,13 +98,12 @@ def gx_context(lake: Lake) -> EphemeralDataContext:
 def build_data_docs(context: EphemeralDataContext, lake: Lake, resource_identifiers: list) -> Path | None:
     """Render the pages of this run's suites and results plus the index, made readable offline.
 
-    Returns the index page, or None when the lake root is not local.
+    Returns the index page (on an object-store lake, its URI on the store).
     """
     site = docs_root(lake)
-    if site is None:
-        log.warning("Data Docs need a local lake root; %s is not, so none were built", lake.root)
-        return None
     started = time.time()
+    if not lake.root.is_local:
+        _fetch_missing(lake, ("_ops", "gx"))
     context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=resource_identifiers)
     offline = site.joinpath(*OFFLINE_DIR)
     shutil.copytree(ASSETS_DIR, offline, dirs_exist_ok=True)
@@ -107,7 +112,32 @@ def build_data_docs(context: EphemeralDataContext, lake: Lake, resource_identifi
             continue
         static = Path(os.path.relpath(site / "static", page.parent)).as_posix()
         page.write_text(make_offline(page.read_text(encoding="utf-8"), static), encoding="utf-8")
+    if not lake.root.is_local:
+        for parts in (("_ops", "gx"), ("_ops", "data_docs")):
+            _upload_changed(lake, parts, started - 1)
+        return lake.path("_ops", "data_docs", "index.html")  # type: ignore[return-value]
     return site / "index.html"
+
+
+def _fetch_missing(lake: Lake, parts: tuple[str, ...]) -> None:
+    """Download the files under ``<lake>/<parts>`` that the local folder lacks."""
+    fs = filesystem_for(lake.root.uri)
+    prefix, local = lake.path(*parts), local_dir(lake.root, *parts)
+    for info in fs.walk(prefix):
+        target = local.joinpath(*info.path[len(prefix) :].lstrip("/").split("/"))
+        if not target.exists():
+            fs.download(info.path, target)
+
+
+def _upload_changed(lake: Lake, parts: tuple[str, ...], since: float) -> None:
+    """Upload the local files under ``parts`` written since ``since``, or missing on the store."""
+    fs = filesystem_for(lake.root.uri)
+    prefix, local = lake.path(*parts), local_dir(lake.root, *parts)
+    remote = {info.path for info in fs.walk(prefix)}
+    for file in sorted(p for p in local.rglob("*") if p.is_file()):
+        target = fs.join(prefix, *file.relative_to(local).parts)
+        if target not in remote or file.stat().st_mtime >= since:
+            fs.upload(file, target)
 
 
 # --- deferred pages ------------------------------------------------------------------------------
@@ -117,32 +147,35 @@ _DEFERRED = ("_ops", "gx", "deferred_pages.jsonl")
 
 def defer_pages(lake: Lake, identifiers: list) -> None:
     """Remember validation results whose pages were not rendered yet (the next rendering adds them)."""
-    if docs_root(lake) is None or not identifiers:
+    if not identifiers:
+        return
+    lines = "".join(json.dumps(list(identifier.to_tuple())) + "\n" for identifier in identifiers)
+    if not lake.root.is_local:  # a later gate may run on another machine: the list lives in the lake
+        append_text(lake.path(*_DEFERRED), lines)
         return
     path = Path(lake.path(*_DEFERRED))
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as pending:
-        for identifier in identifiers:
-            pending.write(json.dumps(list(identifier.to_tuple())) + "\n")
+        pending.write(lines)
 
 
 def deferred_pages(lake: Lake) -> list:
     """The validation results whose pages earlier gates deferred."""
     from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
 
-    if docs_root(lake) is None:
+    path = lake.path(*_DEFERRED)
+    fs = filesystem_for(path)
+    if fs.stat(path) is None:
         return []
-    path = Path(lake.path(*_DEFERRED))
-    if not path.exists():
-        return []
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = [line for line in fs.read_bytes(path).decode("utf-8").splitlines() if line.strip()]
     return [ValidationResultIdentifier.from_tuple(tuple(json.loads(line))) for line in lines]
 
 
 def forget_deferred(lake: Lake, rendered: list) -> None:
     """Drop the deferred pages just rendered (a gate deferring meanwhile is impossible: one writer)."""
-    if rendered and docs_root(lake) is not None:
-        Path(lake.path(*_DEFERRED)).unlink(missing_ok=True)
+    if rendered:
+        path = lake.path(*_DEFERRED)
+        filesystem_for(path).delete(path)
 
 
 # --- offline rewriting -----------------------------------------------------------------------------

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# The S3-compatible server (moto) fixtures: s3_endpoint, bucket.
+pytest_plugins = ["tests.object_store"]
+
 # Tests never touch a developer's lake or a configured cluster.
 os.environ.pop("SPARK_REMOTE", None)
 os.environ["OMNILAKE_ENGINE"] = "sail"

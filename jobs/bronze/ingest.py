@@ -50,6 +50,7 @@ from omnilake.landing import (
     stage_file,
     taken_after_rewrites,
 )
+from omnilake.storage.local import local_dir
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +89,7 @@ def ingest(
     for source in sources or []:
         if source not in known:
             raise LandingError(f"unknown source {source!r}; known sources: {', '.join(known)}")
-    landing_root = Path(lake.landing) if lake.root.is_local else None
-    if landing_root is None:
-        raise LandingError("ingestion reads landing files from a local lake root for now")
-    require_landing(landing_root)
+    require_landing(lake.landing)
     feeds = load_feeds()
     spark = get_spark()
     lake.ensure_layout()
@@ -110,7 +108,7 @@ def ingest(
 
 def _undeclared(lake: Lake, source: str, landing_date: date | None, feeds_path: Path) -> SourceReport:
     report = SourceReport(source, batch_id="", declared=False)
-    report.files_ignored = len(discover(Path(lake.landing), source, landing_date))
+    report.files_ignored = len(discover(lake.landing, source, landing_date))
     if report.files_ignored:
         log.warning(
             "%s is not declared in %s: %d delivered file(s) left in landing, not ingested",
@@ -128,7 +126,7 @@ def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: da
     batch_id = f"{source}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     report = SourceReport(source, batch_id)
 
-    files = discover(Path(lake.landing), source, landing_date)
+    files = discover(lake.landing, source, landing_date)
     seen_paths, seen_hashes = _ledger_state(spark, lake, source)
     new_files: list[tuple[LandingFile, str]] = []
     duplicates: list[tuple[LandingFile, str, str]] = []
@@ -143,7 +141,7 @@ def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: da
             hashes_this_run[file_hash] = landing.relative_path
             new_files.append((landing, file_hash))
 
-    staging_dir = Path(lake.path("_ops", "staging", batch_id))
+    staging_dir = local_dir(lake.root, "_ops", "staging", batch_id)
     try:
         staged = [_stage(f, h, landing_contract, staging_dir) for f, h in new_files]
         # Files with no records (every store's header-only file of a quiet day) have the same bytes
