@@ -94,10 +94,19 @@ def as_known_at_sql(dated: DatedMart, schema: str) -> str:
 
 def create_as_known_at_macros(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> None:
     """Every dated mart's "as known at" table macro in each of ``schemas`` (the warehouse's and the
-    analysts' masked one, whose views have the same names)."""
+    analysts' masked one, whose views have the same names), for the histories the schema holds."""
     for schema in schemas:
+        present = {
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where schema_name = $schema "
+                "union select view_name from duckdb_views() where schema_name = $schema",
+                {"schema": schema},
+            ).fetchall()
+        }
         for dated in DATED_MARTS:
-            con.execute(as_known_at_sql(dated, schema))
+            if dated.history in present:  # a macro binds its relation when created
+                con.execute(as_known_at_sql(dated, schema))
 
 
 def revision_changes(warehouse: Path, known_at: date) -> dict[str, list[dict[str, Any]]]:
@@ -131,12 +140,18 @@ def revision_changes(warehouse: Path, known_at: date) -> dict[str, list[dict[str
 
 
 def describe_changes(changes: dict[str, list[dict[str, Any]]]) -> str:
-    """One line for the run summary: per dated mart, each revised snapshot's changed/all rows."""
-    return "; ".join(
-        f"{mart}: "
-        + (", ".join(f"{c['snapshot_date']} {c['rows_changed']:,}/{c['rows']:,}" for c in revised) or "none")
-        for mart, revised in changes.items()
-    )
+    """One line for the run summary: per snapshot mart, each revised snapshot's changed/all rows;
+    per versioned mart (a late line may be of any business date), the lines changed in total."""
+    kinds = {dated.mart: dated.kind for dated in DATED_MARTS}
+
+    def described(mart: str, revised: list[dict[str, Any]]) -> str:
+        if kinds.get(mart) == "versions":
+            changed = sum(c["rows_changed"] for c in revised)
+            return f"{mart} changed: {changed:,} line(s) over {len(revised)} business date(s)"
+        each = ", ".join(f"{c['snapshot_date']} {c['rows_changed']:,}/{c['rows']:,}" for c in revised)
+        return f"{mart} changed: {each or 'none'}"
+
+    return "; ".join(described(mart, revised) for mart, revised in changes.items())
 
 
 def _value_columns(con: duckdb.DuckDBPyConnection, dated: DatedMart) -> list[str]:
