@@ -257,11 +257,10 @@ def _describe(result: Any) -> str:
             f"{result['files_new']} new file(s), {result['records']:,} records, "
             f"{result['quarantined_rows']:,} quarantined"
         )
-    if "rfm_revisions" in result:  # gold build: what each RFM revision of this run changed
-        return "RFM revisions: " + ", ".join(
-            f"{r['snapshot_date']} {r['rows_changed']:,}/{r['rows']:,} changed"
-            for r in result["rfm_revisions"]
-        )
+    if "revisions" in result:  # gold build: what this run's revisions changed, per dated mart
+        from omnilake.gold.revisions import describe_changes
+
+        return describe_changes(result["revisions"])
     shown = [f"{k} {v:,}" for k, v in result.items() if isinstance(v, int) and not isinstance(v, bool)]
     return ", ".join(shown[:4])
 

@@ -123,6 +123,7 @@ PERSON_MARTS = (
     "dim_customer_history",
     "dim_customer_observations",
     "fct_sales",
+    "fct_sales_revisions",
     "mart_customer_rfm",
     "mart_customer_rfm_revisions",
 )
@@ -676,6 +677,10 @@ def _erase_gold(
         "gold.mart_customer_rfm": (keys, ("customer_key",)),
         "gold.mart_customer_rfm_revisions": (keys, ("customer_key",)),
         "gold.fct_sales": (keys | (online & _isin(F.col("order_id"), order_ids)), ("sales_line_id",)),
+        "gold.fct_sales_revisions": (
+            keys | (online & _isin(F.col("order_id"), order_ids)),
+            ("sales_line_id", "known_from"),
+        ),
     }
     for name, (condition, key_columns) in conditions.items():
         rows, _ = delete_matching(spark, lake.table(name).path, condition, key_columns, dry_run=dry_run)
@@ -1032,7 +1037,7 @@ def erase_from_warehouse(
             if mart not in present:
                 continue
             condition = "customer_key in (select customer_key from erased_keys)"
-            if mart == "fct_sales":
+            if mart in ("fct_sales", "fct_sales_revisions"):
                 condition += " or (channel = 'online' and order_id in (select order_id from erased_orders))"
             count = con.execute(f"select count(*) from main.{mart} where {condition}").fetchone()[0]
             if count and not dry_run:

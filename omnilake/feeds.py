@@ -36,10 +36,13 @@ MART_SOURCES: dict[str, tuple[str, ...]] = {
     "dim_customer_observations": ("crm_members", "orders", "pos", "events"),
     "dim_customer_history": ("crm_members", "orders", "pos", "events"),
     "fct_sales": ("orders", "pos"),
+    "fct_sales_revisions": ("orders", "pos"),
     "mart_customer_rfm": ("orders", "pos"),
     "mart_customer_rfm_revisions": ("orders", "pos"),
     "mart_inventory_position": ("inventory_online", "inventory_store"),
+    "mart_inventory_position_revisions": ("inventory_online", "inventory_store"),
     "mart_journey_funnel": ("events",),
+    "mart_journey_funnel_revisions": ("events",),
 }
 
 

@@ -31,10 +31,13 @@ GOLD_MARTS = (
     "dim_customer_history",
     "dim_customer_observations",
     "fct_sales",
+    "fct_sales_revisions",
     "mart_customer_rfm",
     "mart_customer_rfm_revisions",
     "mart_inventory_position",
+    "mart_inventory_position_revisions",
     "mart_journey_funnel",
+    "mart_journey_funnel_revisions",
 )
 
 

@@ -53,6 +53,7 @@ from omnilake.analyst_views import ANALYST_SCHEMA, create_analyst_views
 from omnilake.contracts import Contract
 from omnilake.errors import ConfigError, ContractError, OmnilakeError, SchemaMismatchError
 from omnilake.faults import crash_point
+from omnilake.gold.revisions import create_as_known_at_macros, revision_changes
 from omnilake.gold_models import DBT_PROJECT_DIR, FAILED
 from omnilake.pipeline import GOLD_MARTS
 from omnilake.settings import get_settings
@@ -145,8 +146,8 @@ def build_gold(
     ``snapshot_date`` is the landing date the dated marts are known at (default: the run's landing
     date); the run reads only what was delivered by then, so rerunning a date reproduces it.
     ``restatement_days`` is the lateness window (default: the ``OMNILAKE_RESTATEMENT_DAYS``
-    setting): the run also revises the RFM snapshots of that many business dates before.
-    ``full_refresh`` rebuilds the RFM history from scratch (only this run's revisions remain).
+    setting): the run also revises the dated marts' snapshots of that many business dates before.
+    ``full_refresh`` rebuilds the revisions from scratch (only this run's revisions remain).
     ``docs`` also runs ``dbt docs generate`` into ``dbt_artifacts_path``, in the same dbt process
     (default: the ``OMNILAKE_DBT_DOCS`` setting, on the last date of a multi-date run only).
     """
@@ -190,7 +191,7 @@ def build_gold(
         crash_point("gold.after_dbt_build")
         _keep_only_marts(building)
         os.replace(building, staging)
-        revisions = rfm_revision_changes(staging, snapshot)
+        revisions = revision_changes(staging, snapshot)
     except BaseException:
         _remove_database(building)
         _remove_database(staging)
@@ -203,7 +204,8 @@ def build_gold(
         "warehouse": str(staging),
         "snapshot_date": snapshot.isoformat(),
         "restatement_days": window,
-        "rfm_revisions": revisions,
+        "revisions": revisions,
+        "rfm_revisions": revisions.get("mart_customer_rfm", []),
         "models": sum(r["unique_id"].startswith("model.") for r in results),
         "tests_passed": sum(r["status"] == "pass" for r in results),
         "tests_warned": len(warned),
@@ -212,73 +214,6 @@ def build_gold(
     }
     log.info("built gold: %s", {k: v for k, v in summary.items() if k != "nodes"})
     return summary
-
-
-def rfm_revision_changes(warehouse: Path, known_at: date) -> list[dict[str, Any]]:
-    """What the RFM revisions known at ``known_at`` changed: per snapshot date, its rows and how
-    many customers were added, dropped or rescored against the snapshot's previous revision (all
-    rows count as added for a snapshot's first revision)."""
-    columns = "last_purchase_date, recency_days, frequency, monetary, r_score, f_score, m_score, segment"
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows = con.execute(
-            f"""
-            with revisions as (select * from main.mart_customer_rfm_revisions),
-            written as (select * from revisions where known_at = $known_at),
-            previous_known as (
-                select snapshot_date, max(known_at) as known_at from revisions
-                where known_at < $known_at and snapshot_date in (select snapshot_date from written)
-                group by snapshot_date
-            ),
-            previous as (
-                select revisions.* from revisions
-                join previous_known using (snapshot_date, known_at)
-            ),
-            compared as (
-                select
-                    coalesce(written.snapshot_date, previous.snapshot_date) as snapshot_date,
-                    written.customer_key is not null as in_written,
-                    previous.customer_key is not null as in_previous,
-                    (written.customer_key is not null and previous.customer_key is not null
-                        and ({", ".join(f"written.{c}" for c in columns.split(", "))})
-                            is distinct from ({", ".join(f"previous.{c}" for c in columns.split(", "))}))
-                        as rescored
-                from written
-                full outer join previous
-                    on written.snapshot_date = previous.snapshot_date
-                    and written.customer_key = previous.customer_key
-            )
-            select
-                compared.snapshot_date,
-                previous_known.known_at as previous_known_at,
-                count(*) filter (where in_written) as rows,
-                count(*) filter (where in_written and not in_previous) as added,
-                count(*) filter (where in_previous and not in_written) as dropped,
-                count(*) filter (where rescored) as rescored
-            from compared
-            left join previous_known using (snapshot_date)
-            group by all
-            order by compared.snapshot_date
-            """,
-            {"known_at": known_at},
-        ).fetchall()
-    changes = [
-        {
-            "snapshot_date": snapshot_date.isoformat(),
-            "known_at": known_at.isoformat(),
-            "previous_known_at": previous.isoformat() if previous else None,
-            "rows": count,
-            "rows_changed": added + dropped + rescored,
-            "added": added,
-            "dropped": dropped,
-            "rescored": rescored,
-        }
-        for snapshot_date, previous, count, added, dropped, rescored in rows
-    ]
-    for change in changes:
-        log.info(
-            "RFM revision %(snapshot_date)s known at %(known_at)s: %(rows_changed)s row(s) changed", change
-        )
-    return changes
 
 
 def run_dbt_plan(
@@ -492,7 +427,7 @@ def publish_gold(context: RunContext) -> dict[str, Any]:
     started = time.perf_counter()
     with duckdb.connect(str(staging)) as con:
         create_analyst_views(con)  # here, not in build_gold: the build keeps only schema main
-        create_as_known_at_macros(con)
+        create_as_known_at_macros(con, (WAREHOUSE_SCHEMA, ANALYST_SCHEMA))
     rows: dict[str, int] = {}
     with duckdb.connect(str(staging), read_only=True) as con:
         for mart in MARTS:
@@ -510,29 +445,6 @@ def publish_gold(context: RunContext) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     log.info("published gold to %s and %s in %.1fs", published, lake.path("gold"), seconds)
     return {"warehouse": str(published), "seconds": round(seconds, 1), **rows}
-
-
-def create_as_known_at_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """``rfm_as_known_at(day)``, a table macro in schema main and in the analyst schema: every RFM
-    snapshot on or before ``day`` as it was known at ``day`` (of each snapshot, the revision with
-    the latest known_at on or before ``day``), the answer the run for ``day`` gave or a later
-    correction of it within what was delivered by then. ``mart_customer_rfm`` is the same with
-    no cut-off."""
-    for schema in (WAREHOUSE_SCHEMA, ANALYST_SCHEMA):
-        revisions = f'"{schema}".mart_customer_rfm_revisions'
-        con.execute(
-            f"""
-            create or replace macro "{schema}".rfm_as_known_at(as_known_at) as table
-            select revisions.*
-            from {revisions} as revisions
-            join (
-                select snapshot_date, max(known_at) as known_at
-                from {revisions}
-                where known_at <= cast(as_known_at as date) and snapshot_date <= cast(as_known_at as date)
-                group by snapshot_date
-            ) as chosen using (snapshot_date, known_at)
-            """
-        )
 
 
 def write_release(lake: Lake, context: RunContext, rows: dict[str, int]) -> dict[str, Any]:

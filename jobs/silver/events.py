@@ -142,6 +142,7 @@ def conform(bronze: DataFrame) -> DataFrame:
         event_at.alias("event_at"),
         received_at.alias("received_at"),
         F.to_date(event_at).alias("event_date"),
+        F.col("_landing_date").alias("received_on"),
         F.col("_batch_id"),
         F.col("_line"),
     ).where(F.col("event_at").isNotNull())

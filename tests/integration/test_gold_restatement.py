@@ -1,13 +1,19 @@
 """Two clocks in gold: a run for landing date L reads only what was delivered by L, and revises the
-RFM snapshots of the last three business dates with the late data it received.
+snapshots of the dated marts (RFM, inventory, funnel; sales lines are versioned) of the last three
+business dates with the late data it received.
 
 Silver is written as it stood after each delivery (rows received on or before the day), then gold
-is built and published for that day, on the hand-made case of ``test_dbt_marts`` plus two late
-orders:
+is built and published for that day, on the hand-made case of ``test_dbt_marts`` plus late data:
 
     O6  C6 web, business date 03-08 (an evening order), delivered on 03-10: two days late
     O7  C2 web, business date 03-09, delivered 03-09 and cancelled in the delivery of 03-10
     C3  moves from the silver to the gold loyalty tier in the delivery of 03-10
+    T9  an anonymous store basket, S1 03-08, 1 x SKU-C at 10.00, delivered on 03-10
+    sess7  an anonymous web visit on 03-08 (home page only), delivered on 03-08
+    sess6  an anonymous web visit on 03-08 that went as far as the cart, delivered on 03-10 (an
+           offline upload)
+    SKU-C at S1 on 03-08: the web shop's report (listed 2, none reserved) delivered on 03-08, the
+           store's count (1 on hand) delivered on 03-10
 
 Expected values are worked out by hand from that case.
 """
@@ -26,8 +32,10 @@ from omnilake.publish import MARTS, build_gold, publish_gold, published_warehous
 from tests.integration.test_dbt_marts import (
     SILVER,
     _at,
+    _event,
     _order,
     _order_line,
+    _pos,
     context_for,
     rfm_recomputed,
     write_silver,
@@ -49,7 +57,36 @@ def _history(order_id, changed_at, status, received_on):
     }
 
 
-# The complete case: test_dbt_marts' silver plus O6 (late) and O7 (cancelled the next day).
+def _late(row: dict, received_on: date) -> dict:
+    return {**row, "received_on": received_on}
+
+
+# SKU-C at S1 on 03-08, both systems' parts, each with the landing date it arrived on.
+LATE_POSITION = {
+    "sku": "SKU-C",
+    "location_id": "S1",
+    "snapshot_date": date(2026, 3, 8),
+    "on_hand_qty": 1,
+    "listed_qty": 2,
+    "reserved_qty": 0,
+    "deviation_qty": 1,
+    "is_known_sku": True,
+    "in_store_system": True,
+    "in_online_system": True,
+    "online_received_on": date(2026, 3, 8),
+    "store_received_on": date(2026, 3, 10),
+}
+# The same position before the store's count arrived.
+ONLINE_PART_ONLY = {
+    **LATE_POSITION,
+    "on_hand_qty": None,
+    "deviation_qty": None,
+    "in_store_system": False,
+    "store_received_on": None,
+}
+
+# The complete case: test_dbt_marts' silver plus O6 (late), O7 (cancelled the next day), the late
+# basket T9, the visits sess6 (late) and sess7, and the late count of SKU-C at S1.
 COMPLETE = {
     **SILVER,
     "orders": [
@@ -68,7 +105,24 @@ COMPLETE = {
         _history("O7", "2026-03-09T10:00:00", "paid", date(2026, 3, 9)),
         _history("O7", "2026-03-10T08:00:00", "cancelled", date(2026, 3, 10)),
     ],
-}
+    "pos_lines": [
+        *SILVER["pos_lines"],
+        _late(_pos("S1", "T9", 1, "SKU-C", 1, "10.00", "0.00", "sale", None, "2026-03-08T17:00:00"), date(2026, 3, 10)),
+    ],
+    "events": [
+        *SILVER["events"],
+        _late(_event("sess7", None, "web", "desktop", "awareness", "2026-03-08T08:00:00", "Home", event_type="page"), date(2026, 3, 8)),
+        _late(_event("sess6", None, "web", "desktop", "awareness", "2026-03-08T20:00:00", "Home", event_type="page"), date(2026, 3, 10)),
+        _late(_event("sess6", None, "web", "desktop", "interest", "2026-03-08T20:01:00", "Product Viewed", "SKU-C"), date(2026, 3, 10)),
+        _late(_event("sess6", None, "web", "desktop", "decision", "2026-03-08T20:02:00", "Product Added", "SKU-C"), date(2026, 3, 10)),
+    ],
+    "inventory_positions": [*SILVER["inventory_positions"], LATE_POSITION],
+}  # fmt: skip
+
+
+def _known_on(row: dict, column: str, fallback: str) -> date:
+    """When a row became known; rows of test_dbt_marts' case carry none: known on their own date."""
+    return row.get(column) or row[fallback]
 
 
 def delivered_by(day: date) -> dict[str, list[dict]]:
@@ -92,6 +146,12 @@ def delivered_by(day: date) -> dict[str, list[dict]]:
         "order_lines": [line for line in COMPLETE["order_lines"] if line["order_id"] in latest],
         "order_status_history": history,
         "pos_lines": [line for line in COMPLETE["pos_lines"] if line["received_on"] <= day],
+        "events": [e for e in COMPLETE["events"] if _known_on(e, "received_on", "event_date") <= day],
+        "inventory_positions": [
+            (p if p is not LATE_POSITION or day >= p["store_received_on"] else ONLINE_PART_ONLY)
+            for p in COMPLETE["inventory_positions"]
+            if _known_on(p, "online_received_on", "snapshot_date") <= day
+        ],
     }
 
 
@@ -129,7 +189,16 @@ def daily(tmp_path_factory):
     return {"home": home, "builds": builds}
 
 
-def test_late_orders_restate_the_snapshot_they_belong_to(daily, tmp_path):
+@pytest.fixture(scope="module")
+def complete(tmp_path_factory):
+    """The complete data, delivered at once: one run for 03-10 on a fresh lake."""
+    home = tmp_path_factory.mktemp("complete")
+    write_silver(home, COMPLETE)
+    run_day(home, date(2026, 3, 10), "run_complete")
+    return home
+
+
+def test_late_orders_restate_the_snapshot_they_belong_to(daily, complete):
     home = daily["home"]
     # As first published on 03-08, C6 had one order (T8, 02-10: 26 days old); O6 was not known.
     # R: 52 days (C4), 26 (C6), 16 (C2), 2 (C3: T4 03-06), 0 (C1: O2 03-08 via merged key C9).
@@ -157,11 +226,8 @@ def test_late_orders_restate_the_snapshot_they_belong_to(daily, tmp_path):
 
     # The restated snapshot equals one computed from the complete data: in one run on a fresh lake
     # and by the plain SQL of the documented rules over its fct_sales.
-    fresh = tmp_path / "complete"
-    write_silver(fresh, COMPLETE)
-    run_day(fresh, date(2026, 3, 10), "run_complete")
-    assert snapshot(fresh, LATE_DAY) == restated
-    warehouse = published_warehouse_path(context_for(fresh, "read").lake)
+    assert snapshot(complete, LATE_DAY) == restated
+    warehouse = published_warehouse_path(context_for(complete, "read").lake)
     assert [tuple(r) for r in rfm_recomputed(warehouse, LATE_DAY)] == restated
 
 
@@ -197,6 +263,114 @@ def test_the_run_summary_counts_the_rows_each_revision_changed(daily):
     }
 
 
+POSITION = (
+    "on_hand_qty, reserved_qty, available_to_sell_qty, listed_qty, deviation_qty, units_sold_28d, "
+    "days_of_cover, is_stockout, is_oversell_risk"
+)
+LATE_POSITION_WHERE = "where snapshot_date = date '2026-03-08' and sku = 'SKU-C' and location_id = 'S1'"
+
+
+def position(home, known_at: date | None = None) -> list[tuple]:
+    if known_at is None:
+        return query(home, f"select {POSITION} from mart_inventory_position {LATE_POSITION_WHERE}")
+    return query(
+        home, f"select {POSITION} from inventory_position_as_known_at(?) {LATE_POSITION_WHERE}", [known_at]
+    )
+
+
+def test_a_late_store_count_and_late_basket_restate_the_position_they_belong_to(daily, complete):
+    home = daily["home"]
+    # As known at 03-08 (and still at 03-09): only the web shop's report, listed 2, none reserved:
+    # nothing counted, so nothing to promise (stockout, oversell risk), no cover; SKU-C sold 1 at S1
+    # in the 28 days to 03-08 (T4, 03-06; T9 not yet delivered).
+    original = [(None, 0, 0, 2, None, 1, None, True, True)]
+    assert position(home, known_at=LATE_DAY) == original
+    assert position(home, known_at=date(2026, 3, 9)) == original
+    # Known at 03-10: 1 on hand, so 1 to promise (listed 2 still exceeds it), deviation 2 - 1 = 1;
+    # T4 and T9 sold 2: cover = 1 / (2 / 28) = 14.0 days.
+    restated = [(1, 0, 1, 2, 1, 2, 14.0, False, True)]
+    assert position(home) == restated
+    assert position(home, known_at=date(2026, 3, 10)) == restated
+    assert position(complete) == restated
+
+
+FUNNEL = (
+    "sessions, awareness_sessions, interest_sessions, decision_sessions, purchase_sessions, loyalty_sessions, "
+    "awareness_to_interest_rate, interest_to_decision_rate, decision_to_purchase_rate, purchase_to_loyalty_rate, "
+    "session_conversion_rate"
+)
+FUNNEL_WHERE = "where session_date = date '2026-03-08' and channel = 'web' and device_type = 'desktop'"
+
+
+def funnel(home, known_at: date | None = None) -> list[tuple]:
+    if known_at is None:
+        return query(home, f"select {FUNNEL} from mart_journey_funnel {FUNNEL_WHERE}")
+    return query(home, f"select {FUNNEL} from journey_funnel_as_known_at(?) {FUNNEL_WHERE}", [known_at])
+
+
+def test_late_events_restate_the_funnel_of_their_day(daily, complete):
+    home = daily["home"]
+    # As known at 03-08 and 03-09: sess7 alone, awareness only: 0 of 1 went on to interest; no
+    # session reached interest, so the later rates are undefined; none purchased.
+    original = [(1, 1, 0, 0, 0, 0, 0.0, None, None, None, 0.0)]
+    assert funnel(home, known_at=LATE_DAY) == original
+    assert funnel(home, known_at=date(2026, 3, 9)) == original
+    # Known at 03-10, sess6 (awareness, interest, decision) joins: 2 aware, 1 interested, 1 decided,
+    # none purchased: 1/2, 1/1, 0/1, undefined, 0/2.
+    restated = [(2, 2, 1, 1, 0, 0, 0.5, 1.0, 0.0, None, 0.0)]
+    assert funnel(home) == restated
+    assert funnel(home, known_at=date(2026, 3, 10)) == restated
+    assert funnel(complete) == restated
+
+
+def test_sales_lines_as_known_at_a_date_leave_out_what_arrived_later(daily, complete):
+    home = daily["home"]
+    lines_of_0308 = "select sales_line_id from {} where business_date = date '2026-03-08' order by 1"
+    # O2 (03-08, known 03-08) all along; O6 and T9, business date 03-08, were delivered on 03-10.
+    assert query(home, lines_of_0308.format("sales_as_known_at(date '2026-03-09')")) == [("online|O2|L1",)]
+    restated = [("online|O2|L1",), ("online|O6|L1",), ("store|S1|R1|T9|1",)]
+    assert query(home, lines_of_0308.format("fct_sales")) == restated
+    assert query(home, lines_of_0308.format("sales_as_known_at(date '2026-03-10')")) == restated
+    assert query(complete, lines_of_0308.format("fct_sales")) == restated
+    # O7's sale line was known on 03-09 only: its cancellation on 03-10 ended it.
+    assert query(
+        home, "select known_from, known_to from fct_sales_revisions where sales_line_id = 'online|O7|L1'"
+    ) == [(date(2026, 3, 9), date(2026, 3, 10))]
+    assert query(home, "select count(*) from fct_sales_revisions where known_to is null") == query(
+        home, "select count(*) from fct_sales"
+    )
+
+
+def test_the_run_summary_counts_what_each_dated_mart_revision_changed(daily):
+    changes = daily["builds"][date(2026, 3, 10)]["revisions"]
+    summary = {
+        mart: {c["snapshot_date"]: (c["previous_known_at"], c["rows"], c["rows_changed"]) for c in revised}
+        for mart, revised in changes.items()
+        if mart != "mart_customer_rfm"
+    }
+    assert summary == {
+        # 03-08: the late count; 03-09: SKU-A at S1 unchanged; 03-10: its positions' first revision.
+        "mart_inventory_position": {
+            "2026-03-08": ("2026-03-09", 1, 1),
+            "2026-03-09": ("2026-03-09", 1, 0),
+            "2026-03-10": (None, 7, 7),
+        },
+        # 03-07 had no session; 03-08 gained sess6; 03-09 unchanged; 03-10 (sess4) first written.
+        "mart_journey_funnel": {
+            "2026-03-08": ("2026-03-09", 1, 1),
+            "2026-03-09": ("2026-03-09", 2, 0),
+            "2026-03-10": (None, 1, 1),
+        },
+        # Lines whose version started or ended on 03-10, by business date: O6 and T9 added (03-08),
+        # O7 dropped by its cancellation (03-09: no line left), T1's sale line added (03-10).
+        "fct_sales": {
+            "2026-03-08": (None, 3, 2),
+            "2026-03-09": (None, 0, 1),
+            "2026-03-10": (None, 1, 1),
+        },
+    }
+
+
 def test_rerunning_a_past_date_after_later_ones_leaves_every_mart_identical(daily, tmp_path):
     home = tmp_path / "rerun"
     shutil.copytree(daily["home"], home)
@@ -216,6 +390,19 @@ def test_each_day_revises_only_its_window(daily):
         "from mart_customer_rfm_revisions group by known_at order by known_at",
     )
     assert revisions == [(day, day - timedelta(days=3), day, 4) for day in DAYS]
+    # Positions exist for 03-08 to 03-10, sessions for 03-08 to 03-10: each run revises those of
+    # them in its window that are known by then (none older than its window are known).
+    for history, column in (
+        ("mart_inventory_position_revisions", "snapshot_date"),
+        ("mart_journey_funnel_revisions", "session_date"),
+    ):
+        written = query(
+            daily["home"],
+            f"select known_at, list(distinct {column} order by {column}) from {history} group by 1 order by 1",
+        )
+        assert written == [
+            (day, [d for d in (LATE_DAY, date(2026, 3, 9), date(2026, 3, 10)) if d <= day]) for day in DAYS
+        ], history
 
 
 def test_analysts_ask_as_known_at_through_the_masked_views(daily):

@@ -65,6 +65,7 @@ def test_a_message_delivered_twice_is_kept_once(spark, lake):
     rows = events_by_id(spark, lake)
     assert sorted(rows) == ["m1", "m2"]
     assert rows["m1"]["received_at"] == T0 + timedelta(milliseconds=300)  # the first received copy
+    assert (rows["m1"]["received_on"], rows["m2"]["received_on"]) == (DAY1, DAY1)  # known from DAY1
 
 
 def test_a_wrong_device_clock_is_corrected_with_sent_and_received_times(spark, lake):
@@ -90,6 +91,8 @@ def test_thirty_minutes_of_silence_splits_a_session_even_across_batches(spark, l
     assert len({second[m]["session_id"] for m in "abcd"}) == 1
     assert second["a"]["session_id"] == first["a"]["session_id"]  # the session still starts at a
     assert result.resessionised == 3
+    # Re-sessionised events keep the landing date they arrived on; the late one has its own.
+    assert {m: second[m]["received_on"] for m in "abcd"} == {"a": DAY1, "b": DAY1, "c": DAY1, "d": DAY2}
 
 
 def test_anonymous_events_are_attributed_once_an_identify_links_the_device(spark, lake):

@@ -1,6 +1,6 @@
 """The two inventory systems joined into silver.inventory_positions."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -74,6 +74,24 @@ def test_a_feed_arriving_in_a_later_run_completes_the_day(spark, lake):
     report = transform_inventory(spark, lake)
     assert (report.batches, report.inserted, report.updated) == (1, 0, 1)
     assert positions(spark, lake) == {("S001", "SKU-1"): (3, 5, 2, True, True)}
+
+
+def test_a_store_count_landing_days_later_keeps_the_web_shops_part_and_when_each_arrived(spark, lake):
+    late = DAY + timedelta(days=2)
+    deliver(spark, lake, "inventory_online", DAY, [online("S001", "SKU-1", 5), online("S001", "SKU-2", 1)])
+    transform_inventory(spark, lake)
+    deliver(spark, lake, "inventory_store", late, [counted("S001", "SKU-1", 3)])  # DAY's count, 2 days late
+    report = transform_inventory(spark, lake)
+    assert (report.batches, report.inserted, report.updated) == (1, 0, 2)  # the day's positions rewritten
+    assert positions(spark, lake) == {
+        ("S001", "SKU-1"): (3, 5, 2, True, True),
+        ("S001", "SKU-2"): (None, 1, None, False, True),  # not counted: the web shop's part stays
+    }
+    received = {
+        r["sku"]: (r["online_received_on"], r["store_received_on"])
+        for r in rows_of(spark, lake, "silver.inventory_positions", ["sku"])
+    }
+    assert received == {"SKU-1": (DAY, late), "SKU-2": (DAY, None)}
 
 
 def test_calendar_covers_whole_years_of_the_data_with_monday_first_weekdays(spark, lake):

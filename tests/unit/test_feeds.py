@@ -79,15 +79,20 @@ def test_marts_without_a_declared_feed_are_named(declare):
         "  inventory_online: {cadence: daily, kind: snapshot}\n"
     )
     feeds = load_feeds()
-    assert feeds.marts_without_feed() == {"mart_journey_funnel": ("events",)}
+    assert feeds.marts_without_feed() == {
+        "mart_journey_funnel": ("events",),
+        "mart_journey_funnel_revisions": ("events",),
+    }
     assert feeds.marts_partly_fed() == {
         "dim_customer": ("crm_members", "pos", "events"),
         "dim_customer_observations": ("crm_members", "pos", "events"),
         "dim_customer_history": ("crm_members", "pos", "events"),
         "fct_sales": ("pos",),
+        "fct_sales_revisions": ("pos",),
         "mart_customer_rfm": ("pos",),
         "mart_customer_rfm_revisions": ("pos",),
         "mart_inventory_position": ("inventory_store",),
+        "mart_inventory_position_revisions": ("inventory_store",),
     }
 
 

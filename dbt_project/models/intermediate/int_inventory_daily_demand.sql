@@ -3,14 +3,29 @@
     from. A store's demand is its own till sales. Online orders carry no fulfilment location in
     silver, so every warehouse (any location that is not a store) is given the whole online demand
     for the sku: a conservative (short) cover when there are several warehouses. Returns do not
-    reduce demand.
+    reduce demand. As known at the run's landing date: the sales line versions known then.
 #}
 with
 
+sales_line_versions as (
+
+    select * from {{ ref('int_sales_line_versions') }}
+
+),
+
+known_at as (
+
+    select {{ run_known_at(ref('int_sales_line_versions'), 'known_from') }} as known_at
+
+),
+
 sales_lines as (
 
-    select * from {{ ref('int_sales_lines') }}
-    where line_type = 'sale'
+    select sales_line_versions.*
+    from sales_line_versions
+    cross join known_at
+    where sales_line_versions.line_type = 'sale'
+        and {{ version_known_at('sales_line_versions.known_from', 'sales_line_versions.known_to', 'known_at.known_at') }}
 
 ),
 

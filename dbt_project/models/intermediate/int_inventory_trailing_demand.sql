@@ -1,12 +1,12 @@
 {#
     Units sold over the trailing window (var `cover_window_days`, default 28 days, the snapshot
-    day included) for every inventory position.
+    day included) for every inventory position, both as known at the run's landing date.
 #}
 with
 
 positions as (
 
-    select * from {{ ref('stg_silver__inventory_positions') }}
+    select * from {{ ref('int_inventory_available') }}
 
 ),
 

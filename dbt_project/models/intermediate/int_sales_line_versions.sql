@@ -3,7 +3,8 @@
     time): known_from, the landing date it became known as it is; known_to, the landing date it
     stopped being so (exclusive; null while it still is). "As known at L" is
     known_from <= L < coalesce(known_to, infinity); the versions with a null known_to are the
-    current lines of int_sales_lines.
+    current lines (int_sales_lines): this model is the one definition of a counted sales line, its
+    amounts and its return lines.
 
     - Online: silver.orders is merged in place, so an order's past states come from its status
       history, where every change carries the landing date it arrived (received_on). An order's
@@ -11,7 +12,8 @@
       rule silver's merge applies); a new version starts on every landing date that brought a
       change. A cancelled state has no sale lines; the return line of a refunded order is known
       from the landing date of its first refund change. Line items and the refunded quantity are
-      those of the current order (silver keeps no earlier line states).
+      those of the current order (silver keeps no earlier line states), as are its buyer, storefront
+      and fulfilment location.
     - Store: till lines never change once received; known from the landing date of their file.
 
     customer_key is the buyer as recorded, before identity merges: a merge is known from its own
@@ -108,6 +110,7 @@ lines_of_kept_versions as (
         order_lines.line_id,
         orders.customer_key,
         coalesce(orders.channel_source, 'web') as storefront,
+        orders.location_id,
         order_lines.sku,
         order_lines.quantity,
         order_lines.refunded_quantity,
@@ -138,7 +141,7 @@ online_sale_lines as (
         customer_key,
         storefront,
         sku,
-        cast(null as {{ dbt.type_string() }}) as location_id,
+        location_id,
         quantity,
         unit_price,
         discount_amount,
@@ -161,7 +164,7 @@ online_return_lines as (
         customer_key,
         storefront,
         sku,
-        cast(null as {{ dbt.type_string() }}) as location_id,
+        location_id,
         -refunded_quantity as quantity,
         unit_price,
         -cast(round(discount_amount * refunded_quantity / quantity, 2) as decimal(12, 2)) as discount_amount,

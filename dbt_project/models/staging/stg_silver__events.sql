@@ -30,6 +30,7 @@ renamed as (
 
         -- dates
         cast(event_date as date) as event_date,
+        cast(coalesce(received_on, event_date) as date) as received_on,
 
         -- timestamps
         cast(event_at as timestamp) as event_at

@@ -26,7 +26,11 @@ renamed as (
         in_online_system,
 
         -- dates
-        cast(snapshot_date as date) as snapshot_date
+        cast(snapshot_date as date) as snapshot_date,
+        cast(case when in_online_system then coalesce(online_received_on, snapshot_date) end as date)
+            as online_received_on,
+        cast(case when in_store_system then coalesce(store_received_on, snapshot_date) end as date)
+            as store_received_on
 
     from source
 

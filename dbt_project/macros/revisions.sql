@@ -1,0 +1,79 @@
+{#
+    Revisions of dated marts: one design for every snapshot a run writes "as known at" its landing
+    date (see macros/run_context.sql for the run parameters).
+
+    run_known_at(relation, column): the landing date the run's revisions are known at, as a SQL
+    date: the run's landing date L when set, otherwise the latest value of `column` in `relation`
+    (a bare `dbt build` reads everything, as known at its last knowledge date).
+#}
+{% macro run_known_at(relation, column) -%}
+    {%- set landing_date = run_landing_date() -%}
+    {%- if landing_date -%}
+        cast('{{ landing_date }}' as date)
+    {%- else -%}
+        (select max({{ column }}) from {{ relation }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#
+    known_by(knowledge_date, known_at): the condition "became known on or before known_at", true
+    for every row of a bare build (no landing date: everything delivered counts).
+#}
+{% macro known_by(knowledge_date, known_at) -%}
+    {%- if run_landing_date() -%}
+        {{ knowledge_date }} <= {{ known_at }}
+    {%- else -%}
+        {{ knowledge_date }} is not null
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#
+    is_revised(snapshot_date, known_at, has_news): whether the run known at `known_at` writes a
+    revision of the snapshot of `snapshot_date`: a snapshot of the lateness window (the
+    restatement_days() business dates before known_at, and any later), or an older one whose own
+    data received something on known_at (`has_news`, a boolean expression). A snapshot of one day
+    depends mostly on that day's data, so revising it when its data arrives costs one day and loses
+    nothing late; what other days' late data changes in it (e.g. the trailing demand behind an
+    inventory position's days of cover) is restated within the window only.
+#}
+{% macro is_revised(snapshot_date, known_at, has_news) -%}
+    ({{ snapshot_date }} >= cast({{ dbt.dateadd('day', -restatement_days(), known_at) }} as date)
+        or {{ has_news }})
+{%- endmacro %}
+
+
+{#
+    latest_revision(revisions, snapshot_column): the rows of each snapshot's latest revision (the
+    greatest known_at) of a revisions relation, the view analysts read by default. "As known at L"
+    is the same over the revisions with known_at on or before L (the warehouse's *_as_known_at(L)
+    table macros, omnilake.publish).
+#}
+{% macro latest_revision(revisions, snapshot_column) -%}
+    select revisions.*
+    from {{ revisions }} as revisions
+    inner join (
+        select
+            {{ snapshot_column }},
+            max(known_at) as known_at
+        from {{ revisions }}
+        group by {{ snapshot_column }}
+    ) as latest_revisions
+        on revisions.{{ snapshot_column }} = latest_revisions.{{ snapshot_column }}
+        and revisions.known_at = latest_revisions.known_at
+{%- endmacro %}
+
+
+{#
+    version_known_at(known_from, known_to, known_at): the condition "this version was the one known
+    at known_at" for a relation of versions valid from known_from until known_to (exclusive; null
+    while current). A bare build (no landing date) reads the current versions.
+#}
+{% macro version_known_at(known_from, known_to, known_at) -%}
+    {%- if run_landing_date() -%}
+        {{ known_from }} <= {{ known_at }} and ({{ known_to }} is null or {{ known_to }} > {{ known_at }})
+    {%- else -%}
+        {{ known_to }} is null
+    {%- endif -%}
+{%- endmacro %}
