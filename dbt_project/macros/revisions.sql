@@ -77,3 +77,19 @@
         {{ known_to }} is null
     {%- endif -%}
 {%- endmacro %}
+
+
+{#
+    unrecorded(known_at): the condition "no revision known at `known_at` is recorded yet". What was
+    known at a landing date does not change afterwards, so a revision once recorded is kept as it
+    is: rerunning a landing date after later ones reproduces it, even where silver has since
+    overwritten a row in place (an order line's sku, an event's attribution). `--full-refresh`
+    (`omnilake rebuild`) recomputes every revision from silver as it is now.
+#}
+{% macro unrecorded(known_at) -%}
+    {%- if is_incremental() -%}
+        {{ known_at }} not in (select distinct recorded.known_at from {{ this }} as recorded)
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}

@@ -383,6 +383,35 @@ def test_rerunning_a_past_date_after_later_ones_leaves_every_mart_identical(dail
     assert snapshot(home, LATE_DAY, known_at=LATE_DAY)[4][2] == 1  # C6 still as first known
 
 
+def test_a_recorded_revision_is_kept_when_silver_has_since_changed_in_place(daily, tmp_path):
+    """Silver keeps only an order line's current sku and quantity: a later delivery that rewrites a
+    line known on 03-08 must not rewrite what the revisions recorded as known at 03-08."""
+    home = tmp_path / "overwritten"
+    shutil.copytree(daily["home"], home)
+    revisions = (
+        "mart_customer_rfm_revisions",
+        "mart_inventory_position_revisions",
+        "mart_journey_funnel_revisions",
+    )
+    recorded = {name: query(home, f"select * from {name} order by all") for name in revisions}
+    rewritten = delivered_by(date(2026, 3, 10))
+    # O2 (C1, 03-08, known on 03-08): 1 x SKU-C at 10.00 rewritten in place as 3 x SKU-A at 10.00.
+    rewritten["order_lines"] = [
+        _order_line("O2", "L1", "SKU-A", 3, "10.00", "0.00", 0, "2026-03-08")
+        if (line["order_id"], line["line_id"]) == ("O2", "L1")
+        else line
+        for line in rewritten["order_lines"]
+    ]
+    write_silver(home, rewritten)
+    run_day(home, LATE_DAY, "rerun_0308_overwritten")
+    for name in revisions:
+        assert query(home, f"select * from {name} order by all") == recorded[name], name
+    # The rewrite is visible where gold reads silver as it is now.
+    assert query(home, "select sku, net_amount from fct_sales where sales_line_id = 'online|O2|L1'") == [
+        ("SKU-A", D("30.00"))
+    ]
+
+
 def test_each_day_revises_only_its_window(daily):
     revisions = query(
         daily["home"],

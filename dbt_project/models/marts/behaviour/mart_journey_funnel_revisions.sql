@@ -83,3 +83,4 @@ final as (
 )
 
 select * from final
+where {{ unrecorded('final.known_at') }}

@@ -63,3 +63,4 @@ final as (
 )
 
 select * from final
+where {{ unrecorded('final.known_at') }}

@@ -100,3 +100,4 @@ final as (
 )
 
 select * from final
+where {{ unrecorded('final.known_at') }}
