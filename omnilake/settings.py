@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     task_retries: int = Field(
         2, description="Retries of each Airflow task (exponential backoff from 2 minutes)"
     )
+    merge_max_files: int = Field(
+        16,
+        ge=1,
+        description="A merge target with more data files is compacted first (Sail schedules a MERGE's "
+        "scan of every file at once: keep well below the cluster's workers x task slots)",
+    )
 
     @field_validator("spark_remote")
     @classmethod

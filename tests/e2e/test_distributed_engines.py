@@ -1,0 +1,202 @@
+"""The jobs give the same lake on a distributed engine as on the embedded default, compared by
+content fingerprints.
+
+Two generated days at scale 0.02 (with the generator's defects), run through ingestion and the
+silver steps three times, each in its own process from the same landing files:
+
+- embedded: the default, an in-process Sail server in local mode (the reference, run once);
+- local-cluster: the embedded server in Sail's cluster mode with two workers, so every plan is cut
+  into stages whose tasks run on both workers and exchange shuffle data over Arrow Flight. The
+  merge-file bound is set low (``OMNILAKE_MERGE_MAX_FILES=4``) so that the compaction that keeps a
+  MERGE inside the two workers' 16 task slots runs on both days;
+- remote: a Sail Spark Connect server started here in its own process (``sail spark server``),
+  reached through ``SPARK_REMOTE`` like a cluster (same machine, so the lake's paths are its paths).
+
+Every bronze, quarantine and silver table must be equal. Gates, dbt and publish are left out to keep
+this cheap: gold is built by dbt-duckdb from silver alone (no Spark), so equal silver gives equal
+gold; the gates' queries are read-only. Each run's CPU seconds (and the remote server's) are
+recorded as test properties (``-rA`` or the JUnit XML shows them).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import psutil
+import pytest
+
+from omnilake.fingerprint import Fingerprint, lake_fingerprints
+from omnilake.generate import generate
+from omnilake.lake import Lake
+from omnilake.settings import LakeRoot
+
+pytestmark = pytest.mark.e2e
+
+FIRST_DAY, DAYS = date(2026, 3, 1), 2
+REPO = Path(__file__).resolve().parents[2]
+RUN_TIMEOUT_SECONDS = 600
+
+# Ingestion and silver for each date given, in the pipeline's order (the runner `omnilake run` is,
+# less the gates, dbt and publish).
+RUNNER = """
+import sys
+from datetime import date
+from omnilake.lake import get_lake
+from omnilake.pipeline import RunContext, build_steps, new_run_id, run_step, topological
+
+lake = get_lake()
+lake.ensure_layout()
+steps = [s for s in topological(build_steps()) if s.name.startswith(("ingest_", "silver_"))]
+for day in sys.argv[1:]:
+    context = RunContext(new_run_id("test"), date.fromisoformat(day), lake)
+    for step in steps:
+        run_step(step, context)
+"""
+
+LOCAL_CLUSTER = {
+    "SAIL_MODE": "local-cluster",
+    "SAIL_CLUSTER__WORKER_INITIAL_COUNT": "2",
+    "SAIL_CLUSTER__WORKER_MAX_COUNT": "2",
+    "OMNILAKE_MERGE_MAX_FILES": "4",
+}
+
+
+@dataclass
+class Run:
+    prints: dict[str, Fingerprint]
+    cpu_seconds: float
+
+
+def _clean_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SAIL_", "OMNILAKE_", "SPARK_"))}
+    env.update(
+        OMNILAKE_HOME=str(home), OMNILAKE_ENV="test", OMNILAKE_SAIL_MEMORY_LIMIT="2GiB", RUST_LOG="error"
+    )
+    env.update(extra)
+    return env
+
+
+def _run_lake(landing: Path, home: Path, **env: str) -> Run:
+    """Ingestion and silver over ``landing``'s days in a fresh process on a fresh lake at ``home``."""
+    shutil.copytree(landing, home / "landing")
+    days = [str(FIRST_DAY + timedelta(days=n)) for n in range(DAYS)]
+    started = psutil.Process().cpu_times()
+    result = subprocess.run(
+        [sys.executable, "-c", RUNNER, *days],
+        cwd=REPO,
+        env=_clean_env(home, **env),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_SECONDS,
+    )
+    ended = psutil.Process().cpu_times()
+    assert result.returncode == 0, result.stderr[-4000:]
+    cpu = (ended.children_user - started.children_user) + (ended.children_system - started.children_system)
+    lake = Lake(LakeRoot(str(home)))
+    return Run(lake_fingerprints(lake, ("bronze", "quarantine", "silver")), cpu)
+
+
+def _differences(reference: Run, other: Run) -> dict[str, tuple[str, str]]:
+    return {
+        name: (str(value), str(other.prints.get(name)))
+        for name, value in reference.prints.items()
+        if other.prints.get(name) != value
+    }
+
+
+def _assert_meaningful(run: Run) -> None:
+    """The comparison covers the tables with content, not a lake of empty tables."""
+    silver = [n for n in run.prints if n.startswith("silver.")]
+    assert len(silver) >= 10
+    for name in ("silver.customers", "silver.orders", "silver.pos_lines", "silver.events"):
+        assert run.prints[name].rows > 0, name
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("landing")
+    generate(root, FIRST_DAY, DAYS, 0.02, 42, None)
+    return root
+
+
+@pytest.fixture(scope="module")
+def embedded(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """The reference: the default engine (embedded Sail, local mode)."""
+    run = _run_lake(landing, tmp_path_factory.mktemp("embedded"))
+    _assert_meaningful(run)
+    return run
+
+
+@pytest.fixture
+def sail_server(tmp_path: Path):
+    """A Sail Spark Connect server in its own process on a free loopback port: its ``sc://`` URL."""
+    log_path = tmp_path / "sail_server.log"
+    env = _clean_env(tmp_path, RUST_LOG="error,sail_cli=info")
+    env["SAIL_RUNTIME__MEMORY_POOL__TYPE"] = "greedy"
+    env["SAIL_RUNTIME__MEMORY_POOL__GREEDY__MAX_SIZE"] = str(2 * 2**30)
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "pysail", "spark", "server", "--ip", "127.0.0.1", "--port", "0"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        url = _wait_for_listening(server, log_path)
+        yield url, server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_for_listening(server: subprocess.Popen, log_path: Path, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = re.search(r"Spark Connect server on 127\.0\.0\.1:(\d+)", log_path.read_text())
+        if found:
+            port = int(found.group(1))
+            listening = {
+                c.laddr.port
+                for c in psutil.Process(server.pid).net_connections("tcp")
+                if c.status == "LISTEN"
+            }
+            if port in listening:
+                return f"sc://127.0.0.1:{port}"
+        assert server.poll() is None, log_path.read_text()
+        time.sleep(0.2)
+    raise AssertionError(f"the Sail server did not listen within {timeout}s: {log_path.read_text()}")
+
+
+def test_local_cluster_with_two_workers_gives_the_embedded_fingerprints(
+    embedded: Run, landing: Path, tmp_path: Path, record_property
+):
+    cluster = _run_lake(landing, tmp_path / "lake", **LOCAL_CLUSTER)
+    record_property("cpu_seconds_embedded", round(embedded.cpu_seconds, 1))
+    record_property("cpu_seconds_local_cluster", round(cluster.cpu_seconds, 1))
+    assert _differences(embedded, cluster) == {}
+
+
+def test_a_separate_spark_connect_server_gives_the_embedded_fingerprints(
+    embedded: Run, landing: Path, tmp_path: Path, sail_server, record_property
+):
+    url, server = sail_server
+    server_cpu = psutil.Process(server.pid).cpu_times()
+    remote = _run_lake(landing, tmp_path / "lake", OMNILAKE_ENGINE="remote", SPARK_REMOTE=url)
+    server_used = psutil.Process(server.pid).cpu_times()
+    record_property("cpu_seconds_embedded", round(embedded.cpu_seconds, 1))
+    record_property("cpu_seconds_remote_client", round(remote.cpu_seconds, 1))
+    record_property(
+        "cpu_seconds_remote_server",
+        round(server_used.user - server_cpu.user + server_used.system - server_cpu.system, 1),
+    )
+    assert _differences(embedded, remote) == {}
+    # The jobs ran on that server, not on an engine of the client's own.
+    assert server_used.user + server_used.system - server_cpu.user - server_cpu.system > 2
