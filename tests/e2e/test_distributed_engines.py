@@ -21,11 +21,9 @@ recorded as test properties (``-rA`` or the JUnit XML shows them).
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -37,6 +35,7 @@ from omnilake.fingerprint import Fingerprint, lake_fingerprints
 from omnilake.generate import generate
 from omnilake.lake import Lake
 from omnilake.settings import LakeRoot
+from tests.sail_server import sail_server
 
 pytestmark = pytest.mark.e2e
 
@@ -136,43 +135,9 @@ def embedded(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
 
 
 @pytest.fixture
-def sail_server(tmp_path: Path):
-    """A Sail Spark Connect server in its own process on a free loopback port: its ``sc://`` URL."""
-    log_path = tmp_path / "sail_server.log"
-    env = _clean_env(tmp_path, RUST_LOG="error,sail_cli=info")
-    env["SAIL_RUNTIME__MEMORY_POOL__TYPE"] = "greedy"
-    env["SAIL_RUNTIME__MEMORY_POOL__GREEDY__MAX_SIZE"] = str(2 * 2**30)
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "pysail", "spark", "server", "--ip", "127.0.0.1", "--port", "0"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        url = _wait_for_listening(server, log_path)
-        yield url, server
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def _wait_for_listening(server: subprocess.Popen, log_path: Path, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = re.search(r"Spark Connect server on 127\.0\.0\.1:(\d+)", log_path.read_text())
-        if found:
-            port = int(found.group(1))
-            listening = {
-                c.laddr.port
-                for c in psutil.Process(server.pid).net_connections("tcp")
-                if c.status == "LISTEN"
-            }
-            if port in listening:
-                return f"sc://127.0.0.1:{port}"
-        assert server.poll() is None, log_path.read_text()
-        time.sleep(0.2)
-    raise AssertionError(f"the Sail server did not listen within {timeout}s: {log_path.read_text()}")
+def remote_server(tmp_path: Path):
+    with sail_server(tmp_path / "sail_server.log") as running:
+        yield running
 
 
 def test_local_cluster_with_two_workers_gives_the_embedded_fingerprints(
@@ -185,9 +150,9 @@ def test_local_cluster_with_two_workers_gives_the_embedded_fingerprints(
 
 
 def test_a_separate_spark_connect_server_gives_the_embedded_fingerprints(
-    embedded: Run, landing: Path, tmp_path: Path, sail_server, record_property
+    embedded: Run, landing: Path, tmp_path: Path, remote_server, record_property
 ):
-    url, server = sail_server
+    url, server = remote_server
     server_cpu = psutil.Process(server.pid).cpu_times()
     remote = _run_lake(landing, tmp_path / "lake", OMNILAKE_ENGINE="remote", SPARK_REMOTE=url)
     server_used = psutil.Process(server.pid).cpu_times()
