@@ -150,10 +150,10 @@ def test_local_cluster_with_two_workers_gives_the_embedded_fingerprints(
     cluster = _run_lake(landing, tmp_path / "lake", **LOCAL_CLUSTER)
     print(f"CPU s: embedded {embedded.cpu_seconds:.1f}, local-cluster {cluster.cpu_seconds:.1f}")
     assert _differences(embedded, cluster) == {}
-    # The merge-file bound took effect (without it the run fails once a merge target's files
-    # outnumber the two workers' 16 task slots); the embedded run, at the default bound, never needed it.
-    assert "before merging" in cluster.log
-    assert "before merging" not in embedded.log
+    # The merge-file bound took effect, more often than at the default bound of the embedded run
+    # (without it the cluster run fails once a merge target's files outnumber the 16 task slots).
+    compactions = cluster.log.count("before merging")
+    assert compactions > embedded.log.count("before merging")
 
 
 def test_a_separate_spark_connect_server_gives_the_embedded_fingerprints(
