@@ -23,6 +23,7 @@ from pyspark.sql import types as T
 
 from omnilake.contracts import same_type
 from omnilake.errors import SchemaMismatchError
+from omnilake.settings import get_settings
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -226,6 +227,7 @@ def merge(
     checked = check_schema(df, table)
     spark = checked.sparkSession
     ensure_table(spark, table)
+    bound_files_for_merge(table, get_settings().merge_max_files)
     before = _version(table)
     view = f"merge_source_{uuid.uuid4().hex}"
     checked.createOrReplaceTempView(view)
@@ -243,6 +245,25 @@ def merge(
     finally:
         spark.catalog.dropTempView(view)
     return _merge_metrics(table, before)
+
+
+def bound_files_for_merge(table: Table, max_files: int) -> int | None:
+    """Compact ``table`` if it has more than ``max_files`` data files; the new file count, or None
+    if it was left alone.
+
+    Sail plans a MERGE with one scan task per target file and schedules them all at once with the
+    source's tasks (docs/sail_issues/merge_task_region.py). On a cluster that must fit in the
+    workers' task slots, and a table every run merges a few rows into (the silver progress log, a
+    daily fact) gains a file per run, so without this a long-lived lake stops merging.
+    """
+    delta = DeltaTable(table.path)
+    files = len(delta.file_uris())
+    if files <= max_files:
+        return None
+    delta.optimize.compact()
+    after = len(DeltaTable(table.path).file_uris())
+    log.info("compacted %s before merging: %d files -> %d", table, files, after)
+    return after
 
 
 def _version(table: Table) -> int:

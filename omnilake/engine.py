@@ -1,7 +1,9 @@
 """The engine: one function hands out the SparkSession every job uses.
 
 - ``sail`` (default): an embedded Sail Spark Connect server on a free loopback port, started once per
-  process and stopped at exit. No JVM.
+  process and stopped at exit. No JVM. Sail reads its own ``SAIL_*`` variables when it starts:
+  ``SAIL_MODE=local-cluster`` (with ``SAIL_CLUSTER__WORKER_INITIAL_COUNT=2``) runs each plan's stages
+  on in-process workers that shuffle over Arrow Flight, as a cluster would.
 - ``remote``: ``SPARK_REMOTE=sc://host:port`` points the same jobs at an Apache Spark or Databricks
   cluster (Delta there comes from ``delta-spark`` on the cluster).
 - ``spark-local``: classic local Spark with ``delta-spark`` jars (needs Java, and Maven or

@@ -116,6 +116,12 @@ class Settings(BaseSettings):
         description="URL alerts (failed gate or task, flagged access) are POSTed to as JSON; unset: none",
     )
     alert_timeout_seconds: float = Field(5.0, gt=0, description="How long an alert's POST may take")
+    merge_max_files: int = Field(
+        16,
+        ge=1,
+        description="A merge target with more data files is compacted first (Sail schedules a MERGE's "
+        "scan of every file at once: keep well below the cluster's workers x task slots)",
+    )
 
     @field_validator("spark_remote")
     @classmethod

@@ -92,3 +92,29 @@ def test_history_and_vacuum_go_through_delta_rs(spark, lake):
     assert operations[0] == "WRITE" and len(operations) == 3
     removed = delta.vacuum(table, retention_hours=0)
     assert removed, "the overwritten file should be vacuumed"
+
+
+def test_a_merge_target_over_the_file_bound_is_compacted_before_the_merge(spark, lake, monkeypatch):
+    from deltalake import DeltaTable
+
+    from omnilake.settings import reset_settings
+
+    monkeypatch.setenv("OMNILAKE_MERGE_MAX_FILES", "3")
+    reset_settings()
+    table = lake.table("ops.doctor_scratch")
+    for n in range(1, 5):  # four one-row appends: four files, one over the bound
+        delta.append(_rows(spark, [(n, f"v{n}")]), table)
+    assert len(DeltaTable(table.path).file_uris()) == 4
+    result = delta.merge(_rows(spark, [(2, "v2b"), (5, "v5")]), table)
+    # The merge's own counts, not the compaction's; the rows as a merge without compaction leaves them.
+    assert (result.inserted, result.updated) == (1, 1)
+    assert {r["id"]: r["label"] for r in delta.read(spark, table).collect()} == {
+        1: "v1",
+        2: "v2b",
+        3: "v3",
+        4: "v4",
+        5: "v5",
+    }
+    operations = [h["operation"] for h in delta.history(table, 2)]
+    assert operations[1] == "OPTIMIZE" and operations[0] != "OPTIMIZE", operations
+    reset_settings()
