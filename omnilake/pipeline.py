@@ -33,8 +33,16 @@ GOLD_MARTS = (
     "fct_sales",
     "mart_customer_rfm",
     "mart_customer_rfm_revisions",
+    "mart_customer_tags",
+    "mart_inventory_deviation",
     "mart_inventory_position",
     "mart_journey_funnel",
+    "mart_online_safety_buffer",
+    "mart_oversell_incidents",
+    "mart_partner_segments_weekly",
+    "mart_partner_sales_weekly",
+    "mart_product_affinity",
+    "mart_product_engagement",
 )
 
 
