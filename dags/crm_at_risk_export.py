@@ -1,8 +1,10 @@
-"""Example consumer DAG (Airflow 3): export at-risk customers for the CRM whenever the RFM mart refreshes.
+"""Example consumer DAG (Airflow 3): export CRM audiences whenever the RFM mart refreshes.
 
 Scheduled on the gold Assets that ``omnilake_daily`` publishes, not on a clock: it runs after each
-successful publication of ``mart_customer_rfm`` and ``dim_customer``. People who withdrew e-mail
-marketing consent are never in the file.
+successful publication of ``mart_customer_rfm`` and ``dim_customer``. It writes the at-risk
+customers (e-mail) and the campaign audiences of ``omnilake.exports.AUDIENCES`` - high value
+(Champions, Cannot Lose Them: exclusive offer and priority shipping) and win-back - once per
+channel. People who withdrew a channel's marketing consent are never in that channel's file.
 """
 
 from __future__ import annotations
@@ -37,4 +39,17 @@ with DAG(
 
         return str(export_at_risk())
 
+    @task(
+        doc_md="Write `exports/crm/<audience>_<channel>_<snapshot>.csv` for every campaign audience and "
+        "channel (pseudonymous keys of consenting customers only)."
+    )
+    def export_campaign_audiences() -> list[str]:
+        from omnilake.crm import export_audience
+        from omnilake.exports import AUDIENCES, CONSENT_COLUMNS
+
+        return [
+            str(export_audience(name, channel=channel)) for name in AUDIENCES for channel in CONSENT_COLUMNS
+        ]
+
     export_at_risk_customers()
+    export_campaign_audiences()

@@ -1,12 +1,20 @@
-"""The CRM hand-off: at-risk customers who consent to e-mail, as a CSV the CRM imports."""
+"""The CRM hand-off: audiences of customers who consent to the channel, as CSVs the CRM imports."""
 
 from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any, Literal
 
-from omnilake.exports import AUDIENCE_COLUMNS, ExportError, marketing_audience
+from omnilake.exports import (
+    AUDIENCE_COLUMNS,
+    CAMPAIGN_COLUMNS,
+    ExportError,
+    campaign_audience,
+    marketing_audience,
+)
 from omnilake.lake import Lake, get_lake
 
 AT_RISK_SEGMENTS = ("At Risk", "Cannot Lose Them", "About To Sleep")
@@ -28,10 +36,26 @@ def export_at_risk(lake: Lake | None = None, segments: tuple[str, ...] = AT_RISK
                 raise
     snapshot = max((str(r["snapshot_date"]) for r in rows), default="empty")
     target = Path(lake.path("exports", "crm", f"at_risk_{snapshot}.csv"))
+    return write_csv(target, AUDIENCE_COLUMNS, rows)
+
+
+def export_audience(name: str, lake: Lake | None = None, channel: Literal["email", "sms"] = "email") -> Path:
+    """Write ``<lake>/exports/crm/<name>_<channel>_<snapshot>.csv``: audience ``name``
+    (``omnilake.exports.AUDIENCES``) of the latest RFM snapshot, pseudonymous keys of the people who
+    consent to ``channel`` only, each row with the audience's purpose."""
+    lake = lake or get_lake()
+    rows = campaign_audience(lake, name, channel=channel)
+    snapshot = max((str(r["snapshot_date"]) for r in rows), default="empty")
+    target = Path(lake.path("exports", "crm", f"{name}_{channel}_{snapshot}.csv"))
+    return write_csv(target, CAMPAIGN_COLUMNS, rows)
+
+
+def write_csv(target: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> Path:
+    """Write ``rows`` to ``target`` whole or not at all: beside its final name, then renamed."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".csv.part")
     with partial.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=AUDIENCE_COLUMNS, extrasaction="ignore")
+        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     os.replace(partial, target)

@@ -33,7 +33,8 @@
    those keys (so no identifier is ever written into a Delta commit's predicate), in this order:
    quarantine (``_raw`` or ``detail`` carries an identifier); silver (``customer_key``, identifier
    hashes, the person's orders and events, their lines and status history); the gold Delta marts and
-   the warehouse (``customer_key``, and the person's online orders in ``fct_sales``);
+   the warehouse (``customer_key``, and the person's online orders in ``fct_sales`` and
+   ``mart_oversell_incidents``);
    ``ops.quality_results`` (an observed value quoting the person is redacted); bronze (identifier
    hashes, or ``_raw`` carrying an identifier); ``ops.snapshot_state`` (rows keyed by one of the
    person's member ids); ``silver.customer_identifiers`` last, so that an
@@ -126,7 +127,10 @@ PERSON_MARTS = (
     "fct_sales_revisions",
     "mart_customer_rfm",
     "mart_customer_rfm_revisions",
+    "mart_customer_tags",
 )
+# Marts that name a person's online orders (not the person): their rows of the erased orders go.
+ORDER_MARTS = ("mart_oversell_incidents",)
 MIN_TEXT_NEEDLE = 6
 MIN_NUMERIC_NEEDLE = 10
 LINE_ARTEFACTS = (".csv", ".tsv", ".ndjson", ".jsonl", ".log", ".txt")
@@ -681,6 +685,8 @@ def _erase_gold(
             keys | (online & _isin(F.col("order_id"), order_ids)),
             ("sales_line_id", "known_from"),
         ),
+        "gold.mart_customer_tags": (keys, ("customer_key",)),
+        "gold.mart_oversell_incidents": (_isin(F.col("order_id"), order_ids), ("sales_line_id",)),
     }
     for name, (condition, key_columns) in conditions.items():
         rows, _ = delete_matching(spark, lake.table(name).path, condition, key_columns, dry_run=dry_run)
@@ -1033,10 +1039,12 @@ def erase_from_warehouse(
                 "select table_name from duckdb_tables() where database_name = current_database() and schema_name = 'main'"
             ).fetchall()
         }
-        for mart in PERSON_MARTS:
+        for mart in (*PERSON_MARTS, *ORDER_MARTS):
             if mart not in present:
                 continue
             condition = "customer_key in (select customer_key from erased_keys)"
+            if mart in ORDER_MARTS:
+                condition = "order_id in (select order_id from erased_orders)"
             if mart in ("fct_sales", "fct_sales_revisions"):
                 condition += " or (channel = 'online' and order_id in (select order_id from erased_orders))"
             count = con.execute(f"select count(*) from main.{mart} where {condition}").fetchone()[0]

@@ -43,6 +43,14 @@ MART_SOURCES: dict[str, tuple[str, ...]] = {
     "mart_inventory_position_revisions": ("inventory_online", "inventory_store"),
     "mart_journey_funnel": ("events",),
     "mart_journey_funnel_revisions": ("events",),
+    "mart_customer_tags": ("crm_members", "orders", "pos", "events"),
+    "mart_product_affinity": ("orders", "pos"),
+    "mart_product_engagement": ("events", "orders"),
+    "mart_oversell_incidents": ("orders", "inventory_online", "inventory_store"),
+    "mart_inventory_deviation": ("inventory_online", "inventory_store"),
+    "mart_online_safety_buffer": ("inventory_online", "inventory_store"),
+    "mart_partner_sales_weekly": ("orders", "pos"),
+    "mart_partner_segments_weekly": ("crm_members", "orders", "pos"),
 }
 
 

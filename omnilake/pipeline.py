@@ -34,10 +34,18 @@ GOLD_MARTS = (
     "fct_sales_revisions",
     "mart_customer_rfm",
     "mart_customer_rfm_revisions",
+    "mart_customer_tags",
+    "mart_inventory_deviation",
     "mart_inventory_position",
     "mart_inventory_position_revisions",
     "mart_journey_funnel",
     "mart_journey_funnel_revisions",
+    "mart_online_safety_buffer",
+    "mart_oversell_incidents",
+    "mart_partner_segments_weekly",
+    "mart_partner_sales_weekly",
+    "mart_product_affinity",
+    "mart_product_engagement",
 )
 
 

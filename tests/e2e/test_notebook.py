@@ -49,6 +49,7 @@ def test_analyst_notebook_runs_on_two_days_of_gold(tmp_path, monkeypatch):
     }
     assert not [o for cell in outputs.values() for o in cell if o.get("output_type") == "error"]
     images = [o for cell in outputs.values() for o in cell if "image/png" in o.get("data", {})]
-    assert len(images) == 4  # segments, migration, inventory deviation, funnel
+    assert len(images) == 5  # segments, migration, inventory deviation, deviation trend, funnel
     text = "".join(str(o.get("data", {}).get("text/plain", "")) for cell in outputs.values() for o in cell)
     assert "Potential Loyalists" in text and "Promising" in text  # C1 moved from Promising on
+    assert "units_short" in text and "recommended_buffer_qty" in text  # the incident and buffer tables

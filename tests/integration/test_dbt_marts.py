@@ -679,3 +679,114 @@ def test_the_gold_gate_holds_rfm_scores_to_the_customer_s_own_measures(gold, spa
         run_suites(ctx, rules)
     assert "rfm_equal_measures_equal_scores" in str(failed.value)
     assert "rfm_one_time_buyers_not_loyal" in str(failed.value)
+
+
+# --- the operations marts: tags, affinity, oversell, partner aggregates --------------------------
+
+TAG_COLUMNS = (
+    "customer_key, orders, purchase_frequency, recency_band, value_tier, basket_size, lifecycle_stage, "
+    "is_churn_risk, discounted_unit_share, price_sensitivity, promo_basket_share, promotion_response, "
+    "top_category, second_category, channel_preference, home_store_id, home_region, shopping_days, "
+    "time_of_day, sessions_30d, product_views_30d, cart_adds_30d, engagement_level"
+)
+
+
+def test_customer_tags_follow_the_documented_rules_and_profile_only_with_consent(gold):
+    # C1 at 03-10: O1 (Sun 03-01 18:00, 2 x A with a 10 discount + 1 x B), O2 (as C9, Sun 03-08
+    # 12:00, 1 x C), T1 (Tue 03-10 15:00 at S1, 1 x A; the voided B does not count). 3 baskets, 5
+    # units (1.67, small); 2 of 5 units discounted (0.4, medium); 1 of 3 baskets promoted; net
+    # spend shoes 90 + 50, bags 20, hats 10; 2 of 3 online (omnichannel); 2 of 3 on a Sunday;
+    # afternoon 2 (12:00, 15:00), evening 1; sessions sess1 and sess4 in the 30 days, 1 view, 1
+    # cart add. RFM: 3 orders (F 3, repeat), bought today, monetary 170 the 4th of 5 (M 4, high),
+    # Potential Loyalists. C3 has no profiling consent: only the consent-free tags. C5 never bought
+    # but viewed hats twice in one session (interest).
+    rows = _query(gold, f"select {TAG_COLUMNS} from mart_customer_tags where snapshot_date = ? and customer_key in ('C1', 'C3', 'C5') order by customer_key", [SNAPSHOT])  # fmt: skip
+    assert rows == [
+        ("C1", 3, "repeat", "active", "high", "small", "loyalty", False, 0.4, "medium", 0.3333, "occasional",
+         "shoes", "bags", "omnichannel", "S1", "IL", "weekend", "afternoon", 2, 1, 1, "medium"),
+        ("C3", 3, "repeat", "active", "medium", "small", "loyalty", False, None, None, None, None,
+         None, None, None, None, None, None, None, None, None, None, None),
+        ("C5", 0, "none", None, None, None, "interest", False, None, None, None, None,
+         None, None, None, None, None, None, None, 1, 2, 0, "low"),
+    ]  # fmt: skip
+    # One row per RFM snapshot and customer seen by then: C5 is first seen on 03-09.
+    counts = _query(gold, "select snapshot_date, count(*) from mart_customer_tags group by 1 order by 1")
+    assert counts == [
+        (date(2026, 3, 7), 5),
+        (date(2026, 3, 8), 5),
+        (date(2026, 3, 9), 6),
+        (date(2026, 3, 10), 6),
+    ]
+
+
+def test_product_affinity_pairs_an_online_order_and_a_store_basket(gold):
+    # 11 baskets with a sale line (O4 is cancelled, T7 a return, T1's B voided). A is in 6 (O1,
+    # O5, T1, T2, T5, T8), B in 4 (O1, O3, T5, T6), both in O1 (web) and T5 (store): support
+    # 2/11, confidence A->B 2/6 and B->A 2/4, lift 2 x 11 / (6 x 4) = 0.9167.
+    rows = _query(
+        gold,
+        "select sku, other_sku, pair_baskets, total_baskets, support, confidence, lift, affinity_rank "
+        "from mart_product_affinity order by sku, other_sku",
+    )
+    assert rows == [
+        ("SKU-A", "SKU-B", 2, 11, 0.181818, 0.3333, 0.9167, 1),
+        ("SKU-B", "SKU-A", 2, 11, 0.181818, 0.5, 0.9167, 1),
+    ]
+    engagement = _query(
+        gold,
+        "select sku, product_views, viewing_sessions, carting_sessions, buying_sessions, view_to_cart_rate, "
+        "view_to_buy_rate from mart_product_engagement order by sku",
+    )
+    # sess1 viewed and added A (its Order Completed names no order); sess2 viewed C twice.
+    assert engagement == [("SKU-A", 1, 1, 1, 0, 1.0, 0.0), ("SKU-C", 2, 1, 0, 0, 0.0, 0.0)]
+
+
+def _bought_together_app():
+    path = REPO / "examples" / "bought_together.py"
+    spec = importlib.util.spec_from_file_location("bought_together", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_example_app_recommends_what_is_bought_together_from_gold_delta(gold):
+    app = _bought_together_app()
+    (recommendation,) = app.bought_together(str(gold["home"]), "SKU-B")
+    assert (recommendation.sku, recommendation.category, recommendation.pair_baskets) == ("SKU-A", "shoes", 2)
+    assert (recommendation.confidence, recommendation.lift) == (0.5, 0.9167)
+    assert recommendation.view_to_buy_rate == 0.0
+    assert app.bought_together(str(gold["home"]), "SKU-C") == []
+
+
+def test_oversell_incidents_deviation_and_safety_buffer_of_the_case(gold):
+    # Every online line is from before 03-09 (O1-O3 placed at DC1, the only warehouse; O5 from
+    # DC1), and the store system counted DC1 only on 03-10: no line can be judged.
+    assert _query(gold, "select count(*) from mart_oversell_incidents") == [(0,)]
+    deviation = _query(
+        gold,
+        "select location_id, category, compared_positions, deviating_positions, overlisted_positions, "
+        "online_only_positions, absolute_deviation_units, deviation_rate, unit_deviation_rate "
+        "from mart_inventory_deviation where snapshot_date = ? and location_id in ('S1', 'DC1') order by 1, 2",
+        [SNAPSHOT],
+    )
+    assert deviation == [
+        ("DC1", "shoes", 1, 1, 0, 0, 10, 1.0, 0.1),  # 90 listed of 100
+        ("S1", "bags", 0, 0, 0, 1, 0, None, None),  # B listed, not counted
+        ("S1", "shoes", 1, 1, 1, 0, 1, 1.0, 0.2),  # 6 listed of 5
+    ]
+    # A at S1: positive deviations 0 (03-09) and 1 (03-10); the ceil(0.95 x 2) = 2nd smallest is 1,
+    # and 4 available to sell leave 3 to list.
+    buffer = _query(
+        gold,
+        "select days_observed, days_overlisted, recommended_buffer_qty, available_to_sell_qty, "
+        "recommended_listed_qty from mart_online_safety_buffer where sku = 'SKU-A' and location_id = 'S1'",
+    )
+    assert buffer == [(2, 1, 1, 4, 3)]
+
+
+def test_partner_aggregates_publish_no_group_of_fewer_than_k_customers(gold):
+    # Five buying customers in all (C5 only browsed): with k = 10 every group is suppressed.
+    assert _query(gold, "select count(distinct customer_key) from fct_sales") == [(5,)]
+    for mart in ("mart_partner_sales_weekly", "mart_partner_segments_weekly"):
+        assert _query(gold, f"select count(*) from {mart}") == [(0,)], mart

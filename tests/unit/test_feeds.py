@@ -93,6 +93,14 @@ def test_marts_without_a_declared_feed_are_named(declare):
         "mart_customer_rfm_revisions": ("pos",),
         "mart_inventory_position": ("inventory_store",),
         "mart_inventory_position_revisions": ("inventory_store",),
+        "mart_customer_tags": ("crm_members", "pos", "events"),
+        "mart_product_affinity": ("pos",),
+        "mart_product_engagement": ("events",),
+        "mart_oversell_incidents": ("inventory_store",),
+        "mart_inventory_deviation": ("inventory_store",),
+        "mart_online_safety_buffer": ("inventory_store",),
+        "mart_partner_sales_weekly": ("pos",),
+        "mart_partner_segments_weekly": ("crm_members", "pos"),
     }
 
 
