@@ -565,23 +565,18 @@ def test_example_app_runs_from_the_command_line(gold):
     assert done.returncode == 1 and "no location can fulfil 1 x SKU-C on 2026-03-10" in done.stdout
 
 
-def test_rfm_revisions_accumulate_and_a_run_replaces_only_what_it_knew(gold, tmp_path):
+def test_rfm_revisions_accumulate_and_a_run_writes_only_what_it_knew(gold, tmp_path):
     """One more build, on a copy of the lake, for landing date 03-05: it writes snapshots 03-02 to
-    03-05 known at 03-05 and leaves those known at 03-10. Planted first: a stale revision known at
-    03-05 (replaced, not added to) and an older one known at 03-04 (kept, but no longer the latest
-    of its snapshot). Then 03-10 again, a real rerun that reuses dbt's parse."""
+    03-05 known at 03-05 and leaves those known at 03-10. Planted first: an older revision known at
+    03-04 (kept, but no longer the latest of its snapshot). Then 03-10 again, a real rerun that
+    reuses dbt's parse and keeps what 03-10 recorded (see test_gold_restatement for a rerun after
+    silver changed in place)."""
     home = tmp_path / "lake"
     shutil.copytree(gold["home"], home)
     earlier = date(2026, 3, 5)
     context = context_for(home, "run_0305", earlier)
     warehouse = published_warehouse_path(context.lake)
     with duckdb.connect(str(warehouse)) as con:
-        con.execute(
-            "insert into mart_customer_rfm_revisions select * replace (date '2026-03-05' as snapshot_date, "
-            "date '2026-03-05' as known_at, 'Lost' as segment) from mart_customer_rfm_revisions "
-            "where customer_key in ('C1', 'C2') and snapshot_date = ?",
-            [SNAPSHOT],
-        )
         con.execute(
             "insert into mart_customer_rfm_revisions select * replace (date '2026-03-04' as snapshot_date, "
             "date '2026-03-04' as known_at, 'C7' as customer_key) from mart_customer_rfm_revisions "
@@ -639,8 +634,8 @@ def test_rfm_revisions_accumulate_and_a_run_replaces_only_what_it_knew(gold, tmp
             [earlier, SNAPSHOT],
         )
         assert migration.fetchall() == [("Promising", "Potential Loyalists")]
-    # 03-04's previous revision is the planted one (C7 dropped, five added); 03-05's stale rows
-    # were deleted before the run wrote its own, so that snapshot has no earlier revision.
+    # 03-04's previous revision is the planted one (C7 dropped, five added); 03-05 is written for
+    # the first time.
     changes = {c["snapshot_date"]: c for c in built["rfm_revisions"]}
     assert (changes["2026-03-04"]["previous_known_at"], changes["2026-03-04"]["added"]) == ("2026-03-04", 5)
     assert (changes["2026-03-04"]["dropped"], changes["2026-03-04"]["rows_changed"]) == (1, 6)
