@@ -215,11 +215,16 @@ def merge(
     *,
     update_when: str | None = None,
     update: Literal["all", "none"] = "all",
+    target_where: str | None = None,
 ) -> MergeResult:
     """Upsert ``df`` into ``table`` on its keys with SQL MERGE (works on Sail and on Spark + Delta).
 
     ``update_when`` is an extra condition over ``t`` (target) and ``s`` (source), e.g.
     ``s.updated_at > t.updated_at`` so that a late, older change never overwrites a newer one.
+    ``target_where`` limits the target rows the merge may match to a predicate over ``t`` alone: a
+    partition predicate with literals (``t.`d` in (date'2026-01-01')``) lets the engine read and
+    rewrite only those partitions instead of the whole table. The caller vouches that no source
+    row's key is held by a target row outside it (such a row would be inserted a second time).
     """
     keys = on or table.keys
     if not keys:
@@ -232,6 +237,8 @@ def merge(
     view = f"merge_source_{uuid.uuid4().hex}"
     checked.createOrReplaceTempView(view)
     condition = " and ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+    if target_where:
+        condition += f" and ({target_where})"
     matched = ""
     if update == "all":
         guard = f" and ({update_when})" if update_when else ""

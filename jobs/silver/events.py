@@ -298,10 +298,11 @@ class EventsResult:
     seconds: float
 
 
-def recent_window(existing: DataFrame, fresh: DataFrame, gap_seconds: int = SESSION_GAP_SECONDS) -> DataFrame:
-    """The already-written events to sessionise again with ``fresh``: per device, everything from
-    the start of its last session that ends within the gap before the device's earliest new event
-    (or from that event when no session comes that close)."""
+def _touching_sessions(
+    existing: DataFrame, fresh: DataFrame, gap_seconds: int
+) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """(each device's earliest new event ``_first_new``; the written events of those devices; their
+    sessions that end within the gap before it, with ``_start``)."""
     first_new = (
         fresh.withColumn("_actor", actor()).groupBy("_actor").agg(F.min("event_at").alias("_first_new"))
     )
@@ -310,6 +311,14 @@ def recent_window(existing: DataFrame, fresh: DataFrame, gap_seconds: int = SESS
         F.min("event_at").alias("_start"), F.max("event_at").alias("_end")
     )
     touching = sessions.where(_micros(F.col("_end")) >= _micros(F.col("_first_new")) - gap_seconds * _MICROS)
+    return first_new, written, touching
+
+
+def recent_window(existing: DataFrame, fresh: DataFrame, gap_seconds: int = SESSION_GAP_SECONDS) -> DataFrame:
+    """The already-written events to sessionise again with ``fresh``: per device, everything from
+    the start of its last session that ends within the gap before the device's earliest new event
+    (or from that event when no session comes that close)."""
+    first_new, written, touching = _touching_sessions(existing, fresh, gap_seconds)
     from_when = first_new.join(
         touching.groupBy("_actor").agg(F.min("_start").alias("_touch_start")), "_actor", "left"
     ).select("_actor", F.least(F.col("_first_new"), F.coalesce("_touch_start", "_first_new")).alias("_from"))
@@ -319,6 +328,36 @@ def recent_window(existing: DataFrame, fresh: DataFrame, gap_seconds: int = SESS
         .where(F.col("event_at") >= F.col("_from"))
         .drop("_actor", "_from")
     )
+
+
+def window_start(
+    existing: DataFrame, fresh: DataFrame, gap_seconds: int = SESSION_GAP_SECONDS
+) -> date | None:
+    """The earliest ``event_date`` partition that ``recent_window`` can reach, so that it reads the
+    last days only (None: ``fresh`` is empty).
+
+    The window holds events no earlier than the gap before a device's first new event, plus the
+    rest of the sessions that reach that close. A session's events lie at most the gap apart, so a
+    session read from partitions ``>= lo`` can hold earlier events only if its earliest one read
+    falls within the gap after ``lo``'s midnight; then ``lo`` moves back and the sessions are read
+    again, until none can: the window over partitions ``>= lo`` is the window over the whole table.
+    """
+    gap = gap_seconds * _MICROS
+    lo = fresh.agg(F.to_date(F.timestamp_micros(F.min(_micros(F.col("event_at"))) - gap)).alias("lo")).first()
+    lo = lo["lo"] if lo else None
+    while lo is not None:
+        *_, touching = _touching_sessions(
+            existing.where(F.col("event_date") >= F.lit(lo)), fresh, gap_seconds
+        )
+        midnight = _micros(F.to_timestamp(F.lit(lo)))
+        reaching = touching.where(_micros(F.col("_start")) - midnight <= gap).agg(
+            F.to_date(F.timestamp_micros(F.min(_micros(F.col("_start"))) - gap)).alias("lo")
+        )
+        earlier = reaching.first()["lo"]
+        if earlier is None or earlier >= lo:
+            return lo
+        lo = earlier
+    return None
 
 
 def build_events(
@@ -349,16 +388,23 @@ def build_events(
             conformed = scratch.materialise(conform(bronze), "conformed")
             rows_in = conformed.count()
             existing = delta.read(spark, table)
+            # A message is new unless some partition holds it: a redelivery's clock correction can
+            # move it to another day, so this one column is read across the table.
             fresh = deduplicate(conformed).join(existing.select("message_id"), "message_id", "left_anti")
             fresh = scratch.materialise(fresh, "fresh")
             new_rows = fresh.count()
             duplicates = rows_in - new_rows
-            written = scratch.materialise(recent_window(existing, fresh), "window")
+            recent = existing.where(_from_date(window_start(existing, fresh)))
+            written = scratch.materialise(recent_window(recent, fresh), "window")
             window = written.drop(*_DERIVED)
             resessionised = window.count()
             staged = attribute(sessionise(window.unionByName(fresh)), identifiers)
             staged = scratch.materialise(staged, "staged")
-            result = delta.merge(staged, table, update_when=changed(_DERIVED))
+            # Window rows keep their partition and fresh rows are in none: the merge needs to read
+            # and rewrite only the dates staged.
+            result = delta.merge(
+                staged, table, update_when=changed(_DERIVED), target_where=_target_on_dates(_dates(staged))
+            )
             inserted, updated = result.inserted, result.updated
             # Purchases were ranked within the window only: every person whose orders it holds,
             # before or after, is re-ranked over the whole table.
@@ -432,7 +478,12 @@ def reattribute(
         if moved is None:
             return 0
     moved = scratch.materialise(moved, "reattributed")
-    updated = 0 if moved.isEmpty() else delta.merge(moved, table).updated
+    # Re-attributed rows keep their partition: the merge reads and rewrites only their dates.
+    updated = (
+        0
+        if moved.isEmpty()
+        else delta.merge(moved, table, target_where=_target_on_dates(_dates(moved))).updated
+    )
     delta.overwrite(linking, basis_table)
     return updated
 
@@ -486,8 +537,11 @@ def _reattribute_changed(
         accounts = changes.where(F.col("identifier_type") == "web_customer_id").select(
             F.col("identifier_hash").alias("_user_hash")
         )
-        # Pseudonymise each distinct device and account once, not every event.
-        ids = current.select("anonymous_id", "user_id", "session_id", "event_date")
+        # Read the table's ids once, one row per session and day, and pseudonymise each distinct
+        # device and account once, not every event.
+        ids = scratch.materialise(
+            current.select("anonymous_id", "user_id", "session_id", "event_date").distinct(), "event_ids"
+        )
         changed_devices = (
             ids.select("anonymous_id")
             .distinct()
@@ -580,6 +634,23 @@ def _reattribute_changed(
         .withColumn("journey_stage", F.col("_stage"))
     )
     return moved.select(*current.columns)
+
+
+def _dates(events: DataFrame) -> list[date]:
+    """The ``event_date`` partitions ``events`` fall in."""
+    return [r["event_date"] for r in events.select("event_date").distinct().collect()]
+
+
+def _target_on_dates(dates: list[date]) -> str:
+    """A merge's target predicate: the ``event_date`` partitions ``dates`` (literals, so they prune)."""
+    if not dates:
+        return "false"
+    return "t.`event_date` in (" + ", ".join(f"date'{d.isoformat()}'" for d in sorted(dates)) + ")"
+
+
+def _from_date(first: date | None) -> Column:
+    """Events of partitions from ``first`` on (none when there is no first date)."""
+    return F.col("event_date") >= F.lit(first) if first is not None else F.lit(False)
 
 
 def _on_dates(dates: list[date]) -> Column:

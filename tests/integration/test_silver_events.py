@@ -133,3 +133,26 @@ def test_silver_events_hold_no_clear_text_ip_or_contact_data(spark, lake):
     assert "jane@example.com" not in text.lower()
     assert "555" not in text
     assert len(row["ip_hash"]) == 64
+
+
+def test_a_session_spanning_two_midnights_is_read_back_to_its_start_when_it_grows(spark, lake):
+    # dev-1 clicks every 29 minutes from 20:00 on 1 March to 00:02 on 3 March: one session of 59
+    # events over three event-date partitions. dev-2 has one short session on the first morning.
+    long_session = [page(f"long-{k:02d}", 600 + 29 * k) for k in range(59)]
+    morning = [page("early-1", 0, "dev-2"), page("early-2", 10, "dev-2")]
+    deliver(spark, lake, "events", DAY1, long_session + morning)
+    build_events(lake)
+    first = events_by_id(spark, lake)
+    assert len({first[m]["session_id"] for m in first if m.startswith("long-")}) == 1
+
+    # 29 minutes after the last click the session goes on; dev-2 comes back two days later.
+    grows = page("long-59", 600 + 29 * 59)
+    returns = page("late-1", 600 + 29 * 59, "dev-2")
+    deliver(spark, lake, "events", DAY2, [grows, returns], name="-next")
+    result = build_events(lake)
+    second = events_by_id(spark, lake)
+    assert {second[f"long-{k:02d}"]["session_id"] for k in range(60)} == {first["long-00"]["session_id"]}
+    assert second["late-1"]["session_id"] != second["early-1"]["session_id"]
+    # The window is the whole long session (all three partitions) and nothing of dev-2's morning.
+    assert result.resessionised == 59
+    assert (result.inserted, result.updated) == (2, 0)
