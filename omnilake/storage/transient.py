@@ -62,14 +62,13 @@ class Staging:
             remove_tree(self.remote)
 
 
-def remove_tree(location: str) -> int:
-    """Delete every file under a local folder or an object-store prefix; returns how many."""
+def remove_tree(location: str) -> None:
+    """Delete every file under a local folder or an object-store prefix."""
     filesystem = filesystem_for(location)
-    if not isinstance(filesystem, S3FileSystem):
-        count = sum(1 for p in Path(location).rglob("*") if p.is_file())
+    if isinstance(filesystem, S3FileSystem):
+        _delete_objects(filesystem, [info.path for info in filesystem.walk(location)])
+    else:
         shutil.rmtree(location, ignore_errors=True)
-        return count
-    return _delete_objects(filesystem, [info.path for info in filesystem.walk(location)])
 
 
 def sweep_stale(
@@ -122,7 +121,7 @@ def _sweep_store(prefix: str, cutoff: float) -> list[str]:
     return list(stale)
 
 
-def _delete_objects(filesystem: S3FileSystem, uris: list[str]) -> int:
+def _delete_objects(filesystem: S3FileSystem, uris: list[str]) -> None:
     """Delete objects in batches (one request per thousand keys, not one per key)."""
     by_bucket: dict[str, list[str]] = defaultdict(list)
     for uri in uris:
@@ -141,4 +140,3 @@ def _delete_objects(filesystem: S3FileSystem, uris: list[str]) -> int:
                     f"object storage failed deleting s3://{bucket}/{error.get('Key')}: "
                     f"{error.get('Code')}: {error.get('Message')} ({len(errors)} key(s) not deleted)"
                 )
-    return len(uris)
