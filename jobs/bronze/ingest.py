@@ -19,7 +19,6 @@ crash at any point is repaired by running again: nothing is duplicated, nothing 
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 import uuid
 from collections import Counter
@@ -50,9 +49,11 @@ from omnilake.landing import (
     stage_file,
     taken_after_rewrites,
 )
-from omnilake.storage.local import local_dir
+from omnilake.storage.transient import Staging, sweep_stale
 
 log = logging.getLogger(__name__)
+
+STAGING = ("_ops", "staging")  # one folder per batch under it, removed when the batch ends
 
 
 @dataclass
@@ -93,6 +94,7 @@ def ingest(
     feeds = load_feeds()
     spark = get_spark()
     lake.ensure_layout()
+    sweep_stale(lake.root, *STAGING)
     reports = []
     for source in sources or known:
         if not feeds.declared(source):
@@ -141,7 +143,8 @@ def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: da
             hashes_this_run[file_hash] = landing.relative_path
             new_files.append((landing, file_hash))
 
-    staging_dir = local_dir(lake.root, "_ops", "staging", batch_id)
+    staging = Staging(lake.root, *STAGING, batch_id)
+    staging_dir = staging.local
     try:
         staged = [_stage(f, h, landing_contract, staging_dir) for f, h in new_files]
         # Files with no records (every store's header-only file of a quiet day) have the same bytes
@@ -163,12 +166,13 @@ def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: da
         if readable:
             hashes = [s.file_hash for s in readable]
             where = _files_predicate(readable)
-            staged_paths = [str(p) for h in hashes if (p := staging_dir / f"{h}.parquet").exists()]
+            # On an object-store lake Spark reads the copies under the lake: the engine may be elsewhere.
+            staged_paths = [staging.shared(p) for h in hashes if (p := staging_dir / f"{h}.parquet").exists()]
             stage = spark.read.parquet(*staged_paths) if staged_paths else _empty_stage(spark)
             classified = classify(stage, landing_contract)
             bronze = bronze_rows(classified, landing_contract, batch_id, ingested_at)
             if diff is not None:  # a snapshot feed: changes only, plus the keys that went
-                bronze = diff.with_gone_rows(spark, lake, classified, bronze, batch_id, ingested_at)
+                bronze = diff.with_gone_rows(spark, lake, staging, classified, bronze, batch_id, ingested_at)
             delta.overwrite(bronze, lake.table(f"bronze.{source}"), replace_where=where)
             crash_point("bronze.after_data_write")
             delta.overwrite(
@@ -186,7 +190,7 @@ def ingest_source(spark: SparkSession, lake: Lake, source: str, landing_date: da
         crash_point("bronze.before_ledger_write")
         _write_ledger(spark, lake, staged, duplicates, counts, batch_id, now)
     finally:
-        shutil.rmtree(staging_dir, ignore_errors=True)
+        staging.remove()
 
     for s in readable:
         bronze_count, quarantined_count = counts[s.file_hash]

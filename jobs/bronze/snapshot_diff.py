@@ -52,6 +52,7 @@ from omnilake.feeds import load_feeds
 from omnilake.lake import Lake
 from omnilake.landing import STAGED_SCHEMA, StagedFile
 from omnilake.settings import get_settings
+from omnilake.storage.transient import Staging
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,6 @@ class SnapshotDiff:
 
     source: str
     landing: Contract
-    staging_dir: Path
     previous_file: str | None
     files: list[FileDiff] = field(default_factory=list)
     gone_path: Path | None = None
@@ -139,13 +139,15 @@ class SnapshotDiff:
         self,
         spark: SparkSession,
         lake: Lake,
+        staging: Staging,
         classified: DataFrame,
         bronze: DataFrame,
         batch_id: str,
         ingested_at: Column,
     ) -> DataFrame:
         """``bronze`` (this batch's good rows) plus a ``gone`` row per key that left the snapshot or
-        whose only record was quarantined, with the values of the key's last version."""
+        whose only record was quarantined, with the values of the key's last version. Spark reads and
+        writes its files in ``staging`` (under the lake on an object store)."""
         if self.gone_path is None and not self.watch_refused:
             return bronze
         keys = record_key_fields(self.landing)
@@ -162,7 +164,7 @@ class SnapshotDiff:
         )
         gone = gone.where(F.coalesce(*[F.col(f"_g_{k}").isNotNull() for k in keys]))
         if self.gone_path is not None:
-            absent = spark.read.parquet(str(self.gone_path)).select(
+            absent = spark.read.parquet(staging.shared(self.gone_path)).select(
                 *[F.col(k).cast(types[k]).alias(f"_g_{k}") for k in keys],
                 F.col("_file_hash").alias("_g_file_hash"),
                 F.col("_source_file").alias("_g_source_file"),
@@ -172,7 +174,7 @@ class SnapshotDiff:
             )
             gone = gone.unionByName(absent)
         # Written out and read back: joined with rows of the same plan, Sail cannot resolve the keys.
-        gone_rows = str(self.staging_dir / "gone-rows")
+        gone_rows = staging.for_spark("gone-rows")
         gone.write.mode("overwrite").parquet(gone_rows)
         gone = spark.read.schema(gone.schema).parquet(gone_rows)
         table = lake.table(f"bronze.{self.source}")
@@ -381,7 +383,7 @@ def prepare(
     previous_file, previous_date, rows_by_key = previous_state(lake, source) if enabled else (None, None, {})
     keyed, keyless = _priors(rows_by_key)
     chain_date = previous_date
-    diff = SnapshotDiff(source, landing, staging_dir, previous_file)
+    diff = SnapshotDiff(source, landing, previous_file)
     gone_rows: list[dict] = []
     key_fields = record_key_fields(landing)
     # Oldest first: each snapshot is compared with the one delivered before it.

@@ -75,7 +75,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 import uuid
 from dataclasses import asdict, dataclass
@@ -95,6 +94,7 @@ from omnilake.engine import get_spark
 from omnilake.errors import LandingError
 from omnilake.lake import Lake, get_lake
 from omnilake.privacy import identifier_hash, pseudonym
+from omnilake.storage.transient import remove_tree
 from omnilake.transforms import id_text, latest_by_key
 
 if TYPE_CHECKING:
@@ -477,7 +477,6 @@ class Scratch:
 
     def __init__(self, lake: Lake, purpose: str = "identity") -> None:
         self.root = lake.path("_ops", "scratch", f"{purpose}-{uuid.uuid4().hex[:12]}")
-        self.local = lake.root.is_local
         self._n = 0
 
     def materialise(self, df: DataFrame, name: str) -> DataFrame:
@@ -488,8 +487,7 @@ class Scratch:
         return df.sparkSession.read.schema(df.schema).parquet(path)
 
     def cleanup(self) -> None:
-        if self.local:
-            shutil.rmtree(self.root, ignore_errors=True)
+        remove_tree(self.root)  # the local folder, or the objects under the lake on an object store
 
 
 def connected_components(

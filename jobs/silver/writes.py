@@ -3,7 +3,6 @@ staging a computed frame before it is merged."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from omnilake import delta
 from omnilake.lake import Lake, Table
+from omnilake.storage.transient import sweep_stale
 
 
 @dataclass
@@ -75,19 +75,7 @@ def last_metric(table: Table, before: int | None, metric: str) -> int:
     return int(delta.history(table, 1)[0].get("operationMetrics", {}).get(metric, 0))
 
 
-STALE_SCRATCH_SECONDS = 12 * 3600
-
-
-def _sweep_stale_scratch(filesystem: pafs.FileSystem, scratch: str) -> None:
-    """Remove scratch a killed run left behind (older than 12 h: a live run's is minutes old)."""
-    cutoff = time.time() - STALE_SCRATCH_SECONDS
-    selector = pafs.FileSelector(scratch, allow_not_found=True)
-    for entry in filesystem.get_file_info(selector):
-        if entry.mtime is not None and entry.mtime.timestamp() < cutoff:
-            if entry.type == pafs.FileType.Directory:
-                filesystem.delete_dir(entry.path)
-            else:
-                filesystem.delete_file(entry.path)
+SCRATCH = ("_ops", "scratch")
 
 
 @contextmanager
@@ -99,9 +87,9 @@ def staged(df: DataFrame, lake: Lake, name: str) -> Iterator[DataFrame]:
     writes is otherwise recomputed by each. Only pseudonymised rows are staged: scratch is outside
     bronze, so it must never hold a clear-text identifier.
     """
-    path = lake.path("_ops", "scratch", f"{name}-{uuid.uuid4().hex}")
+    path = lake.path(*SCRATCH, f"{name}-{uuid.uuid4().hex}")
     filesystem, location = pafs.FileSystem.from_uri(path)
-    _sweep_stale_scratch(filesystem, location.rsplit("/", 1)[0])
+    sweep_stale(lake.root, *SCRATCH)  # what killed runs left (a live run's scratch is minutes old)
     df.write.parquet(path)
     try:
         if filesystem.get_file_info(location).type == pafs.FileType.NotFound:  # no rows: no files

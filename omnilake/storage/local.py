@@ -1,9 +1,10 @@
 """The local folder that stands in for the lake where a step needs real files on this machine.
 
-DuckDB opens only local files, Sail's embedded engine reads its staging Parquet from local disk and
-dbt writes its artifacts to a folder. On a local lake those files live in the lake; on an
-object-store lake they live under ``OMNILAKE_LOCAL_DIR`` (default: the system's temporary folder),
-in a folder of their own per lake root, and what others must see is uploaded from there.
+DuckDB opens only local files, ingestion writes its staging Parquet with pyarrow before uploading it
+for Spark (``omnilake.storage.transient``) and dbt writes its artifacts to a folder. On a local lake
+those files live in the lake; on an object-store lake they live under ``OMNILAKE_LOCAL_DIR``
+(default: the system's temporary folder), in a folder of their own per lake root, and what others
+must see is uploaded from there.
 """
 
 from __future__ import annotations
