@@ -12,10 +12,7 @@
     - Only known customers count towards k: anonymous baskets and unresolved buyers add to the
       sales figures but never make a group publishable.
 #}
-{%- set k = var('partner_min_customers') | int %}
-{%- if k < 1 %}
-    {{ exceptions.raise_compiler_error("partner_min_customers must be 1 or more, got " ~ k) }}
-{%- endif %}
+{%- set k = partner_min_customers() %}
 with
 
 sales as (
@@ -55,28 +52,9 @@ lines as (
 
 ),
 
-group_customers as (
-
-    select
-        week_start,
-        region,
-        category,
-        count(distinct customer_key) as customers
-    from lines
-    group by week_start, region, category
-
-),
-
 grouped_lines as (
 
-    select
-        lines.*,
-        case when group_customers.customers >= {{ k }} then lines.category else 'other' end as published_category
-    from lines
-    inner join group_customers
-        on lines.week_start = group_customers.week_start
-        and lines.region = group_customers.region
-        and lines.category = group_customers.category
+    {{ k_grouped('lines', ['week_start', 'region'], 'category', k) }}
 
 ),
 

@@ -8,10 +8,7 @@
     - A segment with fewer than k customers in a week and region is merged into that week and
       region's 'other' segment; 'other' with fewer than k customers is suppressed.
 #}
-{%- set k = var('partner_min_customers') | int %}
-{%- if k < 1 %}
-    {{ exceptions.raise_compiler_error("partner_min_customers must be 1 or more, got " ~ k) }}
-{%- endif %}
+{%- set k = partner_min_customers() %}
 with
 
 rfm as (
@@ -60,28 +57,9 @@ scored as (
 
 ),
 
-segment_counts as (
-
-    select
-        week_start,
-        region,
-        segment,
-        count(distinct customer_key) as customers
-    from scored
-    group by week_start, region, segment
-
-),
-
 grouped as (
 
-    select
-        scored.*,
-        case when segment_counts.customers >= {{ k }} then scored.segment else 'other' end as published_segment
-    from scored
-    inner join segment_counts
-        on scored.week_start = segment_counts.week_start
-        and scored.region = segment_counts.region
-        and scored.segment = segment_counts.segment
+    {{ k_grouped('scored', ['week_start', 'region'], 'segment', k) }}
 
 ),
 
