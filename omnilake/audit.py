@@ -161,25 +161,29 @@ def append_entry(lake: Lake, kind: str, body: Mapping[str, Any]) -> dict[str, An
         try:
             handle.seek(0)
             lines = [line for line in handle.read().splitlines() if line.strip()]
-            if lines:
-                try:
-                    last = json.loads(lines[-1])
-                    previous, seq = last["entry_hash"], int(last["seq"]) + 1
-                except (ValueError, KeyError, TypeError):
-                    raise AuditError(
-                        f"the last entry of {path} is damaged; run `omnilake audit verify` before appending"
-                    ) from None
-            else:
-                previous, seq = GENESIS_HASH, 1
-            entry = _new_entry(previous, seq, kind, body)
+            entry = _next_entry(lines, path, kind, body)
             handle.seek(0, os.SEEK_END)
             handle.write(canonical(entry) + b"\n")
             handle.flush()
             os.fsync(handle.fileno())
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-    log.info("audit entry %d (%s) appended, hash %s", seq, kind, entry["entry_hash"])
+    log.info("audit entry %d (%s) appended, hash %s", entry["seq"], kind, entry["entry_hash"])
     return entry
+
+
+def _next_entry(lines: list[bytes], path: object, kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry that follows the trail's ``lines``, chained to the last one (refused if damaged)."""
+    if not lines:
+        return _new_entry(GENESIS_HASH, 1, kind, body)
+    try:
+        last = json.loads(lines[-1])
+        previous, seq = last["entry_hash"], int(last["seq"]) + 1
+    except (ValueError, KeyError, TypeError):
+        raise AuditError(
+            f"the last entry of {path} is damaged; run `omnilake audit verify` before appending"
+        ) from None
+    return _new_entry(previous, seq, kind, body)
 
 
 def _new_entry(previous: str, seq: int, kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -203,17 +207,7 @@ def _append_object(path: str, kind: str, body: Mapping[str, Any]) -> dict[str, A
         found = fs.stat(path)
         data = fs.read_bytes(path) if found is not None else b""
         lines = [line for line in data.splitlines() if line.strip()]
-        if lines:
-            try:
-                last = json.loads(lines[-1])
-                previous, seq = last["entry_hash"], int(last["seq"]) + 1
-            except (ValueError, KeyError, TypeError):
-                raise AuditError(
-                    f"the last entry of {path} is damaged; run `omnilake audit verify` before appending"
-                ) from None
-        else:
-            previous, seq = GENESIS_HASH, 1
-        entry = _new_entry(previous, seq, kind, body)
+        entry = _next_entry(lines, path, kind, body)
         content = b"".join(line + b"\n" for line in lines) + canonical(entry) + b"\n"
         written = (
             fs.put_if_absent(path, content)
@@ -221,7 +215,7 @@ def _append_object(path: str, kind: str, body: Mapping[str, Any]) -> dict[str, A
             else fs.put_if_match(path, content, found.version)
         )
         if written is not None:
-            log.info("audit entry %d (%s) appended, hash %s", seq, kind, entry["entry_hash"])
+            log.info("audit entry %d (%s) appended, hash %s", entry["seq"], kind, entry["entry_hash"])
             return entry
     raise AuditError(f"could not append to {path}: it kept changing under {_APPEND_ATTEMPTS} attempts")
 
