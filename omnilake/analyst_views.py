@@ -168,14 +168,15 @@ def connect_reader(warehouse: str | Path, role: str | None = None) -> duckdb.Duc
     return con
 
 
-def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
+def tree_nodes(tree: Any) -> Iterator[dict[str, Any]]:
+    """Every object of a JSON tree (DuckDB's serialized statements and plans), depth first."""
     if isinstance(tree, dict):
         yield tree
         for value in tree.values():
-            yield from _nodes(value)
+            yield from tree_nodes(value)
     elif isinstance(tree, list):
         for item in tree:
-            yield from _nodes(item)
+            yield from tree_nodes(item)
 
 
 def _relations(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
@@ -213,7 +214,7 @@ def check_reader_query(con: duckdb.DuckDBPyConnection, query: str, role: str | N
         )
     database = con.execute("select current_database()").fetchone()[0].lower()
     hidden = _relations(con, SOURCE_SCHEMA) - _relations(con, ANALYST_SCHEMA)
-    for node in _nodes(parsed["statements"]):
+    for node in tree_nodes(parsed["statements"]):
         kind = node.get("type")
         if kind == "BASE_TABLE":
             catalog = (node.get("catalog_name") or "").lower()

@@ -27,7 +27,7 @@ import re
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -35,6 +35,7 @@ from typing import Any
 
 import duckdb
 
+from omnilake.analyst_views import tree_nodes
 from omnilake.audit import append_entry, read_entries
 from omnilake.contracts import all_contracts
 from omnilake.errors import OmnilakeError
@@ -54,16 +55,6 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # --- what a query reads --------------------------------------------------------------------------
 
 
-def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(tree, dict):
-        yield tree
-        for value in tree.values():
-            yield from _nodes(value)
-    elif isinstance(tree, list):
-        for item in tree:
-            yield from _nodes(item)
-
-
 def redacted(con: duckdb.DuckDBPyConnection, query: str) -> str:
     """``query`` with every literal (strings, numbers) replaced by ``?``, as written otherwise."""
     statement = query.strip().rstrip(";")
@@ -75,7 +66,7 @@ def redacted(con: duckdb.DuckDBPyConnection, query: str) -> str:
         return _NUMBER_LITERAL.sub("?", _STRING_LITERAL.sub("?", statement))
     spans = sorted(
         (n["query_location"], n["query_location_length"])
-        for n in _nodes(parsed["statements"])
+        for n in tree_nodes(parsed["statements"])
         if n.get("class") == "CONSTANT" and isinstance(n.get("query_location_length"), int)
     )
     text = statement.encode("utf-8")
@@ -100,7 +91,7 @@ def columns_read(con: duckdb.DuckDBPyConnection, query: str) -> dict[str, set[st
     found: dict[str, set[str]] = defaultdict(set)
     known = _table_columns(con)
     for row in rows:
-        for node in _nodes(json.loads(row[1])):
+        for node in tree_nodes(json.loads(row[1])):
             info = node.get("extra_info")
             if not isinstance(info, dict) or not isinstance(info.get("Table"), str):
                 continue
