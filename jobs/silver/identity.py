@@ -344,19 +344,26 @@ def _union(frames: list[DataFrame]) -> DataFrame:
     return union
 
 
-def observe(spark: SparkSession, lake: Lake) -> DataFrame:
-    """Every compacted observation in bronze (sources not ingested yet are skipped)."""
-    parts = []
+def observations_by_source(spark: SparkSession, lake: Lake) -> dict[str, DataFrame]:
+    """Every compacted observation in bronze, per source ("checkouts": an order joined to its
+    checkout event); sources not ingested yet are left out."""
+    parts = {}
     for source, reader in OBSERVATION_READERS.items():
         table = lake.table(f"bronze.{source}")
         if delta.exists(table):
             rows = delta.read(spark, table)
             if source == "crm_members":  # a snapshot feed held as changes
                 rows = versions(rows, ["member_id"], latest_snapshot(lake, source))
-            parts.append(compact_observations(reader(rows)))
+            parts[source] = compact_observations(reader(rows))
     events, orders = lake.table("bronze.events"), lake.table("bronze.orders")
     if delta.exists(events) and delta.exists(orders):
-        parts.append(checkout_observations(delta.read(spark, events), delta.read(spark, orders)))
+        parts["checkouts"] = checkout_observations(delta.read(spark, events), delta.read(spark, orders))
+    return parts
+
+
+def observe(spark: SparkSession, lake: Lake) -> DataFrame:
+    """Every compacted observation in bronze (sources not ingested yet are skipped)."""
+    parts = list(observations_by_source(spark, lake).values())
     if not parts:
         raise LandingError("no bronze orders, crm_members, events or pos yet: run the ingestion first")
     return merge_compacted(_union(parts))

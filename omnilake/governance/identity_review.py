@@ -41,14 +41,11 @@ from pyspark.sql import functions as F
 
 from jobs.silver.identity import (
     _OBSERVED,
-    OBSERVATION_READERS,
     STRONG_TYPES,
     WEAK_TYPES,
-    checkout_observations,
-    compact_observations,
+    observations_by_source,
 )
 from jobs.silver.identity_splits import SPLITS_TABLE
-from jobs.silver.snapshots import latest_snapshot, versions
 from omnilake import delta
 from omnilake.errors import OmnilakeError
 from omnilake.lake import Lake
@@ -181,18 +178,10 @@ def resolve_key(
 
 def source_observations(spark: SparkSession, lake: Lake) -> DataFrame:
     """Every compacted observation in bronze with the source it came from (as ``observe`` reads them)."""
-    parts = []
-    for source, reader in OBSERVATION_READERS.items():
-        table = lake.table(f"bronze.{source}")
-        if delta.exists(table):
-            rows = delta.read(spark, table)
-            if source == "crm_members":
-                rows = versions(rows, ["member_id"], latest_snapshot(lake, source))
-            parts.append(compact_observations(reader(rows)).withColumn("source", F.lit(source)))
-    events, orders = lake.table("bronze.events"), lake.table("bronze.orders")
-    if delta.exists(events) and delta.exists(orders):
-        checkouts = checkout_observations(delta.read(spark, events), delta.read(spark, orders))
-        parts.append(checkouts.withColumn("source", F.lit("checkouts")))
+    parts = [
+        rows.withColumn("source", F.lit(source))
+        for source, rows in observations_by_source(spark, lake).items()
+    ]
     if not parts:
         raise IdentityReviewError("no bronze orders, crm_members, events or pos yet")
     union = parts[0]
