@@ -186,15 +186,11 @@ def web_accounts(
     ).select("customer_key", "web_customer_id")
 
 
-def customer_rows(
-    identifiers: DataFrame, members: DataFrame, orders: DataFrame | None, events: DataFrame | None
-) -> DataFrame:
-    """``silver.customers`` rows: one per customer_key of ``identifiers``."""
-    people = identifiers.groupBy("customer_key").agg(F.count("*").cast("int").alias("identifiers"))
-    membership = latest_by_key(
-        _keyed(members, identifiers, {"member_id": F.col("member_id")}),
-        ["customer_key"],
-        [F.col("signup_date").asc_nulls_last(), F.col("member_id")],
+def _membership(keyed_members: DataFrame) -> DataFrame:
+    """Per customer, the membership that stands for them (the earliest signup, then the lowest
+    member id), with its consents as ``_<consent>``: one rule for the rebuild and evidence paths."""
+    return latest_by_key(
+        keyed_members, ["customer_key"], [F.col("signup_date").asc_nulls_last(), F.col("member_id")]
     ).select(
         "customer_key",
         F.trim(F.col("member_id")).alias("member_id"),
@@ -204,6 +200,14 @@ def customer_rows(
         F.nullif(F.trim(F.col("signup_store_id")), F.lit("")).alias("signup_store_id"),
         *[F.col(c).alias(f"_{c}") for c in CONSENTS],
     )
+
+
+def customer_rows(
+    identifiers: DataFrame, members: DataFrame, orders: DataFrame | None, events: DataFrame | None
+) -> DataFrame:
+    """``silver.customers`` rows: one per customer_key of ``identifiers``."""
+    people = identifiers.groupBy("customer_key").agg(F.count("*").cast("int").alias("identifiers"))
+    membership = _membership(_keyed(members, identifiers, {"member_id": F.col("member_id")}))
     rows = people.join(membership, "customer_key", "left").join(
         primary_contacts(contact_candidates(members, orders, events, identifiers)), "customer_key", "left"
     )
@@ -382,17 +386,7 @@ def customer_rows_from_evidence(
     bronze), and the (customer_key, kind) pairs whose best contact points tie on source and time."""
     people = identifiers.groupBy("customer_key").agg(F.count("*").cast("int").alias("identifiers"))
     keyed_members = _owned(members, identifiers, {"member_id": "member_id_hash"})
-    membership = latest_by_key(
-        keyed_members, ["customer_key"], [F.col("signup_date").asc_nulls_last(), F.col("member_id")]
-    ).select(
-        "customer_key",
-        F.trim(F.col("member_id")).alias("member_id"),
-        F.col("postal_code"),
-        F.col("tier"),
-        F.col("signup_date"),
-        F.nullif(F.trim(F.col("signup_store_id")), F.lit("")).alias("signup_store_id"),
-        *[F.col(c).alias(f"_{c}") for c in CONSENTS],
-    )
+    membership = _membership(keyed_members)
     crm_given = keyed_members.select(
         "customer_key",
         F.explode(
