@@ -8,13 +8,13 @@ one date after another in its own child process, all checkouts at the same time 
 the machine's conditions. Per step and date the child records the CPU seconds of the process and its
 reaped children (``os.times``; the embedded Sail engine runs in-process) and the wall seconds.
 
-``--steps`` limits the run to steps whose names start with the given prefixes (default
-``ingest_ silver_``: the steps whose cost should follow the day's data; gates, dbt and publish have
-their own benchmark, ``pipeline_bench.py``). The slope is a least-squares fit of CPU seconds against
+``--steps`` limits the run to steps whose names start with the given prefixes (default: every step
+of a day, ingestion, gates, silver, the gold build and publish, so the slope is the whole day's).
+The slope is a least-squares fit of CPU seconds against
 the date's index over every date but the first (which creates the tables), with its R^2.
 
 Results: one JSON line per invocation appended to ``history.jsonl``, and ``history.md`` and
-``history.png`` (CPU per day of the silver and ingestion steps, per checkout) regenerated.
+``history.png`` (CPU per day of the six steps whose cost varies most, per checkout) regenerated.
 
     uv run python bench/history_bench.py --scale 1 --days 30
     uv run python bench/history_bench.py --scale 0.5 --days 12 --code after=. --code before=/tmp/main
@@ -41,7 +41,7 @@ RESULTS_DIR = BENCH_DIR / "results"
 JSONL_NAME, MARKDOWN_NAME, PLOT_NAME = "history.jsonl", "history.md", "history.png"
 START = date(2026, 1, 1)
 SEED = 42
-DEFAULT_STEPS = ("ingest_", "silver_")
+DEFAULT_STEPS = ("ingest_", "gate_", "silver_", "gold_", "publish_")
 
 
 # --- inside a child: one checkout's code, one lake ----------------------------------------------
