@@ -4,7 +4,8 @@ A "fresh day" is ``omnilake run --start-date D`` on an empty lake whose landing 
 generated day: the whole command as a user runs it (interpreter start, imports, the embedded engine,
 every step, the dbt subprocess, the audit entry). Its CPU seconds are those of the command and every
 process it waited for (``RUSAGE_CHILDREN`` around it), so they count dbt too; CPU rather than wall,
-because the machine is shared.
+because the machine is shared. Peak RSS is the command plus its live children (dbt), sampled every
+0.1 s: the embedded engine runs inside the command, so this is the day's memory high-water mark.
 
 Both trees run the same landing files, alternately (A, B, A, B...), so that load on the machine
 falls on both. The older commit runs from an exported copy (``git archive``) in its own virtual
@@ -29,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -73,8 +75,33 @@ def prepare_baseline(commit: str, work: Path) -> tuple[Path, Path]:
     return tree, venv
 
 
+def _tree_peak_rss(pid: int, halt: threading.Event, peak: list[int]) -> None:
+    """Until ``halt``: the largest summed RSS of process ``pid`` and its descendants, into ``peak[0]``."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+    except psutil.Error:
+        return
+    tick, children = 0, []
+    while not halt.wait(0.1):
+        if tick % 10 == 0:
+            try:
+                children = root.children(recursive=True)
+            except psutil.Error:
+                children = []
+        tick += 1
+        total = 0
+        for process in (root, *children):
+            try:
+                total += process.memory_info().rss
+            except psutil.Error:
+                continue
+        peak[0] = max(peak[0], total)
+
+
 def fresh_day(label: str, tree: Path, python_bin: Path, landing: Path, work: Path) -> dict[str, Any]:
-    """One ``omnilake run`` of DAY on a new lake holding ``landing``; CPU and wall seconds."""
+    """One ``omnilake run`` of DAY on a new lake holding ``landing``; CPU and wall seconds, peak RSS."""
     lake = work / f"lake-{label}"
     shutil.copytree(landing, lake / "landing")
     # The tree's own modules first (an editable install may point elsewhere), for dbt's child too.
@@ -82,20 +109,30 @@ def fresh_day(label: str, tree: Path, python_bin: Path, landing: Path, work: Pat
     env.pop("OMNILAKE_CRASH_AT", None)
     log = work / f"{label}.log"
     before_cpu, before_wall = _children_cpu(), time.perf_counter()
+    halt, peak = threading.Event(), [0]
     with log.open("w") as out:
-        done = subprocess.run(
+        process = subprocess.Popen(
             [str(python_bin / "omnilake"), "run", "--start-date", DAY.isoformat()],
             cwd=tree,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
-            check=False,
         )
+        sampler = threading.Thread(target=_tree_peak_rss, args=(process.pid, halt, peak), daemon=True)
+        sampler.start()
+        returncode = process.wait()
+        halt.set()
+        sampler.join()
     wall, cpu = time.perf_counter() - before_wall, _children_cpu() - before_cpu
-    if done.returncode != 0:
-        raise SystemExit(f"{label} failed (exit {done.returncode}); log: {log}")
+    if returncode != 0:
+        raise SystemExit(f"{label} failed (exit {returncode}); log: {log}")
     shutil.rmtree(lake, ignore_errors=True)
-    return {"label": label, "cpu_seconds": round(cpu, 2), "wall_seconds": round(wall, 2)}
+    return {
+        "label": label,
+        "cpu_seconds": round(cpu, 2),
+        "wall_seconds": round(wall, 2),
+        "peak_rss_mib": round(peak[0] / 2**20),
+    }
 
 
 def run(
@@ -134,6 +171,7 @@ def run(
         wall = statistics.median(r["wall_seconds"] for r in mine)
         summary[label] = {
             "cpu_seconds": round(cpu, 2),
+            "peak_rss_mib": max(r["peak_rss_mib"] for r in mine),
             "wall_seconds": round(wall, 2),
             "cpu_x_floor_cpu": round(cpu / floor_cpu, 1) if floor_cpu else None,
             "wall_x_floor_wall": round(wall / floor["seconds"], 1) if floor["seconds"] else None,
@@ -168,13 +206,14 @@ def markdown(record: dict[str, Any]) -> str:
         f"({record['at']}; {record['machine'].get('cores', '?')} cores, shared). Median of "
         f"{len(record['runs']) // 2} runs each. CPU counts the command and its dbt subprocesses.",
         "",
-        "| tree | CPU s | wall s | CPU x floor CPU | wall x floor wall |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| tree | CPU s | wall s | CPU x floor CPU | wall x floor wall | peak RSS MiB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for label, figures in (("before", before), ("after", after)):
         lines.append(
             f"| {label} | {figures['cpu_seconds']} | {figures['wall_seconds']} | "
-            f"{figures['cpu_x_floor_cpu']} | {figures['wall_x_floor_wall']} |"
+            f"{figures['cpu_x_floor_cpu']} | {figures['wall_x_floor_wall']} | "
+            f"{figures.get('peak_rss_mib', 'n/a')} |"
         )
     lines += [
         "",
