@@ -9,12 +9,11 @@ channel. People who withdrew a channel's marketing consent are never in that cha
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.sdk import DAG, task
 
 from omnilake.assets import gold_asset
+from omnilake.ops.airflow_defaults import consumer_default_args
 
 with DAG(
     dag_id="crm_at_risk_export",
@@ -22,11 +21,7 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "retries": 2,
-        "retry_delay": timedelta(minutes=5),
-        "execution_timeout": timedelta(minutes=15),
-    },
+    default_args=consumer_default_args(),
     tags=["omnilake", "example"],
     doc_md=__doc__,
 ) as dag:

@@ -59,6 +59,11 @@ def test_dag_folder_loads_without_errors_and_mirrors_the_pipeline(monkeypatch, t
 
     for task in dag.tasks:
         assert any(isinstance(c, WebhookNotifier) for c in task.on_failure_callback or []), task.task_id
+    # and so does every task of the consumer DAGs
+    for consumer_id in ("crm_at_risk_export", "partner_aggregates_export"):
+        for task in bag.dags[consumer_id].tasks:
+            assert any(isinstance(c, WebhookNotifier) for c in task.on_failure_callback or []), task.task_id
+            assert task.retries == 2 and task.execution_timeout is not None, task.task_id
     consumer = bag.dags["crm_at_risk_export"]
     assert {a.name for a in consumer.timetable.asset_condition.objects} == {
         "omnilake.gold.mart_customer_rfm",
