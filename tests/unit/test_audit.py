@@ -153,3 +153,20 @@ def test_personal_values_on_the_command_line_are_redacted():
         "--phone=<redacted>",
     ]
     assert sanitised_command(["omnilake", "sql", "select 'a@b.c'"]) == ["omnilake", "sql", "<redacted>"]
+
+
+def test_an_append_chains_to_the_last_entry_read_from_the_end(lake, monkeypatch):
+    import io
+
+    from omnilake import audit
+
+    # Chunks far smaller than an entry: the last line is assembled over several reads from the end.
+    monkeypatch.setattr(audit, "_HASH_CHUNK", 7)
+    trail = b'{"seq": 1}\n{"seq": 2, "long": "' + b"x" * 40 + b'"}\n\n  \n'
+    assert audit._last_line(io.BytesIO(trail)) == b'{"seq": 2, "long": "' + b"x" * 40 + b'"}'
+    assert audit._last_line(io.BytesIO(b'{"seq": 1}')) == b'{"seq": 1}'
+    assert audit._last_line(io.BytesIO(b"\n \n")) is None
+    for n in range(1, 5):
+        append_entry(lake, "run", {"run_id": f"r{n}", "note": "y" * 30})
+    assert [e["seq"] for e in read_entries(lake)] == [1, 2, 3, 4]
+    assert verify(lake).ok
