@@ -53,6 +53,7 @@ from omnilake.analyst_views import ANALYST_SCHEMA, create_analyst_views
 from omnilake.contracts import Contract
 from omnilake.errors import ConfigError, ContractError, OmnilakeError, SchemaMismatchError
 from omnilake.faults import crash_point
+from omnilake.gold import copies, unit_tests
 from omnilake.gold.revisions import create_as_known_at_macros, revision_changes
 from omnilake.gold_models import DBT_PROJECT_DIR, FAILED
 from omnilake.pipeline import GOLD_MARTS
@@ -139,6 +140,7 @@ def build_gold(
     snapshot_date: date | None = None,
     restatement_days: int | None = None,
     full_refresh: bool = False,
+    recompute: bool | None = None,
     docs: bool | None = None,
 ) -> dict[str, Any]:
     """Run ``dbt build`` into this run's staging warehouse; on success the gate can check it.
@@ -148,6 +150,9 @@ def build_gold(
     ``restatement_days`` is the lateness window (default: the ``OMNILAKE_RESTATEMENT_DAYS``
     setting): the run also revises the dated marts' snapshots of that many business dates before.
     ``full_refresh`` rebuilds the revisions from scratch (only this run's revisions remain).
+    ``recompute`` (default: the run's ``rebuild``, ``omnilake rebuild``) recomputes every mart that a
+    run otherwise updates incrementally (each snapshot's latest revision) from all the revisions
+    kept, and runs every test on whole tables; the revisions themselves are kept.
     ``docs`` also runs ``dbt docs generate`` into ``dbt_artifacts_path``, in the same dbt process
     (default: the ``OMNILAKE_DBT_DOCS`` setting, on the last date of a multi-date run only).
     """
@@ -176,7 +181,14 @@ def build_gold(
         raise ConfigError(f"restatement_days must be 0 or more, got {window}")
     with_docs = (get_settings().dbt_docs and context.docs) if docs is None else docs
     started = time.perf_counter()
-    commands: list[dict[str, Any]] = [{"args": ["build", *(["--full-refresh"] if full_refresh else [])]}]
+    build_args = ["build", *(["--full-refresh"] if full_refresh else [])]
+    code_version = unit_tests.code_version()
+    with_unit_tests = full_refresh or unit_tests.needs_unit_tests(
+        dbt_artifacts_path(lake).parent, code_version
+    )
+    if not with_unit_tests:  # they passed for this code on this lake (omnilake.gold.unit_tests)
+        build_args += ["--exclude-resource-type", "unit_test"]
+    commands: list[dict[str, Any]] = [{"args": build_args}]
     if with_docs:
         # One thread: docs generation skips the run hooks that load the sources before parallel
         # compilation. Optional: a docs failure leaves the build standing.
@@ -186,12 +198,18 @@ def build_gold(
             commands,
             lake=lake,
             warehouse=building,
-            parameters={"landing_date": snapshot.isoformat(), "restatement_days": window},
+            parameters={
+                "landing_date": snapshot.isoformat(),
+                "restatement_days": window,
+                "recompute": "true" if (context.rebuild if recompute is None else recompute) else "",
+            },
         )
         crash_point("gold.after_dbt_build")
         _keep_only_marts(building)
         os.replace(building, staging)
         revisions = revision_changes(staging, snapshot)
+        if with_unit_tests:
+            unit_tests.record_passed(dbt_artifacts_path(lake).parent, code_version)
     except BaseException:
         _remove_database(building)
         _remove_database(staging)
@@ -209,6 +227,7 @@ def build_gold(
         "models": sum(r["unique_id"].startswith("model.") for r in results),
         "tests_passed": sum(r["status"] == "pass" for r in results),
         "tests_warned": len(warned),
+        "unit_tests": sum(r["unique_id"].startswith("unit_test.") for r in results),
         "seconds": round(seconds, 1),
         "nodes": results,
     }
@@ -429,9 +448,12 @@ def publish_gold(context: RunContext) -> dict[str, Any]:
         create_analyst_views(con)  # here, not in build_gold: the build keeps only schema main
         create_as_known_at_macros(con, (WAREHOUSE_SCHEMA, ANALYST_SCHEMA))
     rows: dict[str, int] = {}
+    copied: dict[str, dict[str, Any]] = {}
+    released = _released_tables(lake)
     with duckdb.connect(str(staging), read_only=True) as con:
         for mart in MARTS:
-            rows[mart] = write_gold_delta(con, mart, lake)
+            copied[mart] = write_gold_delta(con, mart, lake, context.landing_date, released.get(mart))
+            rows[mart] = copied[mart]["rows"]
             crash_point("publish.after_first_mart")
     published = published_warehouse_path(lake)
     # A write-ahead log beside the published file can only be a crashed writer's (the pipeline never
@@ -441,28 +463,43 @@ def publish_gold(context: RunContext) -> dict[str, Any]:
     if not lake.root.is_local:  # upload, then point readers at it; a failure keeps staging for a retry
         publish_warehouse(lake.root, staging, context.run_id)
     os.replace(staging, published)
-    write_release(lake, context, rows)
+    write_release(lake, context, rows, copied)
     seconds = time.perf_counter() - started
-    log.info("published gold to %s and %s in %.1fs", published, lake.path("gold"), seconds)
-    return {"warehouse": str(published), "seconds": round(seconds, 1), **rows}
+    actions = {mart: c["action"] for mart, c in copied.items()}
+    log.info("published gold to %s and %s in %.1fs: %s", published, lake.path("gold"), seconds, actions)
+    return {"warehouse": str(published), "seconds": round(seconds, 1), **rows, "delta_writes": actions}
 
 
-def write_release(lake: Lake, context: RunContext, rows: dict[str, int]) -> dict[str, Any]:
+def _released_tables(lake: Lake) -> dict[str, dict[str, Any]]:
+    """The marts of the last complete release (none before the first, or if it is unreadable)."""
+    try:
+        return read_release(lake)["tables"]
+    except (OmnilakeError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def write_release(
+    lake: Lake, context: RunContext, rows: dict[str, int], copied: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """Record the gold Delta version of every mart this publish wrote, in ``gold/_release.json``.
 
     Delta commits one table at a time, so an app reading several marts while a publish runs could
     pair a new ``fct_sales`` with an old ``dim_customer``. The release file is replaced atomically
     after every mart is written: apps that need one consistent cut read each mart at the version the
     release names (``read_release``), and a crashed publish leaves the previous release in force.
+    Each mart also records the digest and layout of what was written (``copied``), from which the
+    next publish decides what it must write (``omnilake.gold.copies``).
     """
+    tables: dict[str, dict[str, Any]] = {}
+    for mart in MARTS:
+        tables[mart] = {"version": DeltaTable(lake.path("gold", mart)).version(), "rows": rows[mart]}
+        if copied and mart in copied:
+            tables[mart].update(digest=copied[mart]["digest"], schema=copied[mart]["schema"])
     release = {
         "run_id": context.run_id,
         "landing_date": context.landing_date.isoformat(),
         "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "tables": {
-            mart: {"version": DeltaTable(lake.path("gold", mart)).version(), "rows": rows[mart]}
-            for mart in MARTS
-        },
+        "tables": tables,
     }
     path = lake.path("gold", RELEASE_FILE)
     filesystem_for(path).write_bytes(path, json.dumps(release, indent=2).encode("utf-8"))  # atomic
@@ -486,8 +523,16 @@ def release_table(lake: Lake, mart: str) -> DeltaTable:
     return DeltaTable(lake.path("gold", mart), version=release["tables"][mart]["version"])
 
 
-def write_gold_delta(con: duckdb.DuckDBPyConnection, mart: str, lake: Lake) -> int:
-    """Overwrite ``<lake>/gold/<mart>`` with the mart's rows, typed as its contract says; returns rows."""
+def write_gold_delta(
+    con: duckdb.DuckDBPyConnection,
+    mart: str,
+    lake: Lake,
+    landing_date: date | None = None,
+    released: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Bring ``<lake>/gold/<mart>`` to the mart's rows, typed as its contract says: written whole,
+    only the run's rows appended, or left as it is (``omnilake.gold.copies``, from ``released``,
+    the mart's entry in the last release). Returns the rows, the action and the digest written."""
     table = lake.table(f"gold.{mart}")
     schema = arrow_schema(table.contract)
     relation = con.table(f"{WAREHOUSE_SCHEMA}.{mart}")
@@ -496,17 +541,33 @@ def write_gold_delta(con: duckdb.DuckDBPyConnection, mart: str, lake: Lake) -> i
         raise SchemaMismatchError(
             f"mart {mart} has columns {actual}, its contract {table.contract.path} declares {declared}"
         )
+    partition_by = tuple(table.partition_by)
+    layout = copies.schema_key(schema, partition_by)
+    run_column = copies.RUN_COLUMNS.get(mart) if landing_date is not None else None
+    digest = copies.mart_digest(
+        con, f"{WAREHOUSE_SCHEMA}.{mart}", declared, run_column, landing_date or date.min
+    )
+    current = DeltaTable(table.path).version() if DeltaTable.is_deltatable(table.path) else None
+    action = copies.choose_action(digest, layout, released, current)
+    written = {"rows": digest.rows, "action": action, "digest": digest.digest, "schema": layout}
+    if action == "unchanged":
+        log.info("%s unchanged since the last release: not rewritten", table.path)
+        return written
+    if action == "append":
+        relation = con.sql(
+            f'select * from {WAREHOUSE_SCHEMA}.{mart} where "{run_column}" = $1', params=[landing_date]
+        )
     reader = relation.fetch_record_batch(_BATCH_ROWS)
     counted = _CountingBatches(reader, schema)
     write_deltalake(
         table.path,
         pa.RecordBatchReader.from_batches(schema, iter(counted)),
-        mode="overwrite",
-        schema_mode="overwrite",
-        partition_by=list(table.partition_by) or None,
+        mode="append" if action == "append" else "overwrite",
+        schema_mode=None if action == "append" else "overwrite",
+        partition_by=list(partition_by) or None,
     )
-    log.info("wrote %s rows to %s", counted.rows, table.path)
-    return counted.rows
+    log.info("%s %s rows to %s", "appended" if action == "append" else "wrote", counted.rows, table.path)
+    return written
 
 
 class _CountingBatches:

@@ -2,10 +2,14 @@
     DuckDB only: load every silver source (delta-rs -> Arrow -> a view in schema silver) before
     the models run, one after the other. dbt-duckdb otherwise loads a source while the first model
     using it compiles, and parallel loads race on creating the schema and on the list of
-    registered Arrow tables. Each staging model later reloads only its own source.
+    registered Arrow tables. The sources' save_mode is `ignore`, so a staging model does not load
+    its source again (each load opens the Delta table and replays its log); the hook first drops
+    schema silver, so a view left by an earlier process (a bare `dbt build` on the warehouse) is
+    not taken for this run's.
 #}
 {% macro load_silver_sources() %}
     {% if execute and target.type == 'duckdb' %}
+        {% do run_query('drop schema if exists silver cascade') %}
         {% for node in graph.sources.values() if node.source_name == 'silver' %}
             {% for model in graph.nodes.values() if node.unique_id in model.depends_on.nodes %}
                 {% if loop.first %}

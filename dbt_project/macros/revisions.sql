@@ -49,6 +49,12 @@
     greatest known_at) of a revisions relation, the view analysts read by default. "As known at L"
     is the same over the revisions with known_at on or before L (the warehouse's *_as_known_at(L)
     table macros, omnilake.publish).
+
+    In an incremental run of the mart (not a full refresh, not a recompute), only the snapshots
+    this run revised (those with a revision known at the run's landing date): a snapshot's latest
+    revision changes only when it gets a new one, so the mart replaces just those snapshots
+    (delete+insert on the snapshot column; on Spark a dynamic partition overwrite) and equals the
+    whole recompute.
 #}
 {% macro latest_revision(revisions, snapshot_column) -%}
     select revisions.*
@@ -58,10 +64,27 @@
             {{ snapshot_column }},
             max(known_at) as known_at
         from {{ revisions }}
+        {% if revised_only() %}
+        where {{ snapshot_column }} in (
+            select revised.{{ snapshot_column }}
+            from {{ revisions }} as revised
+            where revised.known_at = {{ run_known_at(revisions, 'known_at') }}
+        )
+        {% endif %}
         group by {{ snapshot_column }}
     ) as latest_revisions
         on revisions.{{ snapshot_column }} = latest_revisions.{{ snapshot_column }}
         and revisions.known_at = latest_revisions.known_at
+{%- endmacro %}
+
+
+{#
+    revised_only(): whether this run of an incremental latest-revision mart replaces only the
+    snapshots revised by this run: an incremental run that is not a recompute (the `recompute`
+    run parameter, set by `omnilake rebuild`, recomputes the mart from every revision).
+#}
+{% macro revised_only() -%}
+    {{ return(is_incremental() and not (run_parameter('recompute', '') | string | lower in ['1', 'true'])) }}
 {%- endmacro %}
 
 

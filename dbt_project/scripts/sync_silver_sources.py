@@ -60,7 +60,9 @@ def sources_document() -> dict:
                 "name": "silver",
                 "description": "Clean, deduplicated, conformed and pseudonymised silver layer (Delta Lake).",
                 "schema": "silver",
-                "config": {"meta": {"plugin": "delta"}},
+                # save_mode ignore: each table is loaded once per build, by the on-run-start hook
+                # (macros/load_silver_sources.sql), not again when a staging model compiles.
+                "config": {"meta": {"plugin": "delta", "save_mode": "ignore"}},
                 "tables": tables,
             }
         ],

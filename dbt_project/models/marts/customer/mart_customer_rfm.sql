@@ -5,29 +5,9 @@
 #}
 with
 
-revisions as (
-
-    select * from {{ ref('mart_customer_rfm_revisions') }}
-
-),
-
-latest_revisions as (
-
-    select
-        snapshot_date,
-        max(known_at) as known_at
-    from revisions
-    group by snapshot_date
-
-),
-
 latest as (
 
-    select revisions.*
-    from revisions
-    inner join latest_revisions
-        on revisions.snapshot_date = latest_revisions.snapshot_date
-        and revisions.known_at = latest_revisions.known_at
+    {{ latest_revision(ref('mart_customer_rfm_revisions'), 'snapshot_date') }}
 
 ),
 
