@@ -30,9 +30,12 @@ The story of one run:
 Where it is kept: ``customer_key`` and ``journey_stage`` live in ``silver.event_attribution`` (one
 narrow row per event), not in ``silver.events``. Re-attribution reaches events on every past date (a
 merge re-keys a person's whole history), and Delta without deletion vectors rewrites every file that
-holds a changed row: kept apart, a run rewrites three narrow columns instead of the wide events
-table, which is written only for new events and the re-sessionised recent window. Readers see the
-two joined on ``message_id``: ``read_attributed`` in Spark, ``stg_silver__events`` in dbt.
+holds a changed row: kept apart, a run rewrites three narrow columns (one merge a run, for the new
+events, the re-sessionised window and re-attribution together) instead of the wide events table,
+where new events are appended and only window rows whose session changed are merged. The
+attribution is written first, so a run stopped between the two writes is repaired by the next run of
+the same batch (its events are still new). Readers see the two joined on ``message_id``:
+``read_attributed`` in Spark, ``stg_silver__events`` in dbt.
 
 Journey stages (``journey_stage``):
 
@@ -68,7 +71,7 @@ from jobs.silver.progress import pending_batches, read_batches, record_batches
 from jobs.silver.writes import changed
 from omnilake import delta
 from omnilake.engine import get_spark
-from omnilake.lake import Lake, get_lake
+from omnilake.lake import Lake, Table, get_lake
 from omnilake.privacy import identifier_hash
 from omnilake.transforms import latest_by_key
 
@@ -433,7 +436,7 @@ def build_events(
     batches = pending_batches(spark, lake, TABLE, "events", up_to)
     scratch = Scratch(lake, "events")
     rows_in = duplicates = inserted = updated = resessionised = 0
-    ranked_keys = pending = None
+    ranked_keys = pending = staged_events = None
     try:
         if batches:
             bronze = read_batches(spark, lake, batches)
@@ -454,15 +457,7 @@ def build_events(
             resessionised = window.count()
             staged = attribute(sessionise(window.unionByName(fresh)), identifiers)
             staged = scratch.materialise(staged, "staged")
-            # Window rows keep their partition and fresh rows are in none: the merge needs to read
-            # and rewrite only the dates staged.
-            result = delta.merge(
-                staged.drop(*_ATTRIBUTED),
-                table,
-                update_when=changed(_SESSION),
-                target_where=_target_on_dates(_dates(staged)),
-            )
-            inserted, updated = result.inserted, result.updated
+            staged_events = staged.drop(*_ATTRIBUTED)
             # The window's attribution rows that changed, and the fresh rows' new ones: written by
             # re-attribution's merge, with whatever it changes too (one rewrite of the table a run).
             was = written.select(
@@ -486,7 +481,11 @@ def build_events(
                 .where(is_order_completed() & F.col("customer_key").isNotNull())
                 .select("customer_key")
             )
-        reattributed = reattribute(spark, lake, identifiers, scratch, ranked_keys, pending)
+        # The attribution is written first: after a crash before the events are, the next run finds
+        # the same events new again and writes their attribution again (the same rows).
+        reattributed = reattribute(spark, lake, identifiers, scratch, ranked_keys, pending, staged_events)
+        if staged_events is not None:
+            inserted, updated = _write_events(staged_events, written, table)
         record_batches(spark, lake, TABLE, batches, run_id)
     finally:
         scratch.cleanup()
@@ -502,6 +501,29 @@ def build_events(
     )
     log.info("silver events: %s", outcome)
     return outcome
+
+
+def _write_events(staged: DataFrame, written: DataFrame, table: Table) -> tuple[int, int]:
+    """Write the run's events (``staged``: the window re-sessionised and the new events) over the
+    window as it was (``written``): the new ones appended, the window's changed sessions merged.
+    Returns (inserted, updated)."""
+    new = staged.join(written.select("message_id"), "message_id", "left_anti")
+    inserted = new.count()
+    if inserted:
+        delta.append(new, table)
+    resessioned = (
+        staged.join(written.select("message_id", F.col("session_id").alias("_was_session")), "message_id")
+        .where(~F.col("session_id").eqNullSafe(F.col("_was_session")))
+        .drop("_was_session")
+    )
+    dates = _dates(resessioned)
+    if not dates:
+        return inserted, 0
+    # Window rows keep their partition: the merge reads and rewrites only their dates.
+    result = delta.merge(
+        resessioned, table, update_when=changed(_SESSION), target_where=_target_on_dates(dates)
+    )
+    return inserted, result.updated
 
 
 def forget_events(spark: SparkSession, lake: Lake) -> None:
@@ -530,6 +552,7 @@ def reattribute(
     scratch: Scratch,
     ranked_keys: DataFrame | None = None,
     pending: DataFrame | None = None,
+    staged_events: DataFrame | None = None,
 ) -> int:
     """Bring ``customer_key`` and ``journey_stage`` up to date with ``identifiers``; write the
     changed rows of ``silver.event_attribution`` (``silver.events`` is not written). Returns how
@@ -539,7 +562,8 @@ def reattribute(
     the sessions holding an event of a device or account whose key changed, and the purchases of the
     people who gained or lost an order (``ranked_keys``: persons whose orders this run's merge
     ranked). Without one, the whole table is re-attributed. ``pending`` is this run's attribution of
-    new and re-sessionised events, not written yet: it counts as written, and goes into the same merge.
+    new and re-sessionised events and ``staged_events`` those events, neither written yet: they count
+    as written, and ``pending`` goes into the same merge.
     """
     table = lake.table(f"silver.{TABLE}")
     attribution = lake.table(f"silver.{ATTRIBUTION}")
@@ -549,6 +573,10 @@ def reattribute(
     linking = scratch.materialise(_linking(identifiers), "linking")
     basis = delta.read(spark, basis_table)
     events = delta.read(spark, table)
+    if staged_events is not None:
+        events = events.join(staged_events.select("message_id"), "message_id", "left_anti").unionByName(
+            staged_events
+        )
     stored = delta.read(spark, attribution)
     if pending is not None:
         stored = stored.join(pending.select("message_id"), "message_id", "left_anti").unionByName(pending)

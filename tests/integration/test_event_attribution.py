@@ -107,3 +107,41 @@ def test_events_written_with_their_attribution_inline_are_split_once_and_read_th
     version = delta.version(events)
     assert move_attribution_out(spark, lake) is False
     assert delta.version(events) == version
+
+
+@pytest.mark.parametrize("stops_in", ["reattribute", "_write_events"])
+def test_a_run_that_stops_between_its_writes_is_repaired_by_running_again(spark, lake, monkeypatch, stops_in):
+    """The run writes the attribution, then the events: stopped in either, the next run of the
+    same batch leaves every event attributed and no attribution without its event."""
+    import jobs.silver.events as events_job
+
+    # The account and its device are known from day 1, so day 2 changes no key: nothing but the
+    # run's own writes can attribute day 2's events.
+    deliver(spark, lake, "events", DAY1, [page("x", 0, "dev-1", user_id="101")])
+    _run(lake)
+    day2 = [page("a", 24 * 60, "dev-1", user_id="101"), page("b", 24 * 60 + 1, "dev-1")]
+    deliver(spark, lake, "events", DAY2, day2, name="-day2")
+    resolve(lake)
+
+    def stop(*args, **kwargs):
+        raise RuntimeError("stopped")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(events_job, stops_in, stop)
+        with pytest.raises(RuntimeError, match="stopped"):
+            build_events(lake)
+
+    build_events(lake)
+    (account,) = [
+        r["customer_key"]
+        for r in rows_of(spark, lake, "silver.customer_identifiers", "identifier_type")
+        if r["identifier_type"] == "web_customer_id"
+    ]
+    # b has no login of its own: its session's one person is the account's
+    assert {r["message_id"]: r["customer_key"] for r in read_attributed(spark, lake).collect()} == {
+        "x": account,
+        "a": account,
+        "b": account,
+    }
+    attributed_ids = {r["message_id"] for r in rows_of(spark, lake, "silver.event_attribution", "message_id")}
+    assert attributed_ids == {"x", "a", "b"}
