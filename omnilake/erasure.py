@@ -622,14 +622,30 @@ def _silver_conditions(
             keys | _isin(F.col("loyalty_card_hash"), hashes),
             ("store_id", "register_id", "transaction_id", "line_no"),
         ),
+        # Their events: by device, account or message, and those attributed to one of their keys
+        # (``message_ids`` holds those too, see ``_attributed_messages``).
         "silver.events": (
-            keys
-            | hashed("device", "anonymous_id")
+            hashed("device", "anonymous_id")
             | hashed("web_customer_id", "user_id")
             | _isin(F.col("message_id"), message_ids),
             ("message_id",),
         ),
     }
+
+
+def _attributed_messages(spark: SparkSession, lake: Lake, person: Person) -> set[str]:
+    """The events ``silver.event_attribution`` attributes to one of the person's keys."""
+    from deltalake import DeltaTable
+    from pyspark.sql import functions as F
+
+    from jobs.silver.events import move_attribution_out
+
+    move_attribution_out(spark, lake)  # a lake written before the attribution had its own table
+    path = lake.table("silver.event_attribution").path
+    if not DeltaTable.is_deltatable(path):
+        return set()
+    frame = spark.read.format("delta").load(path)
+    return {r["message_id"] for r in frame.where(_isin(F.col("customer_key"), person.keys)).collect()}
 
 
 def _count(tables: dict[str, int], name: str, rows: int) -> None:
@@ -650,11 +666,19 @@ def _erase_silver(
     from pyspark.sql import functions as F
 
     removed_orders = set(order_ids)
+    message_ids = message_ids | _attributed_messages(spark, lake, person)
     for name, (condition, key_columns) in _silver_conditions(person, order_ids, message_ids).items():
         rows, keys = delete_matching(spark, lake.table(name).path, condition, key_columns, dry_run=dry_run)
         _count(receipt.tables, name, rows)
         if name == "silver.orders":
             removed_orders |= {k[0] for k in keys}
+        if name == "silver.events":
+            message_ids |= {k[0] for k in keys}
+    # the attribution of every event removed, and whatever else names one of their keys
+    name = "silver.event_attribution"
+    condition = _isin(F.col("customer_key"), person.keys) | _isin(F.col("message_id"), message_ids)
+    rows, _ = delete_matching(spark, lake.table(name).path, condition, ("message_id",), dry_run=dry_run)
+    _count(receipt.tables, name, rows)
     for name in ("silver.order_lines", "silver.order_status_history"):
         rows, _ = delete_matching(
             spark,

@@ -39,6 +39,9 @@ RULES: tuple[Suite, ...] = (
     not_in_future("silver.orders", "updated_at"),
     not_in_future("silver.pos_lines", "transaction_at"),
     not_in_future("silver.events", "event_at"),
+    # an event and its attribution (who, which stage) are written apart: one row each, both ways
+    references("silver.events", "message_id", "silver.event_attribution"),
+    references("silver.event_attribution", "message_id", "silver.events"),
 )
 
 

@@ -27,6 +27,16 @@ The story of one run:
    key changed, and re-ranks the purchases of every person whose set of orders changed; a rebuild
    (or an empty basis) re-attributes the whole table, with the same result.
 
+Where it is kept: ``customer_key`` and ``journey_stage`` live in ``silver.event_attribution`` (one
+narrow row per event), not in ``silver.events``. Re-attribution reaches events on every past date (a
+merge re-keys a person's whole history), and Delta without deletion vectors rewrites every file that
+holds a changed row: kept apart, a run rewrites three narrow columns (one merge a run, for the new
+events, the re-sessionised window and re-attribution together) instead of the wide events table,
+where new events are appended and only window rows whose session changed are merged. The
+attribution is written first, so a run stopped between the two writes is repaired by the next run of
+the same batch (its events are still new). Readers see the two joined on ``message_id``:
+``read_attributed`` in Spark, ``stg_silver__events`` in dbt.
+
 Journey stages (``journey_stage``):
 
 ==========  ================================================================================
@@ -51,6 +61,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from deltalake import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -60,7 +71,7 @@ from jobs.silver.progress import pending_batches, read_batches, record_batches
 from jobs.silver.writes import changed
 from omnilake import delta
 from omnilake.engine import get_spark
-from omnilake.lake import Lake, get_lake
+from omnilake.lake import Lake, Table, get_lake
 from omnilake.privacy import identifier_hash
 from omnilake.transforms import latest_by_key
 
@@ -70,6 +81,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TABLE = "events"
+ATTRIBUTION = "event_attribution"
 SESSION_GAP_SECONDS = 30 * 60
 CLOCK_SKEW_TOLERANCE_SECONDS = 60
 _MICROS = 1_000_000
@@ -91,8 +103,11 @@ DECISION_EVENTS = (
 ORDER_COMPLETED = "Order Completed"
 LOYALTY_PATHS = r"^/(account|loyalty|rewards)(/|$)"
 
-# silver columns that attribution recomputes; the rest come from the event itself
-_DERIVED = ("session_id", "customer_key", "journey_stage")
+# what attribution recomputes: the session (in silver.events, rewritten for the recent window only)
+# and who and which stage (in silver.event_attribution, re-attributed on any date)
+_SESSION = ("session_id",)
+_ATTRIBUTED = ("customer_key", "journey_stage")
+_DERIVED = (*_SESSION, *_ATTRIBUTED)
 
 
 # --- pure transformations ------------------------------------------------------------------------
@@ -360,6 +375,44 @@ def window_start(
     return None
 
 
+def attributed(events: DataFrame, attribution: DataFrame) -> DataFrame:
+    """Events with their ``customer_key`` and ``journey_stage``: ``silver.events`` joined with
+    ``silver.event_attribution`` on the message (``stg_silver__events`` is the same join in dbt)."""
+    return events.join(attribution.select("message_id", *_ATTRIBUTED), "message_id", "left")
+
+
+def read_attributed(spark: SparkSession, lake: Lake) -> DataFrame:
+    """``silver.events`` as its readers see it: every event with who and which journey stage (a
+    lake written before the attribution had its own table is migrated first)."""
+    move_attribution_out(spark, lake)
+    return attributed(
+        delta.read(spark, lake.table(f"silver.{TABLE}")),
+        delta.read(spark, lake.table(f"silver.{ATTRIBUTION}")),
+    )
+
+
+def move_attribution_out(spark: SparkSession, lake: Lake) -> bool:
+    """Move ``customer_key`` and ``journey_stage`` from a ``silver.events`` written before
+    ``silver.event_attribution`` existed into that table, once (True when it did)."""
+    table = lake.table(f"silver.{TABLE}")
+    if not delta.exists(table) or not set(_ATTRIBUTED) <= {
+        f.name for f in DeltaTable(table.path).schema().fields
+    }:
+        return False
+    scratch = Scratch(lake, "events_layout")
+    try:
+        old = scratch.materialise(spark.read.format("delta").load(table.path), "events")
+        delta.overwrite(old.select("message_id", *_ATTRIBUTED), lake.table(f"silver.{ATTRIBUTION}"))
+        events = delta.check_schema(old.drop(*_ATTRIBUTED), table)
+        events.write.format("delta").mode("overwrite").option("overwriteSchema", "true").partitionBy(
+            *table.partition_by
+        ).save(table.path)
+    finally:
+        scratch.cleanup()
+    log.warning("migrated silver.%s: customer_key and journey_stage moved to silver.%s", TABLE, ATTRIBUTION)
+    return True
+
+
 def build_events(
     lake: Lake | None = None,
     up_to: date | None = None,
@@ -372,7 +425,9 @@ def build_events(
     started = time.perf_counter()
     lake = lake or get_lake()
     spark = get_spark()
+    move_attribution_out(spark, lake)
     table = lake.table(f"silver.{TABLE}")
+    attribution = lake.table(f"silver.{ATTRIBUTION}")
     if rebuild:
         forget_events(spark, lake)
     identifiers = delta.read(spark, lake.table("silver.customer_identifiers")).select(
@@ -381,7 +436,7 @@ def build_events(
     batches = pending_batches(spark, lake, TABLE, "events", up_to)
     scratch = Scratch(lake, "events")
     rows_in = duplicates = inserted = updated = resessionised = 0
-    ranked_keys = None
+    ranked_keys = pending = staged_events = None
     try:
         if batches:
             bronze = read_batches(spark, lake, batches)
@@ -395,17 +450,30 @@ def build_events(
             new_rows = fresh.count()
             duplicates = rows_in - new_rows
             recent = existing.where(_from_date(window_start(existing, fresh)))
-            written = scratch.materialise(recent_window(recent, fresh), "window")
+            written = scratch.materialise(
+                attributed(recent_window(recent, fresh), delta.read(spark, attribution)), "window"
+            )
             window = written.drop(*_DERIVED)
             resessionised = window.count()
             staged = attribute(sessionise(window.unionByName(fresh)), identifiers)
             staged = scratch.materialise(staged, "staged")
-            # Window rows keep their partition and fresh rows are in none: the merge needs to read
-            # and rewrite only the dates staged.
-            result = delta.merge(
-                staged, table, update_when=changed(_DERIVED), target_where=_target_on_dates(_dates(staged))
+            staged_events = staged.drop(*_ATTRIBUTED)
+            # The window's attribution rows that changed, and the fresh rows' new ones: written by
+            # re-attribution's merge, with whatever it changes too (one rewrite of the table a run).
+            was = written.select(
+                "message_id", *[F.col(c).alias(f"_was_{c}") for c in _ATTRIBUTED], F.lit(True).alias("_was")
             )
-            inserted, updated = result.inserted, result.updated
+            moved = (
+                staged.select("message_id", *_ATTRIBUTED)
+                .join(was, "message_id", "left")
+                .where(
+                    F.col("_was").isNull()
+                    | ~F.col("customer_key").eqNullSafe(F.col("_was_customer_key"))
+                    | ~F.col("journey_stage").eqNullSafe(F.col("_was_journey_stage"))
+                )
+                .select("message_id", *_ATTRIBUTED)
+            )
+            pending = scratch.materialise(moved, "attribution")
             # Purchases were ranked within the window only: every person whose orders it holds,
             # before or after, is re-ranked over the whole table.
             ranked_keys = (
@@ -413,7 +481,11 @@ def build_events(
                 .where(is_order_completed() & F.col("customer_key").isNotNull())
                 .select("customer_key")
             )
-        reattributed = reattribute(spark, lake, identifiers, scratch, ranked_keys)
+        # The attribution is written first: after a crash before the events are, the next run finds
+        # the same events new again and writes their attribution again (the same rows).
+        reattributed = reattribute(spark, lake, identifiers, scratch, ranked_keys, pending, staged_events)
+        if staged_events is not None:
+            inserted, updated = _write_events(staged_events, written, table)
         record_batches(spark, lake, TABLE, batches, run_id)
     finally:
         scratch.cleanup()
@@ -431,10 +503,33 @@ def build_events(
     return outcome
 
 
+def _write_events(staged: DataFrame, written: DataFrame, table: Table) -> tuple[int, int]:
+    """Write the run's events (``staged``: the window re-sessionised and the new events) over the
+    window as it was (``written``): the new ones appended, the window's changed sessions merged.
+    Returns (inserted, updated)."""
+    new = staged.join(written.select("message_id"), "message_id", "left_anti")
+    inserted = new.count()
+    if inserted:
+        delta.append(new, table)
+    resessioned = (
+        staged.join(written.select("message_id", F.col("session_id").alias("_was_session")), "message_id")
+        .where(~F.col("session_id").eqNullSafe(F.col("_was_session")))
+        .drop("_was_session")
+    )
+    dates = _dates(resessioned)
+    if not dates:
+        return inserted, 0
+    # Window rows keep their partition: the merge reads and rewrites only their dates.
+    result = delta.merge(
+        resessioned, table, update_when=changed(_SESSION), target_where=_target_on_dates(dates)
+    )
+    return inserted, result.updated
+
+
 def forget_events(spark: SparkSession, lake: Lake) -> None:
-    """Empty ``silver.events``, its attribution basis and its progress, so the next build takes in
-    every bronze file again (a rebuild)."""
-    for name in (f"silver.{TABLE}", "silver.events_identity_basis"):
+    """Empty ``silver.events``, its attribution and attribution basis and its progress, so the next
+    build takes in every bronze file again (a rebuild)."""
+    for name in (f"silver.{TABLE}", f"silver.{ATTRIBUTION}", "silver.events_identity_basis"):
         table = lake.table(name)
         if delta.exists(table):
             delta.delete_where(spark, table, "true")
@@ -456,35 +551,58 @@ def reattribute(
     identifiers: DataFrame,
     scratch: Scratch,
     ranked_keys: DataFrame | None = None,
+    pending: DataFrame | None = None,
+    staged_events: DataFrame | None = None,
 ) -> int:
-    """Bring ``customer_key`` and ``journey_stage`` up to date with ``identifiers``; rewrite changed rows.
+    """Bring ``customer_key`` and ``journey_stage`` up to date with ``identifiers``; write the
+    changed rows of ``silver.event_attribution`` (``silver.events`` is not written). Returns how
+    many existing rows changed.
 
     With an attribution basis (the keys of the last run), only what a change can move is recomputed:
     the sessions holding an event of a device or account whose key changed, and the purchases of the
     people who gained or lost an order (``ranked_keys``: persons whose orders this run's merge
-    ranked). Without one, the whole table is re-attributed.
+    ranked). Without one, the whole table is re-attributed. ``pending`` is this run's attribution of
+    new and re-sessionised events and ``staged_events`` those events, neither written yet: they count
+    as written, and ``pending`` goes into the same merge.
     """
     table = lake.table(f"silver.{TABLE}")
+    attribution = lake.table(f"silver.{ATTRIBUTION}")
     basis_table = lake.table("silver.events_identity_basis")
     if not delta.exists(table):
         return 0
     linking = scratch.materialise(_linking(identifiers), "linking")
     basis = delta.read(spark, basis_table)
+    events = delta.read(spark, table)
+    if staged_events is not None:
+        events = events.join(staged_events.select("message_id"), "message_id", "left_anti").unionByName(
+            staged_events
+        )
+    stored = delta.read(spark, attribution)
+    if pending is not None:
+        stored = stored.join(pending.select("message_id"), "message_id", "left_anti").unionByName(pending)
+    current = attributed(events, stored)
     if basis.isEmpty():
         log.info("silver events: re-attributing the whole table")
-        moved = _reattribute_all(delta.read(spark, table), identifiers)
+        moved = _reattribute_all(current, identifiers)
     else:
-        moved = _reattribute_changed(spark, lake, linking, basis, identifiers, scratch, ranked_keys)
-        if moved is None:
-            return 0
-    moved = scratch.materialise(moved, "reattributed")
-    # Re-attributed rows keep their partition: the merge reads and rewrites only their dates.
+        moved = _reattribute_changed(
+            spark, events, current, linking, basis, identifiers, scratch, ranked_keys
+        )
+    if moved is not None:
+        moved = scratch.materialise(moved.select("message_id", *_ATTRIBUTED), "reattributed")
+    if pending is None:
+        changes = moved
+    elif moved is None:
+        changes = pending
+    else:
+        changes = pending.join(moved.select("message_id"), "message_id", "left_anti").unionByName(moved)
     updated = (
         0
-        if moved.isEmpty()
-        else delta.merge(moved, table, target_where=_target_on_dates(_dates(moved))).updated
+        if changes is None or changes.isEmpty()
+        else delta.merge(changes, attribution, update_when=changed(_ATTRIBUTED)).updated
     )
-    delta.overwrite(linking, basis_table)
+    if moved is not None:
+        delta.overwrite(linking, basis_table)
     return updated
 
 
@@ -510,15 +628,16 @@ def _reattribute_all(current: DataFrame, identifiers: DataFrame) -> DataFrame:
 
 def _reattribute_changed(
     spark: SparkSession,
-    lake: Lake,
+    events: DataFrame,
+    current: DataFrame,
     linking: DataFrame,
     basis: DataFrame,
     identifiers: DataFrame,
     scratch: Scratch,
     ranked_keys: DataFrame | None,
 ) -> DataFrame | None:
-    """The rows whose key or stage changed since the basis, or None when nothing can have moved."""
-    table = lake.table(f"silver.{TABLE}")
+    """The rows whose key or stage changed since the basis, or None when nothing can have moved.
+    ``events`` is ``silver.events``, ``current`` the same with the attribution as it stands."""
     ids = ["identifier_type", "identifier_hash"]
     changes = scratch.materialise(
         linking.join(basis.withColumnRenamed("customer_key", "_was_key"), ids, "full").where(
@@ -529,7 +648,6 @@ def _reattribute_changed(
     has_changes = not changes.isEmpty()
     if not has_changes and ranked_keys is None:
         return None
-    current = delta.read(spark, table)
     if has_changes:
         devices = changes.where(F.col("identifier_type") == "device").select(
             F.col("identifier_hash").alias("_device_hash")
@@ -540,7 +658,7 @@ def _reattribute_changed(
         # Read the table's ids once, one row per session and day, and pseudonymise each distinct
         # device and account once, not every event.
         ids = scratch.materialise(
-            current.select("anonymous_id", "user_id", "session_id", "event_date").distinct(), "event_ids"
+            events.select("anonymous_id", "user_id", "session_id", "event_date").distinct(), "event_ids"
         )
         changed_devices = (
             ids.select("anonymous_id")
@@ -568,8 +686,8 @@ def _reattribute_changed(
             r["event_date"]
             for r in ids.join(sessions, "session_id").select("event_date").distinct().collect()
         ]
-        in_sessions = current.where(_on_dates(dates)).join(sessions, "session_id", "left_semi")
-        rekeyed = attribute_keys(in_sessions.drop("customer_key"), identifiers).select(
+        in_sessions = events.where(_on_dates(dates)).join(sessions, "session_id", "left_semi")
+        rekeyed = attribute_keys(in_sessions, identifiers).select(
             "message_id", "event_date", F.col("customer_key").alias("_new_key"), F.lit(True).alias("_rekeyed")
         )
         rekeyed = scratch.materialise(rekeyed, "rekeyed")
@@ -669,7 +787,7 @@ def events_step(context: RunContext) -> dict[str, Any]:
     """Pipeline step: new behaviour events into ``silver.events`` (after the identity step)."""
     result = build_events(context.lake, context.landing_date, context.run_id, rebuild=context.rebuild)
     # empty, not missing, without an events feed
-    ensure_outputs(get_spark(), context.lake, TABLE, "events_identity_basis")
+    ensure_outputs(get_spark(), context.lake, TABLE, ATTRIBUTION, "events_identity_basis")
     return {
         "batches": result.batches,
         "rows_in": result.rows_in,

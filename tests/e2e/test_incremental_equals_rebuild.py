@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
+from jobs.silver.events import read_attributed
 from omnilake import delta
 from omnilake.erasure import erase
 from omnilake.fingerprint import all_fingerprints
@@ -80,10 +81,11 @@ def test_ten_incremental_days_with_late_data_merges_and_an_erasure_equal_a_full_
     # What the case must contain for the comparison to mean something.
     merges = delta.read(spark, lake.table("silver.customer_key_merges")).count()
     assert merges > 0, "no identity merge happened in ten days: the case does not exercise merges"
-    events = delta.read(spark, lake.table("silver.events"))
+    events = read_attributed(spark, lake)
     late = events.where(F.datediff(F.to_date("received_at"), F.col("event_date")) >= 1).count()
     assert late > 0, "no late event in ten days"
     assert events.where(F.col("customer_key") == erased).isEmpty()
+    assert events.where(F.col("customer_key").isNotNull()).count() > 0, "no event was attributed"
     # Every ingested file of the identity sources was taken into the graph's state.
     ledger = delta.read(spark, lake.table("ops.ingestion_ledger")).where(
         (F.col("status") == "ingested") & F.col("source").isin("orders", "crm_members", "events", "pos")
@@ -113,6 +115,7 @@ def test_ten_incremental_days_with_late_data_merges_and_an_erasure_equal_a_full_
         "silver.customer_identifiers",
         "silver.customers",
         "silver.events",
+        "silver.event_attribution",
         "silver.identity_observations",
     ):
         assert incremental[name].rows > 0, name

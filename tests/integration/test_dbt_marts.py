@@ -253,8 +253,14 @@ SILVER: dict[str, list[dict]] = {
 
 
 def write_silver(home: Path, tables: dict[str, list[dict]] | None = None) -> None:
-    """Write the silver case (or ``tables``) as Delta tables under ``<home>/silver``, typed by contract."""
-    for name, rows in (tables or SILVER).items():
+    """Write the silver case (or ``tables``) as Delta tables under ``<home>/silver``, typed by contract.
+
+    Events rows carry their ``customer_key`` and ``journey_stage``; they are written to
+    ``silver.event_attribution``, where the pipeline keeps them, unless the case gives that table."""
+    tables = dict(tables or SILVER)
+    if "events" in tables:
+        tables.setdefault("event_attribution", tables["events"])
+    for name, rows in tables.items():
         table_contract = contract("silver", name)
         schema = arrow_schema(table_contract)
         full_rows = [{f: row.get(f) for f in table_contract.field_names} for row in rows]

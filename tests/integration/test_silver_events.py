@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from jobs.silver.events import build_events
+from jobs.silver.events import build_events, read_attributed
 from jobs.silver.identity import resolve
 from tests.integration.silver_bronze import deliver, rows_of
 
@@ -51,7 +51,7 @@ def identify(message_id: str, minutes: float, device: str, user_id: str) -> dict
 
 
 def events_by_id(spark, lake) -> dict[str, dict]:
-    return {r["message_id"]: r for r in rows_of(spark, lake, "silver.events", "message_id")}
+    return {r["message_id"]: r.asDict() for r in read_attributed(spark, lake).orderBy("message_id").collect()}
 
 
 def test_a_message_delivered_twice_is_kept_once(spark, lake):

@@ -27,4 +27,6 @@ def test_every_identifier_type_the_graph_uses_is_allowed_by_the_contract():
 
 
 def test_journey_stages_are_the_contracts_stages():
-    assert set(JOURNEY_STAGES) == set(contract("silver", "events").field("journey_stage").allowed_values)
+    assert set(JOURNEY_STAGES) == set(
+        contract("silver", "event_attribution").field("journey_stage").allowed_values
+    )

@@ -6,36 +6,45 @@ source as (
 
 ),
 
+-- who each event is attributed to and its stage: kept in its own silver table, because it changes
+-- after the event is written (silver.event_attribution); every reader of events sees it here
+attribution as (
+
+    select * from {{ ref('stg_silver__event_attribution') }}
+
+),
+
 renamed as (
 
     select
 
         -- ids
-        message_id as event_id,
-        session_id,
-        customer_key,
-        product_sku as sku,
-        order_id,
+        source.message_id as event_id,
+        source.session_id,
+        attribution.customer_key,
+        source.product_sku as sku,
+        source.order_id,
 
         -- strings
-        event_type,
-        event_name,
-        journey_stage,
-        channel,
-        device_type,
-        page_path,
+        source.event_type,
+        source.event_name,
+        attribution.journey_stage,
+        source.channel,
+        source.device_type,
+        source.page_path,
 
         -- numerics
-        cast(revenue as decimal(12, 2)) as revenue,
+        cast(source.revenue as decimal(12, 2)) as revenue,
 
         -- dates
-        cast(event_date as date) as event_date,
-        cast(coalesce(received_on, event_date) as date) as received_on,
+        cast(source.event_date as date) as event_date,
+        cast(coalesce(source.received_on, source.event_date) as date) as received_on,
 
         -- timestamps
-        cast(event_at as timestamp) as event_at
+        cast(source.event_at as timestamp) as event_at
 
     from source
+    left join attribution on source.message_id = attribution.event_id
 
 )
 
