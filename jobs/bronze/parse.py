@@ -133,12 +133,21 @@ def classify(staged: DataFrame, contract: Contract) -> DataFrame:
     )
 
 
-def bronze_rows(classified: DataFrame, contract: Contract, batch_id: str, ingested_at: Column) -> DataFrame:
+def bronze_rows(
+    classified: DataFrame,
+    contract: Contract,
+    batch_id: str,
+    ingested_at: Column,
+    *,
+    changes: bool | None = None,
+) -> DataFrame:
     """The good records in bronze shape: declared fields, then ingestion metadata.
 
     Snapshot feeds' staging carries ``_change`` and ``_previous_snapshot`` (jobs.bronze.snapshot_diff);
-    change feeds leave them null."""
-    changes = "_change" in classified.columns
+    change feeds leave them null. ``changes`` says which the caller staged (None: ask the engine,
+    one round trip for the plan's columns)."""
+    if changes is None:
+        changes = "_change" in classified.columns
     return classified.where(F.col("reason").isNull()).select(
         *[F.col(f"_typed_{f.name}").alias(f.name) for f in contract.fields],
         F.col("_rescued"),
