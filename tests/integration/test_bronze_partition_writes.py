@@ -9,6 +9,7 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from deltalake import DeltaTable
 from pyspark.sql import functions as F
 
 from jobs.bronze.ingest import _has_files_in, ingest
@@ -62,3 +63,32 @@ def test_a_new_dates_delivery_is_appended_and_earlier_partitions_are_kept(spark,
     assert delta.read(spark, lake.table("quarantine.orders")).count() == 1
     recon = {r["path"]: r["balanced"] for r in delta.read(spark, lake.table("ops.reconciliation")).collect()}
     assert len(recon) == 2 and all(recon.values())
+
+
+def test_a_rerun_after_a_crash_before_the_ledger_replaces_the_files_bookkeeping_rows(spark, lake):
+    # A quote in the file name: the engine's and delta-rs's predicates quote strings differently.
+    deliver(lake, "orders", "o'neil.ndjson", ndjson(order(7), order(8, total_price="eight"), order(9)))
+    ingest(["orders"], DAY)
+    # What a run that died just before its ledger write leaves: every table written but the ledger.
+    ledger = lake.table("ops.ingestion_ledger")
+    DeltaTable(ledger.path).delete("source = 'orders'")
+
+    (report,) = ingest(["orders"], DAY)
+
+    assert (report.files_new, report.bronze_rows, report.quarantined_rows) == (1, 2, 1)
+    assert sorted(r["id"] for r in delta.read(spark, lake.table("bronze.orders")).collect()) == [7, 9]
+    assert delta.read(spark, lake.table("quarantine.orders")).count() == 1
+    (recon,) = delta.read(spark, lake.table("ops.reconciliation")).collect()
+    assert (recon["path"], recon["records_received"], recon["bronze_rows"], recon["quarantined_rows"]) == (
+        f"landing/orders/{DAY.isoformat()}/o'neil.ndjson",
+        3,
+        2,
+        1,
+    )
+    (entry,) = delta.read(spark, ledger).collect()
+    assert (entry["status"], entry["records"], entry["bronze_rows"], entry["batch_id"]) == (
+        "ingested",
+        3,
+        2,
+        report.batch_id,
+    )
