@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from omnilake.contracts import Contract, Field
+from omnilake.engine import shuffle_partitions
 from omnilake.errors import ContractError
 
 RAW_MAP = "map<string,string>"
@@ -91,7 +92,7 @@ def classify(staged: DataFrame, contract: Contract) -> DataFrame:
     # The exchanges also fence off projections: Sail inlines a projected column into every
     # expression that references it, so without them each record was JSON-parsed once per field
     # (ingesting 5.9k events took 29.6 s without the fences, 5.8 s with them, same machine and load).
-    partitions = int(staged.sparkSession.conf.get("spark.sql.shuffle.partitions", "4"))
+    partitions = shuffle_partitions(staged.sparkSession)
     with_map = staged.withColumn("_map", record_map(staged, contract)).repartition(partitions)
     values = {f.name: F.nullif(F.col("_map")[f.raw_name], F.lit("")) for f in fields}
 
@@ -133,12 +134,21 @@ def classify(staged: DataFrame, contract: Contract) -> DataFrame:
     )
 
 
-def bronze_rows(classified: DataFrame, contract: Contract, batch_id: str, ingested_at: Column) -> DataFrame:
+def bronze_rows(
+    classified: DataFrame,
+    contract: Contract,
+    batch_id: str,
+    ingested_at: Column,
+    *,
+    changes: bool | None = None,
+) -> DataFrame:
     """The good records in bronze shape: declared fields, then ingestion metadata.
 
     Snapshot feeds' staging carries ``_change`` and ``_previous_snapshot`` (jobs.bronze.snapshot_diff);
-    change feeds leave them null."""
-    changes = "_change" in classified.columns
+    change feeds leave them null. ``changes`` says which the caller staged (None: ask the engine,
+    one round trip for the plan's columns)."""
+    if changes is None:
+        changes = "_change" in classified.columns
     return classified.where(F.col("reason").isNull()).select(
         *[F.col(f"_typed_{f.name}").alias(f.name) for f in contract.fields],
         F.col("_rescued"),

@@ -147,12 +147,15 @@ def test_ingestion_on_a_remote_engine_reads_staging_from_the_store(spark, lake, 
     handed = json.loads(done.stdout.strip().splitlines()[-1])
 
     # Everything Spark was given is on the store; the staged files under the lake's staging folder:
-    # day 1 one staged file, day 2 the staged file, the gone keys, and the gone rows (written, read).
+    # day 1 one staged file, day 2 the staged file, the gone keys, and the gone rows (written, read);
+    # each day its classified records (written, read).
     assert handed and [h for h in handed if not h.startswith(f"{on_s3.root.uri}/")] == []
     staging = on_s3.path("_ops", "staging") + "/"
     staged = [h.removeprefix(staging).split("/", 1)[1] for h in handed if h.startswith(staging)]
     assert sorted(staged) == sorted(
-        [f"{h}.parquet" for h in _file_hashes(on_s3)] + ["gone-keys.parquet", "gone-rows", "gone-rows"]
+        [f"{h}.parquet" for h in _file_hashes(on_s3)]
+        + ["gone-keys.parquet", "gone-rows", "gone-rows"]
+        + ["classified"] * 2 * len(DAYS)
     )
 
     for name in (f"bronze.{SOURCE}", f"quarantine.{SOURCE}"):
