@@ -571,12 +571,14 @@ def _rows_table(table, rows: list[tuple]) -> pa.Table:
 
 def _replace_rows(spark: SparkSession, table, rows: list[tuple], predicate: str) -> None:
     """Replace the table's rows matching ``predicate`` (delta-rs SQL) with ``rows``, in one commit;
-    with no rows, only a delete, which commits nothing when nothing matches (most runs' drift)."""
-    delta.ensure_table(spark, table)
+    with no rows, only a delete, which commits nothing when nothing matches (most runs' drift).
+    Bounded in files and checkpointed like every other write (``delta.prepare_write``)."""
+    delta.prepare_write(spark, table)
     if rows:
         write_deltalake(table.path, _rows_table(table, rows), mode="overwrite", predicate=predicate)
     else:
         DeltaTable(table.path).delete(predicate)
+    delta.checkpoint_if_due(table.path)  # delta-rs checkpoints only every 100 commits itself
 
 
 def _upsert_rows(spark: SparkSession, table, rows: list[tuple]) -> None:
@@ -587,7 +589,7 @@ def _upsert_rows(spark: SparkSession, table, rows: list[tuple]) -> None:
     table is compacted once it has more than ``merge_max_files`` files, as ``delta.merge`` would,
     so that the lookups of a long-lived lake read few files."""
     delta.ensure_table(spark, table)
-    delta.bound_files_for_merge(table, get_settings().merge_max_files)
+    delta.bound_files_for_merge(table, get_settings().merge_max_files)  # partitioned tables too
     positions = [table.contract.field_names.index(k) for k in table.keys]
     predicate = " or ".join(
         "("
