@@ -194,9 +194,10 @@ def overwrite(df: DataFrame, table: Table, replace_where: str | None = None) -> 
 
 
 def delete_where(spark: SparkSession, table: Table, predicate: str) -> None:
-    """SQL DELETE (Sail and Spark + Delta both run it)."""
+    """SQL DELETE (Sail and Spark + Delta both run it). ``spark.sql`` runs a command as it is
+    sent, so nothing is collected: that would only be one more round trip."""
     if exists(table):
-        spark.sql(f"delete from delta.`{table.path}` where {predicate}").collect()
+        spark.sql(f"delete from delta.`{table.path}` where {predicate}")
 
 
 def sql_literal(value: object) -> str:
@@ -263,7 +264,7 @@ def merge(
         f"{matched}when not matched then insert *"
     )
     try:
-        spark.sql(statement).collect()
+        spark.sql(statement)  # a command runs as it is sent (see delete_where)
     finally:
         spark.catalog.dropTempView(view)
     return _merge_metrics(table, before)
