@@ -313,3 +313,81 @@ def vacuum(table: Table, retention_hours: int = 168, *, dry_run: bool = False) -
     return DeltaTable(table.path).vacuum(
         retention_hours=retention_hours, dry_run=dry_run, enforce_retention_duration=False
     )
+
+
+# --- what changed between versions (delta-rs: the log's add actions) ------------------------------
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One live data file of a table: where it is, its partition values and its row count."""
+
+    uri: str
+    partition_values: tuple[tuple[str, object], ...]
+    num_records: int | None
+
+
+@dataclass(frozen=True)
+class FileChanges:
+    """The data files of ``table`` at ``version`` that were not live at ``since``, and the reverse.
+
+    Without deletion vectors a row is never changed inside a file: every row written (new or
+    rewritten) since ``since`` is in ``added``, every row deleted or rewritten was in ``removed``.
+    """
+
+    table_id: str
+    version: int
+    since: int
+    added: tuple[DataFile, ...]
+    removed: tuple[DataFile, ...]
+
+
+def _live_files(delta: DeltaTable) -> dict[str, DataFile]:
+    from urllib.parse import unquote, urlsplit
+
+    import pyarrow as pa
+
+    actions = pa.table(delta.get_add_actions(flatten=True))
+    partitions = [n for n in actions.column_names if n.startswith("partition.")]
+    root = delta.table_uri.rstrip("/")
+    files = {}
+    for row in actions.select(["path", "num_records", *partitions]).to_pylist():
+        relative = row["path"]
+        uri = relative if urlsplit(relative).scheme else f"{root}/{unquote(relative)}"
+        values = tuple((n.removeprefix("partition."), row[n]) for n in partitions)
+        files[relative] = DataFile(uri, values, row["num_records"])
+    return files
+
+
+def table_id(table: Table) -> tuple[str, int] | None:
+    """The table's Delta id (new when the table is recreated) and its current version; None if absent."""
+    if not exists(table):
+        return None
+    delta = DeltaTable(table.path, without_files=True)
+    return delta.metadata().id, delta.version()
+
+
+def files_changed_since(table: Table, since: int, expected_id: str | None = None) -> FileChanges | None:
+    """What the log says changed after version ``since``; None when that cannot be known: the table
+    does not exist, it was recreated (its id is not ``expected_id``), or ``since`` is not in its log
+    (cleaned up, or newer than the table)."""
+    if not exists(table):
+        return None
+    current = DeltaTable(table.path)
+    if expected_id is not None and current.metadata().id != expected_id:
+        return None
+    if since > current.version():
+        return None
+    try:
+        then = DeltaTable(table.path, version=since)
+    except Exception:  # delta-rs raises several kinds for a version no longer in the log
+        log.info("%s: version %d is not in the log any more", table, since)
+        return None
+    now_files, then_files = _live_files(current), _live_files(then)
+    return FileChanges(
+        table_id=current.metadata().id,
+        version=current.version(),
+        since=since,
+        added=tuple(f for path, f in now_files.items() if path not in then_files),
+        removed=tuple(f for path, f in then_files.items() if path not in now_files),
+    )

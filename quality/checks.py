@@ -31,7 +31,8 @@ from quality.config import QualityConfig
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from omnilake.lake import Lake
+    from omnilake.lake import Lake, Table
+    from quality.scope import Scope, ScopeBook
 
 Severity = Literal["fail", "warn"]
 SEVERITIES: tuple[Severity, ...] = ("fail", "warn")
@@ -85,6 +86,7 @@ class GateContext:
     landing_date: date | None = None
     checked_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
     warehouse_path: str | None = None  # the DuckDB file gold is checked in; default <lake>/warehouse.duckdb
+    suite: Suite | None = None  # the suite whose data is being read (set by the gate runner)
 
     @cached_property
     def spark(self) -> SparkSession:
@@ -99,6 +101,19 @@ class GateContext:
         if not delta.exists(table):
             return self.spark.createDataFrame([], table.contract.spark_schema())
         return self.spark.read.format("delta").load(table.path)
+
+    @cached_property
+    def scopes(self) -> ScopeBook:
+        """The versions this layer's suites last checked in passing gates, and this run's scopes."""
+        from quality.scope import ScopeBook
+
+        return ScopeBook(self.lake, self.layer)
+
+    def scope(self, table: Table) -> Scope | None:
+        """What the current suite must check of ``table``: the rows written since the version it last
+        checked in a passing gate, or every row (``quality.scope``). None: the table does not exist."""
+        assert self.suite is not None, "a scope is asked for while a suite's data is read"
+        return self.scopes.scope(self.suite, table)
 
     @cached_property
     def warehouse(self) -> duckdb.DuckDBPyConnection | None:

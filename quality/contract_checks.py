@@ -26,6 +26,7 @@ from omnilake import delta
 from omnilake.contracts import Contract, Field
 from omnilake.errors import ContractError
 from quality.checks import Check, GateContext, Severity, Suite
+from quality.scope import Scoped, scoped_rows
 
 if TYPE_CHECKING:
     from pyspark.sql import Column
@@ -128,13 +129,22 @@ def contract_suite(
     """The contract's checks over its Delta table, validated on Spark (bronze and silver).
 
     ``where`` narrows the table to what this run is about (bronze: the processed landing date).
+    Without it the checks see the rows written since the version last checked in a passing gate
+    (``quality.scope``), keys judged unique against every row of the table: for these row-level
+    rules the verdict is the whole table's.
     """
 
     def data(ctx: GateContext):
         if not delta.exists(table):
             return None
-        frame = ctx.spark.read.format("delta").load(table.path)
-        return frame.where(where(ctx)) if where is not None else frame
+        if where is not None:
+            return ctx.spark.read.format("delta").load(table.path).where(where(ctx))
+        scope = ctx.scope(table)
+        if scope is None:
+            return None
+        ctx.scopes.use(ctx.suite, scope)
+        keys_from = None if scope.whole else ctx.spark.read.format("delta").load(table.path)
+        return Scoped(scoped_rows(ctx.spark, scope), (scope,), keys_from=keys_from)
 
     return Suite(
         name=table.qualified_name,

@@ -38,6 +38,7 @@ from quality.results import (
     suite_error_result,
     write_results,
 )
+from quality.scope import Scoped
 from quality.spark_backend import validate_dataframe
 
 if TYPE_CHECKING:
@@ -124,6 +125,11 @@ def run_suites(ctx: GateContext, suites: list[Suite], *, docs: bool = True) -> G
             defer_pages(ctx.lake, pages)
     report.seconds = time.perf_counter() - started
     write_results(ctx.spark, ctx.lake, report, ctx.checked_at)
+    if "scopes" in ctx.__dict__:  # after the results: a version is built on only once recorded as checked
+        held = {s.name: True for s in validated}
+        for r in results:
+            held[r.suite] = held.get(r.suite, False) and r.success
+        ctx.scopes.record(ctx.run_id, held, report.passed, ctx.checked_at)
     log.info("%s", report.summary())
     for warning in report.warned:
         log.warning("%s gate warning: %s", ctx.layer, warning.describe())
@@ -141,6 +147,7 @@ def _run_suite(context, ctx: GateContext, suite: Suite, run: RunIdentifier) -> t
     refuses a plan) becomes one failed result carrying the error, and the other suites still run.
     """
     suite_started = time.perf_counter()
+    ctx.suite = suite
     try:
         data = suite.data(ctx)
         if data is None:
@@ -157,7 +164,13 @@ def _run_suite(context, ctx: GateContext, suite: Suite, run: RunIdentifier) -> t
     except Exception as exc:
         log.warning("could not evaluate %s: %s: %s", suite.name, type(exc).__name__, exc)
         return [suite_error_result(suite, exc)], False
+    finally:
+        ctx.suite = None
     log.info("validated %s in %.2fs", suite.name, time.perf_counter() - suite_started)
+    if isinstance(data, Scoped):
+        return [
+            check_result(suite, r, unit=data.unit, scope=data.describe()) for r in validation.results
+        ], True
     return [check_result(suite, r) for r in validation.results], True
 
 

@@ -25,6 +25,7 @@ the error is reported against the check that caused it and the others still coun
 
 from __future__ import annotations
 
+from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import Window
@@ -38,6 +39,7 @@ from quality.duckdb_backend import (
     sample_columns,
     store_suite_result,
 )
+from quality.scope import Scoped
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
@@ -114,22 +116,61 @@ class _Plan:
         ]
 
 
-def _with_copies(frame: DataFrame, plans: list[_Plan]) -> DataFrame:
-    windows = [p.copies.alias(p.copies_name) for p in plans if p.copies is not None]
-    return frame.select("*", *windows) if windows else frame
+def _with_copies(frame: DataFrame, plans: list[_Plan], keys_from: DataFrame | None = None) -> DataFrame:
+    """The frame with, per uniqueness check, how many rows hold each row's key: among the frame's
+    rows, or among ``keys_from``'s (the whole table, when the frame is the rows written since the
+    last check): a key-only scan narrowed to the frame's keys before it is counted."""
+    unique = [p for p in plans if p.copies is not None]
+    if not unique:
+        return frame
+    if keys_from is None:
+        return frame.select("*", *(p.copies.alias(p.copies_name) for p in unique))
+    for plan in unique:
+        columns = list(plan.kwargs.get("column_list") or [plan.kwargs["column"]])
+        aliases = [f"_omnilake_key_{plan.index}_{i}" for i in range(len(columns))]
+        wanted = frame.select(*(F.col(c).alias(a) for c, a in zip(columns, aliases, strict=True))).distinct()
+        table_keys = keys_from.select(
+            *(F.col(c).alias(f"{a}_t") for c, a in zip(columns, aliases, strict=True))
+        )
+        on_wanted = reduce(lambda a, b: a & b, (table_keys[f"{a}_t"].eqNullSafe(wanted[a]) for a in aliases))
+        counted = (
+            table_keys.join(wanted, on_wanted, "left_semi")
+            .select(
+                *(F.col(f"{a}_t").alias(a) for a in aliases),
+                F.count(F.lit(1))
+                .over(Window.partitionBy(*(f"{a}_t" for a in aliases)))
+                .alias(plan.copies_name),
+            )
+            .distinct()
+        )
+        on_rows = reduce(
+            lambda a, b: a & b,
+            (frame[c].eqNullSafe(counted[a]) for c, a in zip(columns, aliases, strict=True)),
+        )
+        frame = frame.join(counted, on_rows, "left").drop(*aliases)
+    return frame
 
 
 def _evaluate(
-    frame: DataFrame, plans: list[_Plan], row_id: tuple[str, ...], max_listed: int
+    frame: DataFrame | None,
+    plans: list[_Plan],
+    row_id: tuple[str, ...],
+    max_listed: int,
+    keys_from: DataFrame | None = None,
 ) -> list[ExpectationValidationResult]:
-    """The plans' results from one aggregate query, plus one sample query per breached check."""
+    """The plans' results from one aggregate query, plus one sample query per breached check.
+    No frame: no row is in scope, and every count is zero without asking the engine."""
     from great_expectations.core import ExpectationValidationResult
 
-    rows = _with_copies(frame, plans)
-    aggregates = [F.count(F.lit(1)).alias("_rows")]
-    for plan in plans:
-        aggregates.extend(plan.aggregates())
-    counts = rows.agg(*aggregates).first().asDict()
+    if frame is None:
+        rows = None
+        counts = {"_rows": 0} | {f"_{n}_{p.index}": 0 for p in plans for n in ("missing", "unexpected")}
+    else:
+        rows = _with_copies(frame, plans, keys_from)
+        aggregates = [F.count(F.lit(1)).alias("_rows")]
+        for plan in plans:
+            aggregates.extend(plan.aggregates())
+        counts = rows.agg(*aggregates).first().asDict()
     element_count = counts["_rows"]
     results = []
     for plan in plans:
@@ -159,9 +200,14 @@ def _evaluate(
 
 
 def evaluate_checks(
-    frame: DataFrame, configs: list[ExpectationConfiguration], row_id: tuple[str, ...], max_listed: int
+    frame: DataFrame | None,
+    configs: list[ExpectationConfiguration],
+    row_id: tuple[str, ...],
+    max_listed: int,
+    keys_from: DataFrame | None = None,
 ) -> list[ExpectationValidationResult]:
-    """Every check's result, in order; a check that cannot be computed carries its error."""
+    """Every check's result, in order; a check that cannot be computed carries its error.
+    ``keys_from``: the table uniqueness is judged against (default: the frame itself)."""
     plans: list[_Plan | None] = []
     results: dict[int, Any] = {}
     for index, config in enumerate(configs):
@@ -173,12 +219,12 @@ def evaluate_checks(
     ready = [p for p in plans if p is not None]
     if ready:
         try:
-            batched = _evaluate(frame, ready, row_id, max_listed)
+            batched = _evaluate(frame, ready, row_id, max_listed, keys_from)
         except Exception:  # find which check the engine refuses: each alone
             batched = []
             for plan in ready:
                 try:
-                    batched.extend(_evaluate(frame, [plan], row_id, max_listed))
+                    batched.extend(_evaluate(frame, [plan], row_id, max_listed, keys_from))
                 except Exception as exc:
                     batched.append(error_result(plan.config, exc))
         for plan, result in zip(ready, batched, strict=True):
@@ -197,11 +243,12 @@ def result_format(row_id: tuple[str, ...], max_listed: int) -> dict:
 def validate_dataframe(
     context: EphemeralDataContext,
     suite: Suite,
-    frame: DataFrame,
+    frame: DataFrame | Scoped,
     run: RunIdentifier,
     max_listed: int,
 ) -> ExpectationSuiteValidationResult:
-    """Run the suite's expectations on the frame; the result is stored for Data Docs."""
+    """Run the suite's expectations on the frame (or on a scope of a table: ``quality.scope``);
+    the result is stored for Data Docs, with the scope in its batch spec."""
     import great_expectations as gx
 
     gx_suite = context.suites.add_or_update(
@@ -214,14 +261,12 @@ def validate_dataframe(
             else None,
         )
     )
-    results = evaluate_checks(
-        frame, [e.configuration for e in gx_suite.expectations], suite.row_id, max_listed
-    )
-    return store_suite_result(
-        context,
-        suite,
-        results,
-        run,
-        batch_spec={"engine": "spark", "result_format": result_format(suite.row_id, max_listed)},
-        datasource=DATASOURCE,
-    )
+    configs = [e.configuration for e in gx_suite.expectations]
+    batch_spec: dict = {"engine": "spark", "result_format": result_format(suite.row_id, max_listed)}
+    if isinstance(frame, Scoped):
+        batch_spec["scope"] = frame.describe()
+        batch_spec["scopes"] = [s.as_dict() for s in frame.scopes]
+        results = evaluate_checks(frame.rows, configs, suite.row_id, max_listed, frame.keys_from)
+    else:
+        results = evaluate_checks(frame, configs, suite.row_id, max_listed)
+    return store_suite_result(context, suite, results, run, batch_spec=batch_spec, datasource=DATASOURCE)
