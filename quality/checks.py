@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import duckdb
-from great_expectations.expectations.expectation import Expectation
-from great_expectations.expectations.metadata_types import FailureSeverity
 
 from omnilake import delta
 from quality.config import QualityConfig
@@ -32,19 +30,20 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from omnilake.lake import Lake, Table
+    from quality.expectations import Expectation
     from quality.scope import Scope, ScopeBook
 
 Severity = Literal["fail", "warn"]
 SEVERITIES: tuple[Severity, ...] = ("fail", "warn")
 Engine = Literal["spark", "duckdb"]
 
-# Our severities are GE's own severity levels, so Data Docs and GE tooling show the same thing.
-_GX_SEVERITY = {"fail": FailureSeverity.CRITICAL, "warn": FailureSeverity.WARNING}
-
 
 @dataclass(frozen=True)
 class Check:
-    """One expectation, named so that a result row and an error message say which rule broke."""
+    """One expectation, named so that a result row and an error message say which rule broke.
+
+    ``expectation`` is one of ``quality.expectations`` (GE's expectation types, declared without
+    importing GE) or a GE expectation object; GE's severity levels stand for ours in its results."""
 
     name: str
     expectation: Expectation
@@ -56,15 +55,6 @@ class Check:
             raise ValueError(
                 f"check {self.name!r}: severity must be one of {SEVERITIES}, not {self.severity!r}"
             )
-
-    def to_gx(self) -> Expectation:
-        """The expectation as GE runs and renders it: our name in ``meta``, our severity as GE's."""
-        expectation = self.expectation.copy(deep=True)
-        expectation.severity = _GX_SEVERITY[self.severity]
-        expectation.meta = {**(expectation.meta or {}), "check": self.name, "severity": self.severity}
-        if self.notes:
-            expectation.notes = self.notes
-        return expectation
 
 
 def fail(name: str, expectation: Expectation, notes: str = "") -> Check:

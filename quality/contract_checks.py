@@ -19,12 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import great_expectations as gx
 from pyspark.sql import types as T
 
 from omnilake import delta
 from omnilake.contracts import Contract, Field
 from omnilake.errors import ContractError
+from quality import expectations as E
 from quality.checks import Check, GateContext, Severity, Suite
 from quality.scope import Scoped, scoped_rows
 
@@ -53,7 +53,7 @@ def contract_checks(contract: Contract) -> tuple[Check, ...]:
         checks.append(
             Check(
                 f"unique({keys[0]})",
-                gx.expectations.ExpectColumnValuesToBeUnique(column=keys[0]),
+                E.ExpectColumnValuesToBeUnique(column=keys[0]),
                 severity["unique"],
                 f"{source}: key",
             )
@@ -62,7 +62,7 @@ def contract_checks(contract: Contract) -> tuple[Check, ...]:
         checks.append(
             Check(
                 f"unique({', '.join(keys)})",
-                gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=keys),
+                E.ExpectCompoundColumnsToBeUnique(column_list=keys),
                 severity["unique"],
                 f"{source}: compound key",
             )
@@ -80,7 +80,7 @@ def _field_checks(
         checks.append(
             Check(
                 f"not_null({f.name})",
-                gx.expectations.ExpectColumnValuesToNotBeNull(column=f.name),
+                E.ExpectColumnValuesToNotBeNull(column=f.name),
                 severity["not_null"],
                 f"{source}: {'key' if is_key else 'required'}",
             )
@@ -96,7 +96,7 @@ def _field_checks(
         checks.append(
             Check(
                 f"in_set({f.name})",
-                gx.expectations.ExpectColumnValuesToBeInSet(column=f.name, value_set=list(f.allowed_values)),
+                E.ExpectColumnValuesToBeInSet(column=f.name, value_set=list(f.allowed_values)),
                 severity["in_set"],
                 f"{source}: allowed_values",
             )
@@ -109,9 +109,7 @@ def _field_checks(
         checks.append(
             Check(
                 f"between({f.name})",
-                gx.expectations.ExpectColumnValuesToBeBetween(
-                    column=f.name, min_value=f.min, max_value=f.max
-                ),
+                E.ExpectColumnValuesToBeBetween(column=f.name, min_value=f.min, max_value=f.max),
                 severity["between"],
                 f"{source}: min/max",
             )

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 from omnilake import delta
 
 if TYPE_CHECKING:
-    from great_expectations.core import ExpectationValidationResult
     from pyspark.sql import SparkSession
 
     from omnilake.lake import Lake
     from quality.checks import Severity, Suite
+    from quality.ge_format import ValidationResult
 
 # ops.quality_results.details holds GE's result as JSON, cut to this many characters.
 DETAILS_MAX_CHARS = 8000
@@ -156,7 +156,7 @@ def _json_default(value: Any) -> Any:
 
 def check_result(
     suite: Suite,
-    validation: ExpectationValidationResult,
+    validation: ValidationResult,
     *,
     unit: str | None = None,
     scope: str | None = None,

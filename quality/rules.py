@@ -11,10 +11,10 @@ import logging
 import string
 from typing import TYPE_CHECKING
 
-import great_expectations as gx
 from pyspark.sql import functions as F
 
 from omnilake.contracts import all_contracts
+from quality import expectations
 from quality.checks import Check, GateContext, Severity, Suite
 from quality.scope import Scoped, read_files, scoped_rows
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-E = gx.expectations
+E = expectations
 
 
 def references(

@@ -23,13 +23,14 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import reduce
+from functools import cache, reduce
 from typing import TYPE_CHECKING
 
 from deltalake import DeltaTable
 
 from omnilake import delta
 from omnilake.contracts import contract
+from quality.expectations import declared
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -100,10 +101,7 @@ class Scoped:
 
 def rules_digest(suite: Suite) -> str:
     """A digest of what the suite checks: its name and every check's name, severity and arguments."""
-    checks = [
-        (c.name, c.severity, type(c.expectation).__name__, dict(c.expectation.configuration.kwargs))
-        for c in suite.checks
-    ]
+    checks = [(c.name, c.severity, *declared(c.expectation)) for c in suite.checks]
     text = json.dumps([SCOPE_RULES_VERSION, suite.name, checks], sort_keys=True, default=str)
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
@@ -175,12 +173,13 @@ class ScopeBook:
             for (suite, table_name), (scope, digest) in sorted(self.used.items())
         ]
         write_deltalake(
-            self.lake.table(SCOPES_TABLE).path, pa.Table.from_pylist(rows, SCOPES_SCHEMA), mode="append"
+            self.lake.table(SCOPES_TABLE).path, pa.Table.from_pylist(rows, _arrow_schema()), mode="append"
         )
         self.used.clear()
         self._passed = None
 
 
+@cache
 def _arrow_schema():
     import pyarrow as pa
 
@@ -192,9 +191,6 @@ def _arrow_schema():
     }
     declared = contract("ops", "gate_scopes")
     return pa.schema([pa.field(f.name, types[f.type], nullable=not f.required) for f in declared.fields])
-
-
-SCOPES_SCHEMA = _arrow_schema()
 
 
 def read_files(spark: SparkSession, table: Table, files: tuple[DataFile, ...]) -> DataFrame | None:

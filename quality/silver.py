@@ -19,14 +19,14 @@ the source's bronze rows of that date.
 
 from __future__ import annotations
 
-import great_expectations as gx
 from pyspark.sql import functions as F
 
+from quality import expectations
 from quality.checks import GateContext, Suite, warn
 from quality.contract_checks import contract_suite
 from quality.rules import not_in_future, references
 
-E = gx.expectations
+E = expectations
 
 RULES: tuple[Suite, ...] = (
     references("silver.order_lines", "order_id", "silver.orders"),

@@ -4,7 +4,7 @@ Each expectation a suite declares (GE objects, as for every suite) is computed b
 Spark aggregates: the counts of every check of the suite come back from one query over the
 dataset, and only a check that found offending rows asks for a bounded sample of them (GE's
 ``SUMMARY`` format, ``partial_unexpected_count`` rows). The results are GE's own
-``ExpectationValidationResult``, stored in GE's validation store, so ``ops.quality_results`` and
+``ValidationResult``, stored in GE's validation store, so ``ops.quality_results`` and
 Data Docs read the same as before.
 
 Why not GE's Spark execution engine: it computes each metric of each expectation as its own Spark
@@ -39,15 +39,13 @@ from quality.duckdb_backend import (
     sample_columns,
     store_suite_result,
 )
+from quality.ge_format import ExpectationConfig, Run, SuiteValidation, ValidationResult, expectation_configs
 from quality.scope import Scoped
 
 if TYPE_CHECKING:
-    from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context import EphemeralDataContext
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
     from pyspark.sql import Column, DataFrame
 
+    from omnilake.lake import Lake
     from quality.checks import Suite
 
 DATASOURCE = "spark"
@@ -57,7 +55,7 @@ _ROW_COUNT = "expect_table_row_count_to_be_between"
 class _Plan:
     """One check as Spark columns: which rows it finds unexpected, which are missing (not judged)."""
 
-    def __init__(self, index: int, config: ExpectationConfiguration) -> None:
+    def __init__(self, index: int, config: ExpectationConfig) -> None:
         self.index, self.config, self.kwargs = index, config, config.kwargs
         self.copies: Column | None = None  # the window counting a value's rows (uniqueness)
         self.unexpected: Column | None = None
@@ -157,11 +155,9 @@ def _evaluate(
     row_id: tuple[str, ...],
     max_listed: int,
     keys_from: DataFrame | None = None,
-) -> list[ExpectationValidationResult]:
+) -> list[ValidationResult]:
     """The plans' results from one aggregate query, plus one sample query per breached check.
     No frame: no row is in scope, and every count is zero without asking the engine."""
-    from great_expectations.core import ExpectationValidationResult
-
     if frame is None:
         rows = None
         counts = {"_rows": 0} | {f"_{n}_{p.index}": 0 for p in plans for n in ("missing", "unexpected")}
@@ -193,19 +189,17 @@ def _evaluate(
                 unexpected_count,
                 sample,
             )
-        results.append(
-            ExpectationValidationResult(success=success, expectation_config=plan.config, result=result)
-        )
+        results.append(ValidationResult(success=success, expectation_config=plan.config, result=result))
     return results
 
 
 def evaluate_checks(
     frame: DataFrame | None,
-    configs: list[ExpectationConfiguration],
+    configs: list[ExpectationConfig],
     row_id: tuple[str, ...],
     max_listed: int,
     keys_from: DataFrame | None = None,
-) -> list[ExpectationValidationResult]:
+) -> list[ValidationResult]:
     """Every check's result, in order; a check that cannot be computed carries its error.
     ``keys_from``: the table uniqueness is judged against (default: the frame itself)."""
     plans: list[_Plan | None] = []
@@ -241,27 +235,15 @@ def result_format(row_id: tuple[str, ...], max_listed: int) -> dict:
 
 
 def validate_dataframe(
-    context: EphemeralDataContext,
+    lake: Lake,
     suite: Suite,
     frame: DataFrame | Scoped,
-    run: RunIdentifier,
+    run: Run,
     max_listed: int,
-) -> ExpectationSuiteValidationResult:
+) -> SuiteValidation:
     """Run the suite's expectations on the frame (or on a scope of a table: ``quality.scope``);
     the result is stored for Data Docs, with the scope in its batch spec."""
-    import great_expectations as gx
-
-    gx_suite = context.suites.add_or_update(
-        gx.ExpectationSuite(
-            name=suite.name,
-            expectations=[c.to_gx() for c in suite.checks],
-            # GE's renderer wants notes as {"format": ..., "content": ...}, not a bare string.
-            meta={"notes": {"format": "markdown", "content": [suite.description]}}
-            if suite.description
-            else None,
-        )
-    )
-    configs = [e.configuration for e in gx_suite.expectations]
+    configs = expectation_configs(suite)
     batch_spec: dict = {"engine": "spark", "result_format": result_format(suite.row_id, max_listed)}
     if isinstance(frame, Scoped):
         batch_spec["scope"] = frame.describe()
@@ -269,4 +251,4 @@ def validate_dataframe(
         results = evaluate_checks(frame.rows, configs, suite.row_id, max_listed, frame.keys_from)
     else:
         results = evaluate_checks(frame, configs, suite.row_id, max_listed)
-    return store_suite_result(context, suite, results, run, batch_spec=batch_spec, datasource=DATASOURCE)
+    return store_suite_result(lake, suite, results, run, batch_spec=batch_spec, datasource=DATASOURCE)
