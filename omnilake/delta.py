@@ -359,35 +359,49 @@ def _live_files(delta: DeltaTable) -> dict[str, DataFile]:
     return files
 
 
-def table_id(table: Table) -> tuple[str, int] | None:
-    """The table's Delta id (new when the table is recreated) and its current version; None if absent."""
-    if not exists(table):
-        return None
-    delta = DeltaTable(table.path, without_files=True)
-    return delta.metadata().id, delta.version()
+@dataclass(frozen=True)
+class TableSnapshot:
+    """A version of a table as its log has it: the table's Delta id (new when it is recreated), the
+    version, and its live data files by their path in the log."""
+
+    table_id: str
+    version: int
+    files: dict[str, DataFile]
 
 
-def files_changed_since(table: Table, since: int, expected_id: str | None = None) -> FileChanges | None:
-    """What the log says changed after version ``since``; None when that cannot be known: the table
-    does not exist, it was recreated (its id is not ``expected_id``), or ``since`` is not in its log
-    (cleaned up, or newer than the table)."""
+def snapshot(table: Table, version: int | None = None) -> TableSnapshot | None:
+    """The table at ``version`` (default: the current one); None if it does not exist or that
+    version is not in its log any more (or never was)."""
     if not exists(table):
-        return None
-    current = DeltaTable(table.path)
-    if expected_id is not None and current.metadata().id != expected_id:
-        return None
-    if since > current.version():
         return None
     try:
-        then = DeltaTable(table.path, version=since)
+        delta = DeltaTable(table.path, version=version)
     except Exception:  # delta-rs raises several kinds for a version no longer in the log
-        log.info("%s: version %d is not in the log any more", table, since)
+        log.info("%s: version %s is not in the log", table, version)
         return None
-    now_files, then_files = _live_files(current), _live_files(then)
+    return TableSnapshot(delta.metadata().id, delta.version(), _live_files(delta))
+
+
+def files_changed_since(
+    table: Table, since: int, expected_id: str | None = None, current: TableSnapshot | None = None
+) -> FileChanges | None:
+    """What the log says changed after version ``since`` (up to ``current``, default the table now);
+    None when that cannot be known: the table does not exist, it was recreated (its id is not
+    ``expected_id``), or ``since`` is not in its log (cleaned up, or newer than the table)."""
+    current = current or snapshot(table)
+    if current is None or (expected_id is not None and current.table_id != expected_id):
+        return None
+    if since > current.version:
+        return None
+    if since == current.version:
+        return FileChanges(current.table_id, current.version, since, (), ())
+    then = snapshot(table, since)
+    if then is None or then.table_id != current.table_id:
+        return None
     return FileChanges(
-        table_id=current.metadata().id,
-        version=current.version(),
+        table_id=current.table_id,
+        version=current.version,
         since=since,
-        added=tuple(f for path, f in now_files.items() if path not in then_files),
-        removed=tuple(f for path, f in then_files.items() if path not in now_files),
+        added=tuple(f for path, f in current.files.items() if path not in then.files),
+        removed=tuple(f for path, f in then.files.items() if path not in current.files),
     )

@@ -99,6 +99,27 @@ class Scoped:
         return "; ".join(s.describe() for s in self.scopes)
 
 
+# Checks whose verdict over a table is the conjunction of their verdicts over its rows.
+ROW_LEVEL = (
+    "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_in_set",
+    "expect_column_values_to_be_between",
+    "expect_column_values_to_be_unique",  # judged against every row's key (quality.spark_backend)
+    "expect_compound_columns_to_be_unique",
+)
+
+
+def row_level(suite: Suite) -> bool:
+    """Whether the suite's verdict on a table follows from its verdicts on the table's rows, so
+    that new rows can be checked alone: row-level types only, and none with ``mostly`` (a share of
+    the rows, which the new rows alone do not give)."""
+    for check in suite.checks:
+        kind, kwargs = declared(check.expectation)
+        if kind not in ROW_LEVEL or (kwargs.get("mostly") or 1.0) < 1.0:
+            return False
+    return True
+
+
 def rules_digest(suite: Suite) -> str:
     """A digest of what the suite checks: its name and every check's name, severity and arguments."""
     checks = [(c.name, c.severity, *declared(c.expectation)) for c in suite.checks]
@@ -114,6 +135,8 @@ class ScopeBook:
     layer: str
     _passed: dict[tuple[str, str], dict] | None = None
     used: dict[tuple[str, str], tuple[Scope, str]] = field(default_factory=dict)
+    _snapshots: dict[str, delta.TableSnapshot | None] = field(default_factory=dict)
+    _changes: dict[tuple[str, int], delta.FileChanges | None] = field(default_factory=dict)
 
     def _last_passed(self) -> dict[tuple[str, str], dict]:
         if self._passed is None:
@@ -131,18 +154,33 @@ class ScopeBook:
                     self._passed[(row["suite"], row["table_name"])] = row
         return self._passed
 
+    def _snapshot(self, table: Table) -> delta.TableSnapshot | None:
+        """The table's current version, read from its log once per gate (suites share tables)."""
+        name = table.qualified_name
+        if name not in self._snapshots:
+            self._snapshots[name] = delta.snapshot(table)
+        return self._snapshots[name]
+
     def scope(self, suite: Suite, table: Table) -> Scope | None:
         """What ``suite`` must check of ``table`` now (None: the table does not exist)."""
-        current = delta.table_id(table)
+        current = self._snapshot(table)
         if current is None:
             return None
-        table_id, version = current
+        whole = Scope(table, current.table_id, current.version)
         prior = self._last_passed().get((suite.name, table.qualified_name))
-        if prior is None or prior["rules"] != rules_digest(suite) or prior["table_id"] != table_id:
-            return Scope(table, table_id, version)
-        changes = delta.files_changed_since(table, prior["version"], expected_id=table_id)
+        if (
+            not row_level(suite)
+            or prior is None
+            or prior["rules"] != rules_digest(suite)
+            or prior["table_id"] != current.table_id
+        ):
+            return whole
+        key = (table.qualified_name, prior["version"])
+        if key not in self._changes:
+            self._changes[key] = delta.files_changed_since(table, prior["version"], current.table_id, current)
+        changes = self._changes[key]
         if changes is None:
-            return Scope(table, table_id, version)
+            return whole
         return Scope(table, changes.table_id, changes.version, changes.since, changes.added, changes.removed)
 
     def use(self, suite: Suite, scope: Scope) -> None:
