@@ -2,9 +2,10 @@
 
 GE 1.24 reaches SQL databases through SQLAlchemy, and DuckDB has neither a GE dialect nor, in this
 environment, the ``duckdb-engine`` SQLAlchemy driver. So each expectation a suite declares (the same
-GE objects the Spark suites use) is computed here as one DuckDB aggregate plus a bounded sample of
-offending rows, and recorded as GE's own ``ValidationResult`` in GE's validation store, so
-results, ``ops.quality_results`` and Data Docs look the same whichever engine ran them.
+expectation types the Spark suites use) is computed here as one DuckDB aggregate plus a bounded
+sample of offending rows, and written in GE's result format to GE's validation store
+(``quality.ge_format``), so results, ``ops.quality_results`` and Data Docs look the same whichever
+engine ran them.
 
 Supported expectation types are in ``SUPPORTED``; any other one is reported as a failed check whose
 message says so, never silently passed.

@@ -2,6 +2,8 @@
 
 Contract checks (unique keys, not-null, allowed values, ranges) come from ``schemas/silver/*.yaml``
 for every table there, with no code here; a declared table that does not exist fails the gate.
+Contract checks and the rules below check the rows written since the suite's last passing gate
+(``quality.scope``), with the verdicts a check of the whole table would give.
 Business rules are declared in ``RULES`` with the helpers of ``quality.rules``, e.g.::
 
     references("silver.order_lines", "order_id", "silver.orders")   # every line has its order

@@ -1,11 +1,12 @@
 """Validate a suite where bronze and silver live, over Spark Connect, in one aggregate query.
 
-Each expectation a suite declares (GE objects, as for every suite) is computed by this module as
-Spark aggregates: the counts of every check of the suite come back from one query over the
-dataset, and only a check that found offending rows asks for a bounded sample of them (GE's
-``SUMMARY`` format, ``partial_unexpected_count`` rows). The results are GE's own
-``ValidationResult``, stored in GE's validation store, so ``ops.quality_results`` and
-Data Docs read the same as before.
+Each expectation a suite declares (GE's expectation types, ``quality.expectations``) is computed by
+this module as Spark aggregates: the counts of every check of the suite come back from one query
+over the dataset, and only a check that found offending rows asks for a bounded sample of them
+(GE's ``SUMMARY`` format, ``partial_unexpected_count`` rows). The results are written in GE's own
+format to GE's validation store (``quality.ge_format``), so ``ops.quality_results`` and Data Docs
+read the same as before. A dataset may be a scope of a table (``quality.scope``): the rows written
+since the last passing gate, with keys counted against every row of the table.
 
 Why not GE's Spark execution engine: it computes each metric of each expectation as its own Spark
 job, plus schema and config calls, about 130 ms of Spark Connect round trips per check against the
