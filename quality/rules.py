@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from omnilake.contracts import all_contracts
 from quality import expectations
 from quality.checks import Check, GateContext, Severity, Suite
-from quality.scope import Scoped, read_files, scoped_rows
+from quality.scope import Scoped, files_exist, read_files, scoped_rows
 
 if TYPE_CHECKING:
     from quality.scope import Scope
@@ -123,10 +123,17 @@ def _parent_keys_may_have_gone(ctx: GateContext, parent: Scope, parent_column: s
     """
     if parent.whole:
         return True
-    removed = read_files(ctx.spark, parent.table, parent.removed)
-    if removed is None:
+    if not parent.removed:
         return False
+    if not files_exist(parent.removed):
+        log.info(
+            "%s: files removed since version %s were vacuumed; checking every child row",
+            parent.table,
+            parent.since,
+        )
+        return True
     try:
+        removed = read_files(ctx.spark, parent.table, parent.removed)
         before = removed.select(F.col(parent_column).alias("_key")).where(F.col("_key").isNotNull())
         now = ctx.read(parent.table.qualified_name).select(F.col(parent_column).alias("_key"))
         return bool(before.join(now, "_key", "left_anti").limit(1).collect())

@@ -24,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache, reduce
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deltalake import DeltaTable
@@ -260,6 +261,23 @@ def read_files(spark: SparkSession, table: Table, files: tuple[DataFile, ...]) -
             )
         )
     return reduce(lambda a, b: a.unionByName(b), frames)
+
+
+def files_exist(files: tuple[DataFile, ...]) -> bool:
+    """Whether every file is still there (a vacuum deletes removed files; the engine reads a path
+    that is gone as no rows, so absence must be asked, never inferred from an empty read)."""
+    from urllib.parse import unquote, urlsplit
+
+    from omnilake.storage.filesystem import filesystem_for
+
+    for file in files:
+        parts = urlsplit(file.uri)
+        if parts.scheme in ("", "file"):
+            if not Path(unquote(parts.path)).is_file():
+                return False
+        elif filesystem_for(file.uri).stat(file.uri) is None:
+            return False
+    return True
 
 
 def scoped_rows(spark: SparkSession, scope: Scope) -> DataFrame | None:

@@ -187,3 +187,20 @@ def test_an_old_child_whose_parent_is_deleted_is_caught(spark, lake, tables):
         False,
         "1 of 3 rows: line=1 order_id=o2 has_parent=False",
     )
+
+
+def test_a_parent_whose_removed_files_were_vacuumed_has_every_child_checked(spark, lake, tables):
+    orders, lines = tables
+    delta.append(_orders(spark, [("o1", "placed", D1, "b1")]), orders)
+    delta.append(_lines(spark, [("o1", 1), ("o9", 1)]), lines)  # o9 has no order: a failed gate
+    ref = "references(order_id -> silver.orders.order_id)"
+    assert _gate(lake, "r1", with_lines=True)[ref] == (
+        False,
+        "1 of 2 rows: line=1 order_id=o9 has_parent=False",
+    )
+    delta.append(_orders(spark, [("o9", "placed", D1, "b2")]), orders)  # the missing order arrives
+    assert _gate(lake, "r2", with_lines=True)[ref] == (True, "0 of 2 rows")  # built on no passing run
+
+    delta.merge(_orders(spark, [("o1", "shipped", D1, "b3")]), orders)
+    delta.vacuum(orders, retention_hours=0)  # what o1's old file held can no longer be compared
+    assert _gate(lake, "r3", with_lines=True)[ref] == (True, "0 of 2 rows")
