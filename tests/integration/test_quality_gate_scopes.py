@@ -46,6 +46,8 @@ LINES = Contract(
 
 @pytest.fixture
 def tables(lake, monkeypatch):
+    # These tables are tiny: every day rewrites most of them, which is checked whole by default.
+    monkeypatch.setattr("quality.scope.WHOLE_TABLE_SHARE", 2.0)
     registry = {**all_contracts(), "silver.orders": ORDERS, "silver.order_lines": LINES}
     monkeypatch.setattr("omnilake.lake.all_contracts", lambda: registry)
     return lake.table("silver.orders"), lake.table("silver.order_lines")
@@ -204,3 +206,19 @@ def test_a_parent_whose_removed_files_were_vacuumed_has_every_child_checked(spar
     delta.merge(_orders(spark, [("o1", "shipped", D1, "b3")]), orders)
     delta.vacuum(orders, retention_hours=0)  # what o1's old file held can no longer be compared
     assert _gate(lake, "r3", with_lines=True)[ref] == (True, "0 of 2 rows")
+
+
+def test_a_table_mostly_rewritten_since_is_checked_whole(spark, lake, tables, monkeypatch):
+    monkeypatch.setattr("quality.scope.WHOLE_TABLE_SHARE", 0.5)
+    orders, _ = tables
+    delta.append(_orders(spark, [("o1", "placed", D1, "b1"), ("o2", "placed", D2, "b1")]), orders)
+    assert _gate(lake, "r1")["in_set(status)"] == (True, "0 of 2 rows")
+    delta.append(_orders(spark, [("o3", "placed", D3, "b2")]), orders)  # 1 of 3 rows: the new one
+    assert _gate(lake, "r2")["in_set(status)"] == (True, "0 of 1 rows written since version 1")
+    # 3 of the 6 rows written since: half the table, read in one scan.
+    delta.append(
+        _orders(spark, [("o4", "placed", D3, "b3"), ("o5", "placed", D3, "b3"), ("o6", "placed", D3, "b3")]),
+        orders,
+    )
+    assert _gate(lake, "r3")["in_set(status)"] == (True, "0 of 6 rows")
+    assert _scopes(lake, "r3")[("silver.orders", "silver.orders")][0] is None
