@@ -389,3 +389,95 @@ def vacuum(table: Table, retention_hours: int = 168, *, dry_run: bool = False) -
     return DeltaTable(table.path).vacuum(
         retention_hours=retention_hours, dry_run=dry_run, enforce_retention_duration=False
     )
+
+
+# --- what changed between versions (delta-rs: the log's add actions) ------------------------------
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One live data file of a table: where it is, its partition values and its row count."""
+
+    uri: str
+    partition_values: tuple[tuple[str, object], ...]
+    num_records: int | None
+
+
+@dataclass(frozen=True)
+class FileChanges:
+    """The data files of ``table`` at ``version`` that were not live at ``since``, and the reverse.
+
+    Without deletion vectors a row is never changed inside a file: every row written (new or
+    rewritten) since ``since`` is in ``added``, every row deleted or rewritten was in ``removed``.
+    """
+
+    table_id: str
+    version: int
+    since: int
+    added: tuple[DataFile, ...]
+    removed: tuple[DataFile, ...]
+
+
+def _live_files(delta: DeltaTable) -> dict[str, DataFile]:
+    from urllib.parse import unquote, urlsplit
+
+    import pyarrow as pa
+
+    actions = pa.table(delta.get_add_actions(flatten=True))
+    partitions = [n for n in actions.column_names if n.startswith("partition.")]
+    root = delta.table_uri.rstrip("/")
+    files = {}
+    for row in actions.select(["path", "num_records", *partitions]).to_pylist():
+        relative = row["path"]
+        uri = relative if urlsplit(relative).scheme else f"{root}/{unquote(relative)}"
+        values = tuple((n.removeprefix("partition."), row[n]) for n in partitions)
+        files[relative] = DataFile(uri, values, row["num_records"])
+    return files
+
+
+@dataclass(frozen=True)
+class TableSnapshot:
+    """A version of a table as its log has it: the table's Delta id (new when it is recreated), the
+    version, and its live data files by their path in the log."""
+
+    table_id: str
+    version: int
+    files: dict[str, DataFile]
+
+
+def snapshot(table: Table, version: int | None = None) -> TableSnapshot | None:
+    """The table at ``version`` (default: the current one); None if it does not exist or that
+    version is not in its log any more (or never was)."""
+    if not exists(table):
+        return None
+    try:
+        delta = DeltaTable(table.path, version=version)
+    except Exception:  # delta-rs raises several kinds for a version no longer in the log
+        log.info("%s: version %s is not in the log", table, version)
+        return None
+    return TableSnapshot(delta.metadata().id, delta.version(), _live_files(delta))
+
+
+def files_changed_since(
+    table: Table, since: int, expected_id: str | None = None, current: TableSnapshot | None = None
+) -> FileChanges | None:
+    """What the log says changed after version ``since`` (up to ``current``, default the table now);
+    None when that cannot be known: the table does not exist, it was recreated (its id is not
+    ``expected_id``), or ``since`` is not in its log (cleaned up, or newer than the table)."""
+    current = current or snapshot(table)
+    if current is None or (expected_id is not None and current.table_id != expected_id):
+        return None
+    if since > current.version:
+        return None
+    if since == current.version:
+        return FileChanges(current.table_id, current.version, since, (), ())
+    then = snapshot(table, since)
+    if then is None or then.table_id != current.table_id:
+        return None
+    return FileChanges(
+        table_id=current.table_id,
+        version=current.version,
+        since=since,
+        added=tuple(f for path, f in current.files.items() if path not in then.files),
+        removed=tuple(f for path, f in then.files.items() if path not in current.files),
+    )

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import great_expectations as gx
-
+from quality import expectations
 from quality.checks import GateContext, Suite, warn
 
-E = gx.expectations
+E = expectations
 SUITE = "gold.access"
 CHECK = "personal_rows_per_reader_per_day"
 

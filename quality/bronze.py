@@ -21,17 +21,17 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-import great_expectations as gx
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
+from quality import expectations
 from quality.checks import Check, GateContext, Suite, fail, warn
 from quality.contract_checks import contract_suite
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-E = gx.expectations
+E = expectations
 
 
 def processed_date(ctx: GateContext) -> date | None:

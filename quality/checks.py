@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import duckdb
-from great_expectations.expectations.expectation import Expectation
-from great_expectations.expectations.metadata_types import FailureSeverity
 
 from omnilake import delta
 from quality.config import QualityConfig
@@ -31,19 +29,21 @@ from quality.config import QualityConfig
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from omnilake.lake import Lake
+    from omnilake.lake import Lake, Table
+    from quality.expectations import Expectation
+    from quality.scope import Scope, ScopeBook
 
 Severity = Literal["fail", "warn"]
 SEVERITIES: tuple[Severity, ...] = ("fail", "warn")
 Engine = Literal["spark", "duckdb"]
 
-# Our severities are GE's own severity levels, so Data Docs and GE tooling show the same thing.
-_GX_SEVERITY = {"fail": FailureSeverity.CRITICAL, "warn": FailureSeverity.WARNING}
-
 
 @dataclass(frozen=True)
 class Check:
-    """One expectation, named so that a result row and an error message say which rule broke."""
+    """One expectation, named so that a result row and an error message say which rule broke.
+
+    ``expectation`` is one of ``quality.expectations`` (GE's expectation types, declared without
+    importing GE) or a GE expectation object; GE's severity levels stand for ours in its results."""
 
     name: str
     expectation: Expectation
@@ -55,15 +55,6 @@ class Check:
             raise ValueError(
                 f"check {self.name!r}: severity must be one of {SEVERITIES}, not {self.severity!r}"
             )
-
-    def to_gx(self) -> Expectation:
-        """The expectation as GE runs and renders it: our name in ``meta``, our severity as GE's."""
-        expectation = self.expectation.copy(deep=True)
-        expectation.severity = _GX_SEVERITY[self.severity]
-        expectation.meta = {**(expectation.meta or {}), "check": self.name, "severity": self.severity}
-        if self.notes:
-            expectation.notes = self.notes
-        return expectation
 
 
 def fail(name: str, expectation: Expectation, notes: str = "") -> Check:
@@ -85,6 +76,7 @@ class GateContext:
     landing_date: date | None = None
     checked_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
     warehouse_path: str | None = None  # the DuckDB file gold is checked in; default <lake>/warehouse.duckdb
+    suite: Suite | None = None  # the suite whose data is being read (set by the gate runner)
 
     @cached_property
     def spark(self) -> SparkSession:
@@ -99,6 +91,19 @@ class GateContext:
         if not delta.exists(table):
             return self.spark.createDataFrame([], table.contract.spark_schema())
         return self.spark.read.format("delta").load(table.path)
+
+    @cached_property
+    def scopes(self) -> ScopeBook:
+        """The versions this layer's suites last checked in passing gates, and this run's scopes."""
+        from quality.scope import ScopeBook
+
+        return ScopeBook(self.lake, self.layer)
+
+    def scope(self, table: Table) -> Scope | None:
+        """What the current suite must check of ``table``: the rows written since the version it last
+        checked in a passing gate, or every row (``quality.scope``). None: the table does not exist."""
+        assert self.suite is not None, "a scope is asked for while a suite's data is read"
+        return self.scopes.scope(self.suite, table)
 
     @cached_property
     def warehouse(self) -> duckdb.DuckDBPyConnection | None:

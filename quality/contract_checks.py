@@ -19,13 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import great_expectations as gx
 from pyspark.sql import types as T
 
 from omnilake import delta
 from omnilake.contracts import Contract, Field
 from omnilake.errors import ContractError
+from quality import expectations as E
 from quality.checks import Check, GateContext, Severity, Suite
+from quality.scope import Scoped, scoped_rows
 
 if TYPE_CHECKING:
     from pyspark.sql import Column
@@ -52,7 +53,7 @@ def contract_checks(contract: Contract) -> tuple[Check, ...]:
         checks.append(
             Check(
                 f"unique({keys[0]})",
-                gx.expectations.ExpectColumnValuesToBeUnique(column=keys[0]),
+                E.ExpectColumnValuesToBeUnique(column=keys[0]),
                 severity["unique"],
                 f"{source}: key",
             )
@@ -61,7 +62,7 @@ def contract_checks(contract: Contract) -> tuple[Check, ...]:
         checks.append(
             Check(
                 f"unique({', '.join(keys)})",
-                gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=keys),
+                E.ExpectCompoundColumnsToBeUnique(column_list=keys),
                 severity["unique"],
                 f"{source}: compound key",
             )
@@ -79,7 +80,7 @@ def _field_checks(
         checks.append(
             Check(
                 f"not_null({f.name})",
-                gx.expectations.ExpectColumnValuesToNotBeNull(column=f.name),
+                E.ExpectColumnValuesToNotBeNull(column=f.name),
                 severity["not_null"],
                 f"{source}: {'key' if is_key else 'required'}",
             )
@@ -95,7 +96,7 @@ def _field_checks(
         checks.append(
             Check(
                 f"in_set({f.name})",
-                gx.expectations.ExpectColumnValuesToBeInSet(column=f.name, value_set=list(f.allowed_values)),
+                E.ExpectColumnValuesToBeInSet(column=f.name, value_set=list(f.allowed_values)),
                 severity["in_set"],
                 f"{source}: allowed_values",
             )
@@ -108,9 +109,7 @@ def _field_checks(
         checks.append(
             Check(
                 f"between({f.name})",
-                gx.expectations.ExpectColumnValuesToBeBetween(
-                    column=f.name, min_value=f.min, max_value=f.max
-                ),
+                E.ExpectColumnValuesToBeBetween(column=f.name, min_value=f.min, max_value=f.max),
                 severity["between"],
                 f"{source}: min/max",
             )
@@ -128,13 +127,22 @@ def contract_suite(
     """The contract's checks over its Delta table, validated on Spark (bronze and silver).
 
     ``where`` narrows the table to what this run is about (bronze: the processed landing date).
+    Without it the checks see the rows written since the version last checked in a passing gate
+    (``quality.scope``), keys judged unique against every row of the table: for these row-level
+    rules the verdict is the whole table's.
     """
 
     def data(ctx: GateContext):
         if not delta.exists(table):
             return None
-        frame = ctx.spark.read.format("delta").load(table.path)
-        return frame.where(where(ctx)) if where is not None else frame
+        if where is not None:
+            return ctx.spark.read.format("delta").load(table.path).where(where(ctx))
+        scope = ctx.scope(table)
+        if scope is None:
+            return None
+        ctx.scopes.use(ctx.suite, scope)
+        keys_from = None if scope.whole else ctx.spark.read.format("delta").load(table.path)
+        return Scoped(scoped_rows(ctx.spark, scope), (scope,), keys_from=keys_from)
 
     return Suite(
         name=table.qualified_name,

@@ -28,13 +28,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import great_expectations as gx
-from great_expectations.data_context.types.base import (
-    DataContextConfig,
-    InMemoryStoreBackendDefaults,
-    ProgressBarsConfig,
-)
-
 from omnilake.storage.filesystem import append_text, filesystem_for
 from omnilake.storage.local import local_dir
 
@@ -58,7 +51,15 @@ def docs_root(lake: Lake) -> Path:
 
 
 def gx_context(lake: Lake) -> EphemeralDataContext:
-    """An in-process GE context whose suites, results and Data Docs live under the lake root."""
+    """An in-process GE context whose suites, results and Data Docs live under the lake root.
+    (Importing GE takes seconds: only rendering Data Docs needs it.)"""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     defaults = InMemoryStoreBackendDefaults()
     stores = dict(defaults.stores)
@@ -95,16 +96,24 @@ def gx_context(lake: Lake) -> EphemeralDataContext:
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
-def build_data_docs(context: EphemeralDataContext, lake: Lake, resource_identifiers: list) -> Path | None:
-    """Render the pages of this run's suites and results plus the index, made readable offline.
-
-    Returns the index page (on an object-store lake, its URI on the store).
+def build_data_docs(lake: Lake, suite_names: list[str], validations: list[tuple[str, ...]]) -> Path | None:
+    """Render the pages of these suites and validation results (``quality.ge_format`` keys) plus the
+    index, made readable offline. Returns the index page (on an object-store lake, its URI on the store).
     """
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
     site = docs_root(lake)
     started = time.time()
     if not lake.root.is_local:
         _fetch_missing(lake, ("_ops", "gx"))
-    context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=resource_identifiers)
+    identifiers = [
+        *(ExpectationSuiteIdentifier(name=name) for name in suite_names),
+        *(ValidationResultIdentifier.from_tuple(key) for key in validations),
+    ]
+    gx_context(lake).build_data_docs(site_names=[SITE_NAME], resource_identifiers=identifiers)
     offline = site.joinpath(*OFFLINE_DIR)
     shutil.copytree(ASSETS_DIR, offline, dirs_exist_ok=True)
     for page in site.rglob("*.html"):
@@ -145,11 +154,11 @@ def _upload_changed(lake: Lake, parts: tuple[str, ...], since: float) -> None:
 _DEFERRED = ("_ops", "gx", "deferred_pages.jsonl")
 
 
-def defer_pages(lake: Lake, identifiers: list) -> None:
+def defer_pages(lake: Lake, keys: list[tuple[str, ...]]) -> None:
     """Remember validation results whose pages were not rendered yet (the next rendering adds them)."""
-    if not identifiers:
+    if not keys:
         return
-    lines = "".join(json.dumps(list(identifier.to_tuple())) + "\n" for identifier in identifiers)
+    lines = "".join(json.dumps(list(key)) + "\n" for key in keys)
     if not lake.root.is_local:  # a later gate may run on another machine: the list lives in the lake
         append_text(lake.path(*_DEFERRED), lines)
         return
@@ -159,16 +168,14 @@ def defer_pages(lake: Lake, identifiers: list) -> None:
         pending.write(lines)
 
 
-def deferred_pages(lake: Lake) -> list:
+def deferred_pages(lake: Lake) -> list[tuple[str, ...]]:
     """The validation results whose pages earlier gates deferred."""
-    from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
-
     path = lake.path(*_DEFERRED)
     fs = filesystem_for(path)
     if fs.stat(path) is None:
         return []
     lines = [line for line in fs.read_bytes(path).decode("utf-8").splitlines() if line.strip()]
-    return [ValidationResultIdentifier.from_tuple(tuple(json.loads(line))) for line in lines]
+    return [tuple(json.loads(line)) for line in lines]
 
 
 def forget_deferred(lake: Lake, rendered: list) -> None:

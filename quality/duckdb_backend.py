@@ -2,9 +2,10 @@
 
 GE 1.24 reaches SQL databases through SQLAlchemy, and DuckDB has neither a GE dialect nor, in this
 environment, the ``duckdb-engine`` SQLAlchemy driver. So each expectation a suite declares (the same
-GE objects the Spark suites use) is computed here as one DuckDB aggregate plus a bounded sample of
-offending rows, and recorded as GE's own ``ExpectationValidationResult`` in GE's validation store, so
-results, ``ops.quality_results`` and Data Docs look the same whichever engine ran them.
+expectation types the Spark suites use) is computed here as one DuckDB aggregate plus a bounded
+sample of offending rows, and written in GE's result format to GE's validation store
+(``quality.ge_format``), so results, ``ops.quality_results`` and Data Docs look the same whichever
+engine ran them.
 
 Supported expectation types are in ``SUPPORTED``; any other one is reported as a failed check whose
 message says so, never silently passed.
@@ -13,23 +14,26 @@ message says so, never silently passed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import great_expectations as gx
-from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
-from great_expectations.data_context.types.resource_identifiers import (
-    ExpectationSuiteIdentifier,
-    ValidationResultIdentifier,
-)
 
 from quality.checks import quote_identifier as q
+from quality.ge_format import (
+    ExpectationConfig,
+    Run,
+    SuiteValidation,
+    ValidationResult,
+    expectation_configs,
+    ge_version,
+    validation_key,
+    write_suite,
+    write_validation,
+)
 
 if TYPE_CHECKING:
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context import EphemeralDataContext
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
+    from omnilake.lake import Lake
     from quality.checks import Suite
 
 # (unexpected-row predicate, its parameters, missing-row predicate, ranking window or None)
@@ -84,7 +88,7 @@ SUPPORTED = (*_COLUMN_MAP, "expect_table_row_count_to_be_between")
 def _column_map(
     connection: duckdb.DuckDBPyConnection,
     query: str,
-    config: ExpectationConfiguration,
+    config: ExpectationConfig,
     row_id: tuple[str, ...],
     max_listed: int,
 ) -> tuple[bool, dict]:
@@ -146,17 +150,17 @@ def map_result(
     return success, result
 
 
-def row_count_result(config: ExpectationConfiguration, count: int) -> tuple[bool, dict]:
+def row_count_result(config: ExpectationConfig, count: int) -> tuple[bool, dict]:
     low, high = config.kwargs.get("min_value"), config.kwargs.get("max_value")
     success = (low is None or count >= low) and (high is None or count <= high)
     return success, {"observed_value": count}
 
 
-def error_result(config: ExpectationConfiguration, exc: BaseException) -> ExpectationValidationResult:
+def error_result(config: ExpectationConfig, exc: BaseException) -> ValidationResult:
     """A check that could not be computed, as GE reports one (GE's page renderer needs a traceback
     string; the message stands in for it)."""
     message = f"{type(exc).__name__}: {exc}"
-    return ExpectationValidationResult(
+    return ValidationResult(
         success=False,
         expectation_config=config,
         result={},
@@ -169,7 +173,7 @@ def error_result(config: ExpectationConfiguration, exc: BaseException) -> Expect
 
 
 def _row_count(
-    connection: duckdb.DuckDBPyConnection, query: str, config: ExpectationConfiguration, *_: Any
+    connection: duckdb.DuckDBPyConnection, query: str, config: ExpectationConfig, *_: Any
 ) -> tuple[bool, dict]:
     (count,) = connection.execute(f"select count(*) from ({query})").fetchone()
     return row_count_result(config, count)
@@ -178,10 +182,10 @@ def _row_count(
 def _validate(
     connection: duckdb.DuckDBPyConnection,
     query: str,
-    config: ExpectationConfiguration,
+    config: ExpectationConfig,
     row_id: tuple[str, ...],
     max_listed: int,
-) -> ExpectationValidationResult:
+) -> ValidationResult:
     try:
         if config.type in _COLUMN_MAP:
             success, result = _column_map(connection, query, config, row_id, max_listed)
@@ -194,52 +198,39 @@ def _validate(
             )
     except (duckdb.Error, NotImplementedError) as exc:
         return error_result(config, exc)
-    return ExpectationValidationResult(success=success, expectation_config=config, result=result)
+    return ValidationResult(success=success, expectation_config=config, result=result)
 
 
 def validate_query(
-    context: EphemeralDataContext,
+    lake: Lake,
     suite: Suite,
     query: str,
     connection: duckdb.DuckDBPyConnection,
-    run: RunIdentifier,
+    run: Run,
     max_listed: int,
-) -> ExpectationSuiteValidationResult:
+) -> SuiteValidation:
     """Run the suite's expectations on the rows of ``query`` and store the result as GE would."""
-    gx_suite = context.suites.add_or_update(
-        gx.ExpectationSuite(name=suite.name, expectations=[c.to_gx() for c in suite.checks])
-    )
-    results = [
-        _validate(connection, query, e.configuration, suite.row_id, max_listed) for e in gx_suite.expectations
-    ]
+    results = [_validate(connection, query, c, suite.row_id, max_listed) for c in expectation_configs(suite)]
     return store_suite_result(
-        context, suite, results, run, batch_spec={"engine": "duckdb", "query": query}, datasource="duckdb"
+        lake, suite, results, run, batch_spec={"engine": "duckdb", "query": query}, datasource="duckdb"
     )
 
 
 def store_suite_result(
-    context: EphemeralDataContext,
+    lake: Lake,
     suite: Suite,
-    results: list[ExpectationValidationResult],
-    run: RunIdentifier,
+    results: list[ValidationResult],
+    run: Run,
     *,
     batch_spec: dict,
     datasource: str,
-) -> ExpectationSuiteValidationResult:
-    """The suite's results as GE's suite result, stored in GE's validation store for Data Docs."""
-    passed = sum(r.success for r in results)
-    suite_result = ExpectationSuiteValidationResult(
-        success=passed == len(results),
-        results=results,
+) -> SuiteValidation:
+    """The suite's results as GE's suite result, written with the suite to GE's stores for Data Docs."""
+    validation = SuiteValidation(
         suite_name=suite.name,
-        statistics={
-            "evaluated_expectations": len(results),
-            "successful_expectations": passed,
-            "unsuccessful_expectations": len(results) - passed,
-            "success_percent": 100 * passed / len(results) if results else None,
-        },
+        results=results,
         meta={
-            "great_expectations_version": gx.__version__,
+            "great_expectations_version": ge_version(),
             "batch_spec": batch_spec,
             "active_batch_definition": {
                 "datasource_name": datasource,
@@ -247,14 +238,15 @@ def store_suite_result(
                 "data_asset_name": suite.name,
                 "batch_identifiers": {},
             },
+            "run_id": run.to_json_dict(),
+            "validation_time": run.run_time.astimezone(UTC).isoformat(),
         },
     )
-    suite_result.meta["run_id"] = run
-    suite_result.meta["validation_time"] = run.run_time
-    suite_identifier = ExpectationSuiteIdentifier(name=suite.name)
-    context.validation_results_store.store_validation_results(
-        suite_result,
-        ValidationResultIdentifier(suite_identifier, run, f"{datasource}-{suite.name}"),
-        suite_identifier,
-    )
-    return suite_result
+    write_suite(lake, suite)
+    write_validation(lake, validation, validation_key(suite.name, run, batch_identifier(suite, datasource)))
+    return validation
+
+
+def batch_identifier(suite: Suite, datasource: str) -> str:
+    """The name of a suite's validation page within a run (GE's batch identifier)."""
+    return f"{datasource}-{suite.name}"

@@ -17,19 +17,14 @@ from datetime import UTC, date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from great_expectations.core.run_identifier import RunIdentifier
-from great_expectations.data_context.types.resource_identifiers import (
-    ExpectationSuiteIdentifier,
-    ValidationResultIdentifier,
-)
-
 from omnilake.errors import ConfigError, OmnilakeError, QualityGateError
 from omnilake.lake import Lake, get_lake
 from quality import bronze, gold, silver
 from quality.checks import GateContext, Suite
 from quality.config import QualityConfig
-from quality.data_docs import build_data_docs, defer_pages, deferred_pages, forget_deferred, gx_context
-from quality.duckdb_backend import validate_query
+from quality.data_docs import build_data_docs, defer_pages, deferred_pages, forget_deferred
+from quality.duckdb_backend import batch_identifier, validate_query
+from quality.ge_format import Run, validation_key
 from quality.results import (
     CheckResult,
     GateReport,
@@ -38,6 +33,7 @@ from quality.results import (
     suite_error_result,
     write_results,
 )
+from quality.scope import Scoped
 from quality.spark_backend import validate_dataframe
 
 if TYPE_CHECKING:
@@ -98,15 +94,17 @@ def gate_step(context: RunContext, layer: str) -> dict[str, Any]:
 
 
 def run_suites(ctx: GateContext, suites: list[Suite], *, docs: bool = True) -> GateReport:
-    """Validate ``suites``, record the results and Data Docs, raise if a ``fail`` check broke."""
+    """Validate ``suites``, record the results and Data Docs, raise if a ``fail`` check broke.
+
+    Great Expectations is imported only to render Data Docs: results are computed by the backends
+    and written in GE's format (``quality.ge_format``)."""
     started = time.perf_counter()
-    context = gx_context(ctx.lake)
-    run = RunIdentifier(run_name=ctx.run_id, run_time=ctx.checked_at.replace(tzinfo=UTC))
+    run = Run(ctx.run_id, ctx.checked_at.replace(tzinfo=UTC))
     results: list[CheckResult] = []
     validated: list[Suite] = []
     try:
         for suite in suites:
-            suite_results, was_validated = _run_suite(context, ctx, suite, run)
+            suite_results, was_validated = _run_suite(ctx, suite, run)
             results.extend(suite_results)
             if was_validated:
                 validated.append(suite)
@@ -114,16 +112,18 @@ def run_suites(ctx: GateContext, suites: list[Suite], *, docs: bool = True) -> G
         ctx.close()
     report = GateReport(ctx.layer, ctx.run_id, ctx.landing_date, results)
     if ctx.config.data_docs:
-        pages = [
-            ValidationResultIdentifier(ExpectationSuiteIdentifier(name=s.name), run, f"{s.engine}-{s.name}")
-            for s in validated
-        ]
+        pages = [validation_key(s.name, run, batch_identifier(s, s.engine)) for s in validated]
         if docs or report.failed:
-            report.data_docs = _data_docs(context, ctx, [s.name for s in validated], pages)
+            report.data_docs = _data_docs(ctx, [s.name for s in validated], pages)
         else:
             defer_pages(ctx.lake, pages)
     report.seconds = time.perf_counter() - started
     write_results(ctx.spark, ctx.lake, report, ctx.checked_at)
+    if "scopes" in ctx.__dict__:  # after the results: a version is built on only once recorded as checked
+        held = {s.name: True for s in validated}
+        for r in results:
+            held[r.suite] = held.get(r.suite, False) and r.success
+        ctx.scopes.record(ctx.run_id, held, report.passed, ctx.checked_at)
     log.info("%s", report.summary())
     for warning in report.warned:
         log.warning("%s gate warning: %s", ctx.layer, warning.describe())
@@ -134,13 +134,14 @@ def run_suites(ctx: GateContext, suites: list[Suite], *, docs: bool = True) -> G
     return report
 
 
-def _run_suite(context, ctx: GateContext, suite: Suite, run: RunIdentifier) -> tuple[list[CheckResult], bool]:
+def _run_suite(ctx: GateContext, suite: Suite, run: Run) -> tuple[list[CheckResult], bool]:
     """The suite's results, and whether GE validated it (a dataset that does not exist is not).
 
     A suite that cannot be evaluated at all (a rule's query names a column that is gone, the engine
     refuses a plan) becomes one failed result carrying the error, and the other suites still run.
     """
     suite_started = time.perf_counter()
+    ctx.suite = suite
     try:
         data = suite.data(ctx)
         if data is None:
@@ -149,32 +150,31 @@ def _run_suite(context, ctx: GateContext, suite: Suite, run: RunIdentifier) -> t
             log.info("skipped %s: no data", suite.name)
             return [], False
         if suite.engine == "spark":
-            validation = validate_dataframe(context, suite, data, run, ctx.config.max_listed)
+            validation = validate_dataframe(ctx.lake, suite, data, run, ctx.config.max_listed)
         else:
-            validation = validate_query(context, suite, data, ctx.warehouse, run, ctx.config.max_listed)
+            validation = validate_query(ctx.lake, suite, data, ctx.warehouse, run, ctx.config.max_listed)
     except OmnilakeError:
         raise
     except Exception as exc:
         log.warning("could not evaluate %s: %s: %s", suite.name, type(exc).__name__, exc)
         return [suite_error_result(suite, exc)], False
+    finally:
+        ctx.suite = None
     log.info("validated %s in %.2fs", suite.name, time.perf_counter() - suite_started)
+    if isinstance(data, Scoped):
+        return [
+            check_result(suite, r, unit=data.unit, scope=data.describe()) for r in validation.results
+        ], True
     return [check_result(suite, r) for r in validation.results], True
 
 
-def _data_docs(
-    context, ctx: GateContext, suite_names: list[str], pages: list[ValidationResultIdentifier]
-) -> str | None:
+def _data_docs(ctx: GateContext, suite_names: list[str], pages: list[tuple[str, ...]]) -> str | None:
     """Build the pages of this gate's results and of those earlier gates deferred, and the index.
     Docs are a view of results already recorded, so a failure to render them is logged, never
     allowed to hide the gate's verdict."""
     deferred = deferred_pages(ctx.lake)
-    identifiers = [
-        *(ExpectationSuiteIdentifier(name=name) for name in suite_names),
-        *pages,
-        *deferred,
-    ]
     try:
-        index = build_data_docs(context, ctx.lake, identifiers)
+        index = build_data_docs(ctx.lake, suite_names, [*pages, *deferred])
     except Exception as exc:  # a rendering bug must not mask the results
         log.warning("Data Docs were not built: %s: %s", type(exc).__name__, exc)
         return None

@@ -17,13 +17,12 @@ that reconciles with silver orders::
 
 from __future__ import annotations
 
-import great_expectations as gx
-
+from quality import expectations
 from quality.checks import GateContext, Suite, fail, warn
 from quality.contract_checks import warehouse_suite
 from quality.rules import warehouse_rule
 
-E = gx.expectations
+E = expectations
 
 RULES: tuple[Suite, ...] = (
     # Scores depend only on the customer's own measures: within one revision of a snapshot, a

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 from omnilake import delta
 
 if TYPE_CHECKING:
-    from great_expectations.core import ExpectationValidationResult
     from pyspark.sql import SparkSession
 
     from omnilake.lake import Lake
     from quality.checks import Severity, Suite
+    from quality.ge_format import ValidationResult
 
 # ops.quality_results.details holds GE's result as JSON, cut to this many characters.
 DETAILS_MAX_CHARS = 8000
@@ -154,7 +154,15 @@ def _json_default(value: Any) -> Any:
     return plain if plain is not value else str(value)
 
 
-def check_result(suite: Suite, validation: ExpectationValidationResult) -> CheckResult:
+def check_result(
+    suite: Suite,
+    validation: ValidationResult,
+    *,
+    unit: str | None = None,
+    scope: str | None = None,
+) -> CheckResult:
+    """One check's outcome. ``unit`` and ``scope`` say which rows were checked when a suite checked
+    part of a table (``rows written since version 4``), else the suite's unit and the whole dataset."""
     config = validation.expectation_config
     meta = config.meta or {}
     result = dict(validation.result or {})
@@ -162,6 +170,8 @@ def check_result(suite: Suite, validation: ExpectationValidationResult) -> Check
         "kwargs": {k: v for k, v in config.kwargs.items() if k != "batch_id"},
         "result": result,
     }
+    if scope:
+        details["scope"] = scope
     if error := raised_error(validation.exception_info):
         details["error"] = error
     return CheckResult(
@@ -171,7 +181,7 @@ def check_result(suite: Suite, validation: ExpectationValidationResult) -> Check
         severity=meta.get("severity", "fail"),
         # A check GE could not compute has not held, whatever GE's flag says.
         success=bool(validation.success) and not error,
-        observed=observed_text(result, validation.exception_info, suite.unit),
+        observed=observed_text(result, validation.exception_info, unit or suite.unit),
         unexpected_count=result.get("unexpected_count"),
         element_count=result.get("element_count"),
         details=details,

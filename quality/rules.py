@@ -7,16 +7,23 @@ expectations on that column. A rule that none of these fits is a ``Suite`` writt
 
 from __future__ import annotations
 
+import logging
 import string
+from typing import TYPE_CHECKING
 
-import great_expectations as gx
 from pyspark.sql import functions as F
 
-from omnilake import delta
 from omnilake.contracts import all_contracts
+from quality import expectations
 from quality.checks import Check, GateContext, Severity, Suite
+from quality.scope import Scoped, files_exist, read_files, scoped_rows
 
-E = gx.expectations
+if TYPE_CHECKING:
+    from quality.scope import Scope
+
+log = logging.getLogger(__name__)
+
+E = expectations
 
 
 def references(
@@ -38,13 +45,22 @@ def references(
 
     def data(ctx: GateContext):
         child_table, parent_table = ctx.lake.table(child), ctx.lake.table(parent)
-        if not (delta.exists(child_table) and delta.exists(parent_table)):
+        child_scope, parent_scope = ctx.scope(child_table), ctx.scope(parent_table)
+        if child_scope is None or parent_scope is None:
             return None
-        rows = ctx.read(child).where(F.col(column).isNotNull())
+        if not child_scope.whole and _parent_keys_may_have_gone(ctx, parent_scope, parent_column):
+            child_scope = child_scope.widened()  # an old child row may have lost its parent
+        ctx.scopes.use(ctx.suite, child_scope)
+        ctx.scopes.use(ctx.suite, parent_scope)
+        rows = scoped_rows(ctx.spark, child_scope)
+        if rows is None:
+            return Scoped(None, (child_scope, parent_scope))
+        rows = rows.where(F.col(column).isNotNull())
         keys = ctx.read(parent).select(F.col(parent_column).alias("_parent_key")).distinct()
-        return rows.join(keys, rows[column] == keys["_parent_key"], "left").select(
+        checked = rows.join(keys, rows[column] == keys["_parent_key"], "left").select(
             *row_id, column, F.col("_parent_key").isNotNull().alias("has_parent")
         )
+        return Scoped(checked, (child_scope, parent_scope))
 
     return Suite(
         name=f"{child}.references.{parent.split('.', 1)[-1]}",
@@ -70,11 +86,16 @@ def not_in_future(
     row_id = tuple(k for k in (row_id if row_id is not None else _keys(table)) if k != column)
 
     def data(ctx: GateContext):
-        if not delta.exists(ctx.lake.table(table)):
+        # A timestamp that was not in the future when checked never is: the new rows suffice.
+        scope = ctx.scope(ctx.lake.table(table))
+        if scope is None:
             return None
-        return ctx.read(table).select(
-            *row_id, column, (F.col(column) > F.current_timestamp()).alias("in_future")
-        )
+        ctx.scopes.use(ctx.suite, scope)
+        rows = scoped_rows(ctx.spark, scope)
+        if rows is None:
+            return Scoped(None, (scope,))
+        checked = rows.select(*row_id, column, (F.col(column) > F.current_timestamp()).alias("in_future"))
+        return Scoped(checked, (scope,))
 
     return Suite(
         name=f"{table}.{column}.not_in_future",
@@ -90,6 +111,35 @@ def not_in_future(
         row_id=(*row_id, column),
         required=True,
     )
+
+
+def _parent_keys_may_have_gone(ctx: GateContext, parent: Scope, parent_column: str) -> bool:
+    """Whether a value of ``parent_column`` held at the parent's last checked version is gone now,
+    so that a child row checked then may have lost its parent.
+
+    Only rows in the files removed since then can have taken a value away; one query compares
+    their values with the table's. A whole-table parent scope (recreated, first check) or removed
+    files that cannot be read any more (vacuumed) count as gone: the whole child is checked.
+    """
+    if parent.whole:
+        return True
+    if not parent.removed:
+        return False
+    if not files_exist(parent.removed):
+        log.info(
+            "%s: files removed since version %s were vacuumed; checking every child row",
+            parent.table,
+            parent.since,
+        )
+        return True
+    try:
+        removed = read_files(ctx.spark, parent.table, parent.removed)
+        before = removed.select(F.col(parent_column).alias("_key")).where(F.col("_key").isNotNull())
+        now = ctx.read(parent.table.qualified_name).select(F.col(parent_column).alias("_key"))
+        return bool(before.join(now, "_key", "left_anti").limit(1).collect())
+    except Exception as exc:  # the files are gone (vacuumed): nothing to build on
+        log.info("%s: removed files unreadable (%s); checking every child row", parent.table, exc)
+        return True
 
 
 def warehouse_rule(

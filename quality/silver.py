@@ -2,6 +2,8 @@
 
 Contract checks (unique keys, not-null, allowed values, ranges) come from ``schemas/silver/*.yaml``
 for every table there, with no code here; a declared table that does not exist fails the gate.
+Contract checks and the rules below check the rows written since the suite's last passing gate
+(``quality.scope``), with the verdicts a check of the whole table would give.
 Business rules are declared in ``RULES`` with the helpers of ``quality.rules``, e.g.::
 
     references("silver.order_lines", "order_id", "silver.orders")   # every line has its order
@@ -19,14 +21,14 @@ the source's bronze rows of that date.
 
 from __future__ import annotations
 
-import great_expectations as gx
 from pyspark.sql import functions as F
 
+from quality import expectations
 from quality.checks import GateContext, Suite, warn
 from quality.contract_checks import contract_suite
 from quality.rules import not_in_future, references
 
-E = gx.expectations
+E = expectations
 
 RULES: tuple[Suite, ...] = (
     references("silver.order_lines", "order_id", "silver.orders"),

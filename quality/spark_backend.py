@@ -1,11 +1,12 @@
 """Validate a suite where bronze and silver live, over Spark Connect, in one aggregate query.
 
-Each expectation a suite declares (GE objects, as for every suite) is computed by this module as
-Spark aggregates: the counts of every check of the suite come back from one query over the
-dataset, and only a check that found offending rows asks for a bounded sample of them (GE's
-``SUMMARY`` format, ``partial_unexpected_count`` rows). The results are GE's own
-``ExpectationValidationResult``, stored in GE's validation store, so ``ops.quality_results`` and
-Data Docs read the same as before.
+Each expectation a suite declares (GE's expectation types, ``quality.expectations``) is computed by
+this module as Spark aggregates: the counts of every check of the suite come back from one query
+over the dataset, and only a check that found offending rows asks for a bounded sample of them
+(GE's ``SUMMARY`` format, ``partial_unexpected_count`` rows). The results are written in GE's own
+format to GE's validation store (``quality.ge_format``), so ``ops.quality_results`` and Data Docs
+read the same as before. A dataset may be a scope of a table (``quality.scope``): the rows written
+since the last passing gate, with keys counted against every row of the table.
 
 Why not GE's Spark execution engine: it computes each metric of each expectation as its own Spark
 job, plus schema and config calls, about 130 ms of Spark Connect round trips per check against the
@@ -25,6 +26,7 @@ the error is reported against the check that caused it and the others still coun
 
 from __future__ import annotations
 
+from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import Window
@@ -38,14 +40,13 @@ from quality.duckdb_backend import (
     sample_columns,
     store_suite_result,
 )
+from quality.ge_format import ExpectationConfig, Run, SuiteValidation, ValidationResult, expectation_configs
+from quality.scope import Scoped
 
 if TYPE_CHECKING:
-    from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context import EphemeralDataContext
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
     from pyspark.sql import Column, DataFrame
 
+    from omnilake.lake import Lake
     from quality.checks import Suite
 
 DATASOURCE = "spark"
@@ -55,7 +56,7 @@ _ROW_COUNT = "expect_table_row_count_to_be_between"
 class _Plan:
     """One check as Spark columns: which rows it finds unexpected, which are missing (not judged)."""
 
-    def __init__(self, index: int, config: ExpectationConfiguration) -> None:
+    def __init__(self, index: int, config: ExpectationConfig) -> None:
         self.index, self.config, self.kwargs = index, config, config.kwargs
         self.copies: Column | None = None  # the window counting a value's rows (uniqueness)
         self.unexpected: Column | None = None
@@ -114,22 +115,59 @@ class _Plan:
         ]
 
 
-def _with_copies(frame: DataFrame, plans: list[_Plan]) -> DataFrame:
-    windows = [p.copies.alias(p.copies_name) for p in plans if p.copies is not None]
-    return frame.select("*", *windows) if windows else frame
+def _with_copies(frame: DataFrame, plans: list[_Plan], keys_from: DataFrame | None = None) -> DataFrame:
+    """The frame with, per uniqueness check, how many rows hold each row's key: among the frame's
+    rows, or among ``keys_from``'s (the whole table, when the frame is the rows written since the
+    last check): a key-only scan narrowed to the frame's keys before it is counted."""
+    unique = [p for p in plans if p.copies is not None]
+    if not unique:
+        return frame
+    if keys_from is None:
+        return frame.select("*", *(p.copies.alias(p.copies_name) for p in unique))
+    for plan in unique:
+        columns = list(plan.kwargs.get("column_list") or [plan.kwargs["column"]])
+        aliases = [f"_omnilake_key_{plan.index}_{i}" for i in range(len(columns))]
+        wanted = frame.select(*(F.col(c).alias(a) for c, a in zip(columns, aliases, strict=True))).distinct()
+        table_keys = keys_from.select(
+            *(F.col(c).alias(f"{a}_t") for c, a in zip(columns, aliases, strict=True))
+        )
+        on_wanted = reduce(lambda a, b: a & b, (table_keys[f"{a}_t"].eqNullSafe(wanted[a]) for a in aliases))
+        counted = (
+            table_keys.join(wanted, on_wanted, "left_semi")
+            .select(
+                *(F.col(f"{a}_t").alias(a) for a in aliases),
+                F.count(F.lit(1))
+                .over(Window.partitionBy(*(f"{a}_t" for a in aliases)))
+                .alias(plan.copies_name),
+            )
+            .distinct()
+        )
+        on_rows = reduce(
+            lambda a, b: a & b,
+            (frame[c].eqNullSafe(counted[a]) for c, a in zip(columns, aliases, strict=True)),
+        )
+        frame = frame.join(counted, on_rows, "left").drop(*aliases)
+    return frame
 
 
 def _evaluate(
-    frame: DataFrame, plans: list[_Plan], row_id: tuple[str, ...], max_listed: int
-) -> list[ExpectationValidationResult]:
-    """The plans' results from one aggregate query, plus one sample query per breached check."""
-    from great_expectations.core import ExpectationValidationResult
-
-    rows = _with_copies(frame, plans)
-    aggregates = [F.count(F.lit(1)).alias("_rows")]
-    for plan in plans:
-        aggregates.extend(plan.aggregates())
-    counts = rows.agg(*aggregates).first().asDict()
+    frame: DataFrame | None,
+    plans: list[_Plan],
+    row_id: tuple[str, ...],
+    max_listed: int,
+    keys_from: DataFrame | None = None,
+) -> list[ValidationResult]:
+    """The plans' results from one aggregate query, plus one sample query per breached check.
+    No frame: no row is in scope, and every count is zero without asking the engine."""
+    if frame is None:
+        rows = None
+        counts = {"_rows": 0} | {f"_{n}_{p.index}": 0 for p in plans for n in ("missing", "unexpected")}
+    else:
+        rows = _with_copies(frame, plans, keys_from)
+        aggregates = [F.count(F.lit(1)).alias("_rows")]
+        for plan in plans:
+            aggregates.extend(plan.aggregates())
+        counts = rows.agg(*aggregates).first().asDict()
     element_count = counts["_rows"]
     results = []
     for plan in plans:
@@ -152,16 +190,19 @@ def _evaluate(
                 unexpected_count,
                 sample,
             )
-        results.append(
-            ExpectationValidationResult(success=success, expectation_config=plan.config, result=result)
-        )
+        results.append(ValidationResult(success=success, expectation_config=plan.config, result=result))
     return results
 
 
 def evaluate_checks(
-    frame: DataFrame, configs: list[ExpectationConfiguration], row_id: tuple[str, ...], max_listed: int
-) -> list[ExpectationValidationResult]:
-    """Every check's result, in order; a check that cannot be computed carries its error."""
+    frame: DataFrame | None,
+    configs: list[ExpectationConfig],
+    row_id: tuple[str, ...],
+    max_listed: int,
+    keys_from: DataFrame | None = None,
+) -> list[ValidationResult]:
+    """Every check's result, in order; a check that cannot be computed carries its error.
+    ``keys_from``: the table uniqueness is judged against (default: the frame itself)."""
     plans: list[_Plan | None] = []
     results: dict[int, Any] = {}
     for index, config in enumerate(configs):
@@ -173,12 +214,12 @@ def evaluate_checks(
     ready = [p for p in plans if p is not None]
     if ready:
         try:
-            batched = _evaluate(frame, ready, row_id, max_listed)
+            batched = _evaluate(frame, ready, row_id, max_listed, keys_from)
         except Exception:  # find which check the engine refuses: each alone
             batched = []
             for plan in ready:
                 try:
-                    batched.extend(_evaluate(frame, [plan], row_id, max_listed))
+                    batched.extend(_evaluate(frame, [plan], row_id, max_listed, keys_from))
                 except Exception as exc:
                     batched.append(error_result(plan.config, exc))
         for plan, result in zip(ready, batched, strict=True):
@@ -195,33 +236,20 @@ def result_format(row_id: tuple[str, ...], max_listed: int) -> dict:
 
 
 def validate_dataframe(
-    context: EphemeralDataContext,
+    lake: Lake,
     suite: Suite,
-    frame: DataFrame,
-    run: RunIdentifier,
+    frame: DataFrame | Scoped,
+    run: Run,
     max_listed: int,
-) -> ExpectationSuiteValidationResult:
-    """Run the suite's expectations on the frame; the result is stored for Data Docs."""
-    import great_expectations as gx
-
-    gx_suite = context.suites.add_or_update(
-        gx.ExpectationSuite(
-            name=suite.name,
-            expectations=[c.to_gx() for c in suite.checks],
-            # GE's renderer wants notes as {"format": ..., "content": ...}, not a bare string.
-            meta={"notes": {"format": "markdown", "content": [suite.description]}}
-            if suite.description
-            else None,
-        )
-    )
-    results = evaluate_checks(
-        frame, [e.configuration for e in gx_suite.expectations], suite.row_id, max_listed
-    )
-    return store_suite_result(
-        context,
-        suite,
-        results,
-        run,
-        batch_spec={"engine": "spark", "result_format": result_format(suite.row_id, max_listed)},
-        datasource=DATASOURCE,
-    )
+) -> SuiteValidation:
+    """Run the suite's expectations on the frame (or on a scope of a table: ``quality.scope``);
+    the result is stored for Data Docs, with the scope in its batch spec."""
+    configs = expectation_configs(suite)
+    batch_spec: dict = {"engine": "spark", "result_format": result_format(suite.row_id, max_listed)}
+    if isinstance(frame, Scoped):
+        batch_spec["scope"] = frame.describe()
+        batch_spec["scopes"] = [s.as_dict() for s in frame.scopes]
+        results = evaluate_checks(frame.rows, configs, suite.row_id, max_listed, frame.keys_from)
+    else:
+        results = evaluate_checks(frame, configs, suite.row_id, max_listed)
+    return store_suite_result(lake, suite, results, run, batch_spec=batch_spec, datasource=DATASOURCE)

@@ -6,14 +6,15 @@ must report them (the samples of offending rows may come in another order).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import duckdb
 import great_expectations as gx
 import pytest
-from great_expectations.core.run_identifier import RunIdentifier
 
 from quality.checks import Suite, fail, warn
-from quality.data_docs import gx_context
 from quality.duckdb_backend import validate_query
+from quality.ge_format import Run
 from quality.spark_backend import validate_dataframe
 
 pytestmark = pytest.mark.integration
@@ -86,14 +87,13 @@ def _samples(validation) -> dict:
 
 
 def test_spark_and_duckdb_report_the_same_counts_and_offending_rows(spark, lake):
-    context = gx_context(lake)
-    run = RunIdentifier(run_name="backends")
+    run = Run("backends", datetime.now(UTC))
     frame = spark.createDataFrame(ROWS, "a string, b int, v int")
-    on_spark = validate_dataframe(context, SUITE, frame, run, max_listed=10)
+    on_spark = validate_dataframe(lake, SUITE, frame, run, max_listed=10)
     with duckdb.connect() as con:
         con.execute("create table t (a varchar, b integer, v integer)")
         con.executemany("insert into t values (?, ?, ?)", ROWS)
-        on_duckdb = validate_query(context, SUITE, "select * from t", con, run, max_listed=10)
+        on_duckdb = validate_query(lake, SUITE, "select * from t", con, run, max_listed=10)
 
     assert _summary(on_spark) == EXPECTED
     assert _summary(on_duckdb) == EXPECTED

@@ -7,6 +7,7 @@ from omnilake.errors import ContractError
 from quality.checks import Check, Suite, fail, warn
 from quality.contract_checks import contract_checks
 from quality.data_docs import make_offline, remote_assets
+from quality.ge_format import expectation_config
 from quality.results import CheckResult, GateReport, observed_text
 
 pytestmark = pytest.mark.unit
@@ -96,10 +97,10 @@ def test_severity_travels_into_ge_as_its_own_severity_and_meta():
     expectation = warn(
         "volume", _by_name(contract_checks(_contract("silver")))["between(quantity)"].expectation
     )
-    gx_expectation = expectation.to_gx()
+    gx_expectation = expectation_config("silver.orders", expectation)
     assert gx_expectation.severity == "warning"
     assert gx_expectation.meta == {"check": "volume", "severity": "warn"}
-    assert fail("x", expectation.expectation).to_gx().severity == "critical"
+    assert expectation_config("silver.orders", fail("x", expectation.expectation)).severity == "critical"
 
 
 def test_a_suite_refuses_two_checks_with_one_name():
