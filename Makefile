@@ -14,8 +14,12 @@ bootstrap:
 run: bootstrap
 	$(UV) run omnilake run --sample
 
+# Two pytest-xdist workers (CI has two cores; `make test TEST_WORKERS=4` on a bigger machine), a test
+# file at a time so that a module's fixtures are built once, in collection order (the slow e2e files
+# first, so that the workers end together; xdist's default reorder would start them last).
+TEST_WORKERS ?= 2
 test: bootstrap
-	$(UV) run pytest
+	$(UV) run pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: bootstrap
 	$(UV) run ruff check .

@@ -1,4 +1,12 @@
-"""Shared fixtures: one embedded Sail server per test session, a fresh lake root per test that writes."""
+"""Shared fixtures: one embedded Sail server per test session, a fresh lake root per test that writes.
+
+``make test`` runs the suite in two pytest-xdist workers, a test file at a time (``--dist
+loadfile``): each worker is a pytest session of its own, with its own Sail engine, moto server and
+temporary folders, and a file's module-scoped fixtures are built once, on the worker that runs the
+file. So a test keeps what it writes under ``tmp_path``/``tmp_path_factory`` (or a fresh ``lake`` or
+``bucket``) and anything it starts on a free port; it shares state with other files only through
+the session fixtures here.
+"""
 
 from __future__ import annotations
 
