@@ -31,6 +31,7 @@ from deltalake import DeltaTable
 
 from omnilake import delta
 from omnilake.contracts import contract
+from omnilake.settings import get_settings
 from quality.expectations import declared
 
 if TYPE_CHECKING:
@@ -220,9 +221,11 @@ class ScopeBook:
             }
             for (suite, table_name), (scope, digest) in sorted(self.used.items())
         ]
-        write_deltalake(
-            self.lake.table(SCOPES_TABLE).path, pa.Table.from_pylist(rows, _arrow_schema()), mode="append"
-        )
+        table = self.lake.table(SCOPES_TABLE)
+        write_deltalake(table.path, pa.Table.from_pylist(rows, _arrow_schema()), mode="append")
+        # A file and a commit per gate: bounded and checkpointed, so reading it stays flat in history.
+        delta.bound_files_for_merge(table, get_settings().merge_max_files)
+        delta.checkpoint_if_due(table.path)
         self.used.clear()
         self._passed = None
 

@@ -222,3 +222,21 @@ def test_a_table_mostly_rewritten_since_is_checked_whole(spark, lake, tables, mo
     )
     assert _gate(lake, "r3")["in_set(status)"] == (True, "0 of 6 rows")
     assert _scopes(lake, "r3")[("silver.orders", "silver.orders")][0] is None
+
+
+def test_the_scope_log_stays_bounded_in_files_and_commits(spark, lake, tables, monkeypatch):
+    # One gate a day for a month: the log every gate reads must not grow a file per day.
+    monkeypatch.setenv("OMNILAKE_MERGE_MAX_FILES", "4")
+    from omnilake.settings import reset_settings
+
+    reset_settings()
+    orders, _ = tables
+    delta.append(_orders(spark, [("o1", "placed", D1, "b1")]), orders)
+    for day in range(12):
+        assert _gate(lake, f"r{day}")["in_set(status)"][0] is True
+    log = lake.table("ops.gate_scopes").path
+    assert len(DeltaTable(log).file_uris()) <= 5  # compacted past 4, then one more append at most
+    assert delta.last_checkpoint_version(log) is not None
+    # and what the log says survives compaction: the last run built on the one before it
+    assert _scopes(lake, "r11") == {("silver.orders", "silver.orders"): (1, 1, True, True)}
+    reset_settings()
