@@ -152,8 +152,8 @@ def test_local_cluster_with_two_workers_gives_the_embedded_fingerprints(
     assert _differences(embedded, cluster) == {}
     # The merge-file bound took effect, more often than at the default bound of the embedded run
     # (without it the cluster run fails once a merge target's files outnumber the 16 task slots).
-    compactions = cluster.log.count("before merging")
-    assert compactions > embedded.log.count("before merging")
+    compactions = cluster.log.count("INFO:omnilake.delta:compacted ")
+    assert compactions > embedded.log.count("INFO:omnilake.delta:compacted ")
 
 
 def test_a_separate_spark_connect_server_gives_the_embedded_fingerprints(
