@@ -168,6 +168,7 @@ def test_a_failed_build_leaves_the_published_warehouse_and_gold_delta_untouched(
 
 def test_a_build_without_silver_stops_before_dbt_and_names_the_missing_tables(tmp_path):
     with pytest.raises(
-        GoldBuildError, match=r"silver table\(s\) customer_key_merges, customers, event_attribution, events, .* missing"
+        GoldBuildError,
+        match=r"silver table\(s\) customer_key_merges, customers, event_attribution, events, .* missing",
     ):
         build_gold(_context(tmp_path, "no_silver"), docs=False)
