@@ -154,12 +154,26 @@ def contract_suite(
     )
 
 
-def warehouse_suite(contract: Contract, *, required: bool = True) -> Suite:
-    """The contract's checks over its table in the DuckDB warehouse (gold)."""
+def warehouse_suite(contract: Contract, *, required: bool = True, grouped_by: str | None = None) -> Suite:
+    """The contract's checks over its table in the DuckDB warehouse (gold).
+
+    ``grouped_by`` names the column a mart accumulates its history by (a landing date in its keys):
+    the checks then see the groups written since the last passing gate when the older ones are
+    unchanged (``quality.warehouse_scope``), else every row."""
+    if grouped_by is not None and grouped_by not in contract.keys:
+        raise ContractError(
+            f"{contract.qualified_name}: checks grouped by {grouped_by} need it in the keys {list(contract.keys)}"
+        )
 
     def data(ctx: GateContext):
+        from quality.warehouse_scope import scoped_relation
+
         relation = ctx.warehouse_relation(contract.name)
-        return f"select * from {relation}" if relation else None
+        if relation is None:
+            return None
+        if grouped_by is not None:
+            relation = scoped_relation(ctx, contract.qualified_name, relation, grouped_by)
+        return f"select * from {relation}"
 
     return Suite(
         name=contract.qualified_name,

@@ -143,16 +143,31 @@ def _parent_keys_may_have_gone(ctx: GateContext, parent: Scope, parent_column: s
 
 
 def warehouse_rule(
-    name: str, query: str, checks: tuple[Check, ...], *, row_id: tuple[str, ...] = (), unit: str = "rows"
+    name: str,
+    query: str,
+    checks: tuple[Check, ...],
+    *,
+    row_id: tuple[str, ...] = (),
+    unit: str = "rows",
+    grouped_by: dict[str, str] | None = None,
 ) -> Suite:
     """A rule over the DuckDB warehouse (gold). ``query`` names tables as ``{table}``, resolved in the
-    warehouse at run time, e.g. ``select sku, available_to_sell from {unified_inventory}``."""
+    warehouse at run time, e.g. ``select sku, available_to_sell from {unified_inventory}``.
+
+    ``grouped_by`` maps a table to the column it accumulates history by: the query then reads the
+    groups written since the last passing gate (``quality.warehouse_scope``). Only for a rule whose
+    verdict holds group by group: row by row, or grouped by that column among others."""
     tables = [field for _, field, _, _ in string.Formatter().parse(query) if field]
+    grouped_by = grouped_by or {}
 
     def data(ctx: GateContext):
+        from quality.warehouse_scope import scoped_relation
+
         relations = {t: ctx.warehouse_relation(t) for t in tables}
         if any(r is None for r in relations.values()):
             return None
+        for table, column in grouped_by.items():
+            relations[table] = scoped_relation(ctx, f"gold.{table}", relations[table], column, salt=query)
         return query.format(**relations)
 
     return Suite(

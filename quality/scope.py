@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from omnilake.delta import DataFile
     from omnilake.lake import Lake, Table
     from quality.checks import Suite
+    from quality.warehouse_scope import GroupScope
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,10 @@ class Scope:
     @property
     def whole(self) -> bool:
         return self.since is None
+
+    @property
+    def qualified_name(self) -> str:
+        return self.table.qualified_name
 
     def widened(self) -> Scope:
         """The same table and version, every row."""
@@ -142,6 +147,8 @@ class ScopeBook:
     used: dict[tuple[str, str], tuple[Scope, str]] = field(default_factory=dict)
     _snapshots: dict[str, delta.TableSnapshot | None] = field(default_factory=dict)
     _changes: dict[tuple[str, int], delta.FileChanges | None] = field(default_factory=dict)
+    # (warehouse relation, column) -> per-group digests (quality.warehouse_scope), read once a gate
+    group_digests: dict[tuple[str, str], dict] = field(default_factory=dict)
 
     def _last_passed(self) -> dict[tuple[str, str], dict]:
         if self._passed is None:
@@ -158,6 +165,10 @@ class ScopeBook:
                 for row in sorted(rows, key=lambda r: r["checked_at"]):
                     self._passed[(row["suite"], row["table_name"])] = row
         return self._passed
+
+    def last_passed(self, suite: str, table_name: str) -> dict | None:
+        """The scope ``suite`` last checked of ``table_name`` in a passing gate where it held."""
+        return self._last_passed().get((suite, table_name))
 
     def _snapshot(self, table: Table) -> delta.TableSnapshot | None:
         """The table's current version, read from its log once per gate (suites share tables)."""
@@ -194,9 +205,9 @@ class ScopeBook:
             return whole
         return Scope(table, changes.table_id, changes.version, changes.since, changes.added, changes.removed)
 
-    def use(self, suite: Suite, scope: Scope) -> None:
+    def use(self, suite: Suite, scope: Scope | GroupScope) -> None:
         """Record that ``suite`` checked ``scope`` in this run (written by ``record``)."""
-        self.used[(suite.name, scope.table.qualified_name)] = (scope, rules_digest(suite))
+        self.used[(suite.name, scope.qualified_name)] = (scope, rules_digest(suite))
 
     def record(self, run_id: str, held: dict[str, bool], gate_passed: bool, checked_at: datetime) -> None:
         """Append this run's scopes: per suite and table, the version checked and whether it held."""
