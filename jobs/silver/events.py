@@ -586,7 +586,7 @@ def reattribute(
         moved = _reattribute_all(current, identifiers)
     else:
         moved = _reattribute_changed(
-            spark, events, current, linking, basis, identifiers, scratch, ranked_keys
+            spark, events, stored, current, linking, basis, identifiers, scratch, ranked_keys
         )
     if moved is not None:
         moved = scratch.materialise(moved.select("message_id", *_ATTRIBUTED), "reattributed")
@@ -629,6 +629,7 @@ def _reattribute_all(current: DataFrame, identifiers: DataFrame) -> DataFrame:
 def _reattribute_changed(
     spark: SparkSession,
     events: DataFrame,
+    stored: DataFrame,
     current: DataFrame,
     linking: DataFrame,
     basis: DataFrame,
@@ -637,7 +638,9 @@ def _reattribute_changed(
     ranked_keys: DataFrame | None,
 ) -> DataFrame | None:
     """The rows whose key or stage changed since the basis, or None when nothing can have moved.
-    ``events`` is ``silver.events``, ``current`` the same with the attribution as it stands."""
+    ``events`` is ``silver.events``, ``stored`` its attribution as it stands and ``current`` the two
+    joined. Every row that can move is in hand once read (the touched sessions, the orders), so
+    neither is read again to compare: each whole-table join is made once."""
     ids = ["identifier_type", "identifier_hash"]
     changes = scratch.materialise(
         linking.join(basis.withColumnRenamed("customer_key", "_was_key"), ids, "full").where(
@@ -686,20 +689,25 @@ def _reattribute_changed(
             r["event_date"]
             for r in ids.join(sessions, "session_id").select("event_date").distinct().collect()
         ]
-        in_sessions = events.where(_on_dates(dates)).join(sessions, "session_id", "left_semi")
-        rekeyed = attribute_keys(in_sessions, identifiers).select(
+        in_sessions = scratch.materialise(
+            attributed(events.where(_on_dates(dates)).join(sessions, "session_id", "left_semi"), stored),
+            "in_sessions",
+        )
+        rekeyed = attribute_keys(in_sessions.drop(*_ATTRIBUTED), identifiers).select(
             "message_id", "event_date", F.col("customer_key").alias("_new_key"), F.lit(True).alias("_rekeyed")
         )
         rekeyed = scratch.materialise(rekeyed, "rekeyed")
     else:
+        in_sessions = None
         rekeyed = spark.createDataFrame(
             [], "message_id string, event_date date, _new_key string, _rekeyed boolean"
         )
+    # Every Order Completed with its attribution (read once: ranks need a person's every order).
+    all_orders = scratch.materialise(current.where(is_order_completed()), "orders")
     # An order that changed hands moves both persons' purchase ranks.
     by_message = rekeyed.drop("event_date")
     handed_over = (
-        current.where(is_order_completed())
-        .join(by_message, "message_id")
+        all_orders.join(by_message, "message_id")
         .where(~F.col("_new_key").eqNullSafe(F.col("customer_key")))
         .select(F.explode(F.array("customer_key", "_new_key")).alias("customer_key"))
     )
@@ -713,8 +721,7 @@ def _reattribute_changed(
     )
     key = F.when(F.col("_rekeyed"), F.col("_new_key")).otherwise(F.col("customer_key"))
     orders = (
-        current.where(is_order_completed())
-        .join(by_message, "message_id", "left")
+        all_orders.join(by_message, "message_id", "left")
         .withColumn("_key", key)
         .join(rank, "_key", "left_semi")
     )
@@ -725,17 +732,14 @@ def _reattribute_changed(
         F.when(F.row_number().over(by_person) > 1, F.lit("loyalty")).otherwise(base_stage()).alias("_ranked"),
     )
     restaged = scratch.materialise(restaged, "restaged")
-    candidates = scratch.materialise(
-        rekeyed.select("message_id", "event_date")
-        .unionByName(restaged.select("message_id", "event_date"))
-        .distinct(),
-        "candidates",
-    )
-    dates = [r["event_date"] for r in candidates.select("event_date").distinct().collect()]
+    # The rows that can move, as they stand: the touched sessions' and the re-ranked orders' (an
+    # order in a touched session is in both, the same row).
+    reranked = all_orders.join(restaged.select("message_id"), "message_id", "left_semi")
+    if in_sessions is not None:
+        reranked = reranked.join(in_sessions.select("message_id"), "message_id", "left_anti")
+    candidates = reranked if in_sessions is None else in_sessions.unionByName(reranked)
     moved = (
-        current.where(_on_dates(dates))
-        .join(candidates.drop("event_date"), "message_id", "left_semi")
-        .join(by_message, "message_id", "left")
+        candidates.join(by_message, "message_id", "left")
         .join(restaged.drop("event_date"), "message_id", "left")
         .withColumn("_key", key)
     )
