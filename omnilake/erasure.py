@@ -638,13 +638,15 @@ def _attributed_messages(spark: SparkSession, lake: Lake, person: Person) -> set
     from deltalake import DeltaTable
     from pyspark.sql import functions as F
 
-    from jobs.silver.events import move_attribution_out
+    from jobs.silver.events import current_attribution, upgrade_layout
 
-    move_attribution_out(spark, lake)  # a lake written before the attribution had its own table
+    upgrade_layout(spark, lake)  # a lake written with an older layout of the attribution
     path = lake.table("silver.event_attribution").path
     if not DeltaTable.is_deltatable(path):
         return set()
-    frame = spark.read.format("delta").load(path)
+    # their events are those whose latest revision names them (earlier revisions that name them
+    # are deleted with the rest of the person's rows)
+    frame = current_attribution(spark.read.format("delta").load(path))
     return {r["message_id"] for r in frame.where(_isin(F.col("customer_key"), person.keys)).collect()}
 
 

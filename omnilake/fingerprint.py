@@ -53,7 +53,18 @@ def table_fingerprint(table: Table, version: int | None = None) -> Fingerprint:
     columns = [f.name for f in table.contract.fields if not f.lineage]
     with duckdb.connect() as con:
         con.register("delta_table", DeltaTable(table.path, version=version).to_pyarrow_dataset())
-        return _digest(con, "delta_table", columns)
+        return _digest(con, _current_rows(table, "delta_table"), columns)
+
+
+def _current_rows(table: Table, relation: str) -> str:
+    """``relation``, or for a table kept in revisions (contract option ``latest_by``: the column
+    whose highest value among rows of the other keys is current) its current rows: what its readers
+    see, whatever superseded rows a run has not dropped yet."""
+    latest_by = table.contract.options.get("latest_by")
+    if not latest_by:
+        return relation
+    keys = ", ".join(f'"{k}"' for k in table.contract.keys if k != latest_by)
+    return f'(select * from {relation} qualify row_number() over (partition by {keys} order by "{latest_by}" desc) = 1)'
 
 
 def lake_fingerprints(lake: Lake, layers: tuple[str, ...] = LAYERS) -> dict[str, Fingerprint]:

@@ -27,15 +27,20 @@ The story of one run:
    key changed, and re-ranks the purchases of every person whose set of orders changed; a rebuild
    (or an empty basis) re-attributes the whole table, with the same result.
 
-Where it is kept: ``customer_key`` and ``journey_stage`` live in ``silver.event_attribution`` (one
-narrow row per event), not in ``silver.events``. Re-attribution reaches events on every past date (a
-merge re-keys a person's whole history), and Delta without deletion vectors rewrites every file that
-holds a changed row: kept apart, a run rewrites three narrow columns (one merge a run, for the new
-events, the re-sessionised window and re-attribution together) instead of the wide events table,
-where new events are appended and only window rows whose session changed are merged. The
-attribution is written first, so a run stopped between the two writes is repaired by the next run of
-the same batch (its events are still new). Readers see the two joined on ``message_id``:
-``read_attributed`` in Spark, ``stg_silver__events`` in dbt.
+Where it is kept: ``customer_key`` and ``journey_stage`` live in ``silver.event_attribution``, not in
+``silver.events``, and that table only grows: each run appends one ``revision`` of the rows it
+attributes anew (the new events, the re-sessionised window, the re-attributed ones), and an event's
+attribution is its row of the highest revision (``current_attribution``). Re-attribution reaches
+events on every past date, a few hundred rows a day spread over every date (a merge re-keys a
+person's whole history, a new order re-ranks their purchases), and Delta without deletion vectors
+rewrites every file that holds a changed row: updated in place, the whole table was rewritten each
+run. Appended, a run writes what it attributed, and the silver gate checks only that
+(``quality.scope``). Superseded rows are dropped by rewriting the table once they exceed
+``SUPERSEDED_SHARE`` of it (rare: a day supersedes about 0.1%). ``silver.events`` itself gets its new
+events appended and only window rows whose session changed merged. The attribution is written
+first, so a run stopped between the two writes is repaired by the next run of the same batch (its
+events are still new; their attribution is appended again, the same values). Readers see the two
+joined on ``message_id``: ``read_attributed`` in Spark, ``stg_silver__events`` in dbt.
 
 Journey stages (``journey_stage``):
 
@@ -108,6 +113,9 @@ LOYALTY_PATHS = r"^/(account|loyalty|rewards)(/|$)"
 _SESSION = ("session_id",)
 _ATTRIBUTED = ("customer_key", "journey_stage")
 _DERIVED = (*_SESSION, *_ATTRIBUTED)
+REVISION = "revision"
+# Rewrite the attribution without its superseded rows once they are this share of its rows.
+SUPERSEDED_SHARE = 0.1
 
 
 # --- pure transformations ------------------------------------------------------------------------
@@ -381,14 +389,46 @@ def attributed(events: DataFrame, attribution: DataFrame) -> DataFrame:
     return events.join(attribution.select("message_id", *_ATTRIBUTED), "message_id", "left")
 
 
+def current_attribution(rows: DataFrame) -> DataFrame:
+    """One row per event of ``silver.event_attribution``'s rows: its latest revision, without the
+    ``revision`` column (``stg_silver__event_attribution`` is the same in dbt)."""
+    return _latest_rows(rows).drop(REVISION)
+
+
+def read_attribution(spark: SparkSession, lake: Lake) -> DataFrame:
+    """Every event's current attribution (``message_id``, ``customer_key``, ``journey_stage``), after
+    migrating a lake written with an older layout."""
+    upgrade_layout(spark, lake)
+    return current_attribution(delta.read(spark, lake.table(f"silver.{ATTRIBUTION}")))
+
+
 def read_attributed(spark: SparkSession, lake: Lake) -> DataFrame:
     """``silver.events`` as its readers see it: every event with who and which journey stage (a
-    lake written before the attribution had its own table is migrated first)."""
+    lake written with an older layout is migrated first)."""
+    return attributed(delta.read(spark, lake.table(f"silver.{TABLE}")), read_attribution(spark, lake))
+
+
+def upgrade_layout(spark: SparkSession, lake: Lake) -> None:
+    """Bring a lake written with an older layout of the events to this one, once."""
     move_attribution_out(spark, lake)
-    return attributed(
-        delta.read(spark, lake.table(f"silver.{TABLE}")),
-        delta.read(spark, lake.table(f"silver.{ATTRIBUTION}")),
-    )
+    add_attribution_revisions(spark, lake)
+
+
+def add_attribution_revisions(spark: SparkSession, lake: Lake) -> bool:
+    """Give a ``silver.event_attribution`` written before it had revisions (one row per event,
+    updated in place) the column, every row revision 0, once (True when it did)."""
+    table = lake.table(f"silver.{ATTRIBUTION}")
+    if not delta.exists(table) or REVISION in {f.name for f in DeltaTable(table.path).schema().fields}:
+        return False
+    scratch = Scratch(lake, "attribution_layout")
+    try:
+        old = scratch.materialise(spark.read.format("delta").load(table.path), "attribution")
+        rows = delta.check_schema(old.withColumn(REVISION, F.lit(0).cast("long")), table)
+        rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(table.path)
+    finally:
+        scratch.cleanup()
+    log.warning("migrated silver.%s: one revision per row (revision 0), appended to from now on", ATTRIBUTION)
+    return True
 
 
 def move_attribution_out(spark: SparkSession, lake: Lake) -> bool:
@@ -402,7 +442,10 @@ def move_attribution_out(spark: SparkSession, lake: Lake) -> bool:
     scratch = Scratch(lake, "events_layout")
     try:
         old = scratch.materialise(spark.read.format("delta").load(table.path), "events")
-        delta.overwrite(old.select("message_id", *_ATTRIBUTED), lake.table(f"silver.{ATTRIBUTION}"))
+        delta.overwrite(
+            old.select("message_id", *_ATTRIBUTED, F.lit(0).cast("long").alias(REVISION)),
+            lake.table(f"silver.{ATTRIBUTION}"),
+        )
         events = delta.check_schema(old.drop(*_ATTRIBUTED), table)
         events.write.format("delta").mode("overwrite").option("overwriteSchema", "true").partitionBy(
             *table.partition_by
@@ -425,9 +468,8 @@ def build_events(
     started = time.perf_counter()
     lake = lake or get_lake()
     spark = get_spark()
-    move_attribution_out(spark, lake)
+    upgrade_layout(spark, lake)
     table = lake.table(f"silver.{TABLE}")
-    attribution = lake.table(f"silver.{ATTRIBUTION}")
     if rebuild:
         forget_events(spark, lake)
     identifiers = delta.read(spark, lake.table("silver.customer_identifiers")).select(
@@ -436,7 +478,7 @@ def build_events(
     batches = pending_batches(spark, lake, TABLE, "events", up_to)
     scratch = Scratch(lake, "events")
     rows_in = duplicates = inserted = updated = resessionised = 0
-    ranked_keys = pending = staged_events = None
+    ranked_keys = pending = staged_events = fresh = None
     try:
         if batches:
             bronze = read_batches(spark, lake, batches)
@@ -451,15 +493,15 @@ def build_events(
             duplicates = rows_in - new_rows
             recent = existing.where(_from_date(window_start(existing, fresh)))
             written = scratch.materialise(
-                attributed(recent_window(recent, fresh), delta.read(spark, attribution)), "window"
+                attributed(recent_window(recent, fresh), read_attribution(spark, lake)), "window"
             )
             window = written.drop(*_DERIVED)
             resessionised = window.count()
             staged = attribute(sessionise(window.unionByName(fresh)), identifiers)
             staged = scratch.materialise(staged, "staged")
             staged_events = staged.drop(*_ATTRIBUTED)
-            # The window's attribution rows that changed, and the fresh rows' new ones: written by
-            # re-attribution's merge, with whatever it changes too (one rewrite of the table a run).
+            # The window's attribution rows that changed, and the fresh rows' new ones: appended by
+            # re-attribution with whatever it changes too (one revision a run).
             was = written.select(
                 "message_id", *[F.col(c).alias(f"_was_{c}") for c in _ATTRIBUTED], F.lit(True).alias("_was")
             )
@@ -483,7 +525,9 @@ def build_events(
             )
         # The attribution is written first: after a crash before the events are, the next run finds
         # the same events new again and writes their attribution again (the same rows).
-        reattributed = reattribute(spark, lake, identifiers, scratch, ranked_keys, pending, staged_events)
+        reattributed = reattribute(
+            spark, lake, identifiers, scratch, ranked_keys, pending, staged_events, fresh
+        )
         if staged_events is not None:
             inserted, updated = _write_events(staged_events, written, table)
         record_batches(spark, lake, TABLE, batches, run_id)
@@ -553,10 +597,12 @@ def reattribute(
     ranked_keys: DataFrame | None = None,
     pending: DataFrame | None = None,
     staged_events: DataFrame | None = None,
+    fresh: DataFrame | None = None,
 ) -> int:
-    """Bring ``customer_key`` and ``journey_stage`` up to date with ``identifiers``; write the
-    changed rows of ``silver.event_attribution`` (``silver.events`` is not written). Returns how
-    many existing rows changed.
+    """Bring ``customer_key`` and ``journey_stage`` up to date with ``identifiers``; append the
+    changed rows to ``silver.event_attribution`` as a new revision (``silver.events`` is not
+    written). Returns how many events already attributed changed (``fresh``: the new events, whose
+    rows are not changes).
 
     With an attribution basis (the keys of the last run), only what a change can move is recomputed:
     the sessions holding an event of a device or account whose key changed, and the purchases of the
@@ -577,7 +623,7 @@ def reattribute(
         events = events.join(staged_events.select("message_id"), "message_id", "left_anti").unionByName(
             staged_events
         )
-    stored = delta.read(spark, attribution)
+    stored = current_attribution(delta.read(spark, attribution))
     if pending is not None:
         stored = stored.join(pending.select("message_id"), "message_id", "left_anti").unionByName(pending)
     current = attributed(events, stored)
@@ -596,14 +642,54 @@ def reattribute(
         changes = pending
     else:
         changes = pending.join(moved.select("message_id"), "message_id", "left_anti").unionByName(moved)
-    updated = (
-        0
-        if changes is None or changes.isEmpty()
-        else delta.merge(changes, attribution, update_when=changed(_ATTRIBUTED)).updated
-    )
+    updated = 0
+    if changes is not None and not changes.isEmpty():
+        if fresh is not None:
+            updated = changes.join(fresh.select("message_id"), "message_id", "left_anti").count()
+        else:
+            updated = changes.count()
+        append_revision(spark, lake, changes, unwritten=fresh.count() if fresh is not None else 0)
     if moved is not None:
         delta.overwrite(linking, basis_table)
     return updated
+
+
+def append_revision(spark: SparkSession, lake: Lake, changes: DataFrame, *, unwritten: int = 0) -> None:
+    """Append ``changes`` (``message_id`` and the attributed columns, one row per event) to
+    ``silver.event_attribution`` as its next revision, then drop superseded rows if they are
+    ``SUPERSEDED_SHARE`` of the table or more (counted from the logs: the attribution's rows less
+    the events', ``unwritten`` new events not yet in ``silver.events`` counted in).
+
+    The revision is the table's next Delta version: it only grows, across rewrites too."""
+    attribution = lake.table(f"silver.{ATTRIBUTION}")
+    revision = DeltaTable(attribution.path).version() + 1 if delta.exists(attribution) else 0
+    delta.append(
+        changes.select("message_id", *_ATTRIBUTED, F.lit(revision).cast("long").alias(REVISION)), attribution
+    )
+    rows, events = _live_rows(attribution), _live_rows(lake.table(f"silver.{TABLE}"))
+    superseded = None if rows is None or events is None else rows - events - unwritten
+    if superseded is not None and superseded >= SUPERSEDED_SHARE * rows > 0:
+        scratch = Scratch(lake, "attribution_superseded")
+        try:
+            latest = scratch.materialise(_latest_rows(delta.read(spark, attribution)), "latest")
+            delta.overwrite(latest, attribution)
+        finally:
+            scratch.cleanup()
+        log.info("silver events: dropped about %d superseded attribution rows", superseded)
+
+
+def _latest_rows(rows: DataFrame) -> DataFrame:
+    """The rows of the latest revision of each event, with their ``revision``."""
+    latest = Window.partitionBy("message_id").orderBy(F.col(REVISION).desc())
+    return (
+        rows.withColumn("_latest", F.row_number().over(latest)).where(F.col("_latest") == 1).drop("_latest")
+    )
+
+
+def _live_rows(table: Table) -> int | None:
+    """The table's rows as its log counts them (no scan); None if a file does not say."""
+    counts = [f.num_records for f in delta.snapshot(table).files.values()] if delta.exists(table) else []
+    return None if None in counts else sum(counts)
 
 
 def _reattribute_all(current: DataFrame, identifiers: DataFrame) -> DataFrame:

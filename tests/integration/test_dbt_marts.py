@@ -256,10 +256,11 @@ def write_silver(home: Path, tables: dict[str, list[dict]] | None = None) -> Non
     """Write the silver case (or ``tables``) as Delta tables under ``<home>/silver``, typed by contract.
 
     Events rows carry their ``customer_key`` and ``journey_stage``; they are written to
-    ``silver.event_attribution``, where the pipeline keeps them, unless the case gives that table."""
+    ``silver.event_attribution`` (one revision), where the pipeline keeps them, unless the case gives
+    that table."""
     tables = dict(tables or SILVER)
     if "events" in tables:
-        tables.setdefault("event_attribution", tables["events"])
+        tables.setdefault("event_attribution", [{**row, "revision": 0} for row in tables["events"]])
     for name, rows in tables.items():
         table_contract = contract("silver", name)
         schema = arrow_schema(table_contract)

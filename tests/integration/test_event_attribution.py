@@ -1,5 +1,6 @@
 """Who an event is attributed to lives in ``silver.event_attribution``: re-attributing old events
-rewrites that narrow table, never the events' own files, and readers see the two joined."""
+appends a revision to that narrow table, never rewrites the events' own files or its own, and
+readers see the two joined, at each event's latest revision."""
 
 import json
 from datetime import date, timedelta
@@ -30,21 +31,24 @@ def _key_of_event(spark, lake, message_id: str) -> str | None:
     return row["customer_key"]
 
 
-def _files_written(path: str, after_version: int) -> list[str]:
-    """Data files added or removed by the commits after ``after_version`` (from the Delta log)."""
+def _files_written(path: str, after_version: int, kinds: tuple[str, ...] = ("add", "remove")) -> list[str]:
+    """Data files added or removed (``kinds``) by the commits after ``after_version`` (from the Delta log)."""
     touched = []
     for commit in sorted(Path(path, "_delta_log").glob("*.json")):
         if int(commit.stem) <= after_version:
             continue
         for line in commit.read_text().splitlines():
             action = json.loads(line)
-            for kind in ("add", "remove"):
+            for kind in kinds:
                 if kind in action:
                     touched.append(action[kind]["path"])
     return touched
 
 
-def test_a_merge_re_keys_an_old_event_without_rewriting_that_dates_event_files(spark, lake):
+def test_a_merge_re_keys_an_old_event_without_rewriting_that_dates_event_files(spark, lake, monkeypatch):
+    import jobs.silver.events as events_job
+
+    monkeypatch.setattr(events_job, "SUPERSEDED_SHARE", 1.0)  # a lake this small would drop them at once
     # The loyalty member is known from day 1; on day 2 web account 101 browses (an event of 1 March)
     # and orders with another address: a second person, for now.
     deliver(spark, lake, "crm_members", DAY1, [member("M1", "6045000000000001", email="j.doe@work.example")])
@@ -68,9 +72,15 @@ def test_a_merge_re_keys_an_old_event_without_rewriting_that_dates_event_files(s
     assert _key_of_event(spark, lake, "old") == merge["surviving_key"]
     written = _files_written(events.path, events_before)
     assert written and all(p.startswith("event_date=2024-03-03/") for p in written), written
-    # The re-keyed row is an update of the attribution table.
-    updates = [h for h in delta.history(attribution) if h["version"] > attribution_before]
-    assert sum(int(h.get("operationMetrics", {}).get("numTargetRowsUpdated", 0)) for h in updates) == 1
+    # The re-keyed row is a new revision appended to the attribution: no file of it was rewritten,
+    # and the old revision is still there, superseded.
+    assert _files_written(attribution.path, attribution_before, kinds=("remove",)) == []
+    revisions = [
+        (r["customer_key"], r["revision"])
+        for r in rows_of(spark, lake, "silver.event_attribution", "revision")
+        if r["message_id"] == "old"
+    ]
+    assert [key for key, _ in sorted(revisions, key=lambda kr: kr[1])] == [web_key, merge["surviving_key"]]
 
 
 def test_events_written_with_their_attribution_inline_are_split_once_and_read_the_same(spark, lake):
@@ -145,3 +155,82 @@ def test_a_run_that_stops_between_its_writes_is_repaired_by_running_again(spark,
     }
     attributed_ids = {r["message_id"] for r in rows_of(spark, lake, "silver.event_attribution", "message_id")}
     assert attributed_ids == {"x", "a", "b"}
+
+
+def _write_attribution(spark, lake, rows: list[tuple], schema: str) -> None:
+    table = lake.table("silver.event_attribution")
+    spark.createDataFrame(rows, schema).write.format("delta").mode("overwrite").save(table.path)
+
+
+def test_an_events_attribution_is_its_row_of_the_highest_revision_even_when_that_says_nobody(spark, lake):
+    from jobs.silver.events import read_attribution
+    from omnilake.fingerprint import table_fingerprint
+
+    schema = "message_id string, customer_key string, journey_stage string, revision long"
+    # m1 was someone's, then nobody's (revision 3, the latest, has no key); m2 moved from k1 to k2
+    history = [
+        ("m1", "k1", "awareness", 1), ("m1", None, "awareness", 3), ("m1", "k2", "interest", 2),
+        ("m2", "k1", "purchase", 1), ("m2", "k2", "loyalty", 4),
+    ]  # fmt: skip
+    _write_attribution(spark, lake, history, schema)
+    assert {tuple(r) for r in read_attribution(spark, lake).collect()} == {
+        ("m1", None, "awareness"),
+        ("m2", "k2", "loyalty"),
+    }
+    # the fingerprint is the current rows', whatever superseded rows the table still holds
+    with_history = table_fingerprint(lake.table("silver.event_attribution"))
+    _write_attribution(spark, lake, [("m1", None, "awareness", 7), ("m2", "k2", "loyalty", 8)], schema)
+    assert table_fingerprint(lake.table("silver.event_attribution")) == with_history
+
+
+def test_attribution_without_revisions_gets_revision_zero_once(spark, lake):
+    from jobs.silver.events import add_attribution_revisions, read_attribution
+
+    _write_attribution(
+        spark,
+        lake,
+        [("a", "ck_1", "awareness"), ("b", None, None)],
+        "message_id string, customer_key string, journey_stage string",
+    )
+    assert add_attribution_revisions(spark, lake) is True
+    assert {
+        (r["message_id"], r["customer_key"], r["journey_stage"], r["revision"])
+        for r in rows_of(spark, lake, "silver.event_attribution", "message_id")
+    } == {
+        ("a", "ck_1", "awareness", 0),
+        ("b", None, None, 0),
+    }
+    version = delta.version(lake.table("silver.event_attribution"))
+    assert add_attribution_revisions(spark, lake) is False
+    assert delta.version(lake.table("silver.event_attribution")) == version
+    assert {tuple(r) for r in read_attribution(spark, lake).collect()} == {
+        ("a", "ck_1", "awareness"),
+        ("b", None, None),
+    }
+
+
+def test_superseded_revisions_are_dropped_once_they_are_their_share_of_the_table(spark, lake, monkeypatch):
+    import jobs.silver.events as events_job
+
+    # Day 2: the device logs in; its day-1 event is re-attributed (a second revision of it).
+    deliver(spark, lake, "events", DAY1, [page("early", 0, "dev-1"), page("other", 5, "dev-2")])
+    _run(lake)
+    deliver(spark, lake, "orders", DAY2, [order(1, "jane@example.com", account=101)])
+    deliver(spark, lake, "events", DAY2, [page("login", 24 * 60, "dev-1", user_id="101")])
+    monkeypatch.setattr(events_job, "SUPERSEDED_SHARE", 0.9)  # 1 superseded of 4 rows: kept
+    _run(lake)
+    rows = rows_of(spark, lake, "silver.event_attribution", "revision")
+    assert sorted(r["message_id"] for r in rows) == ["early", "early", "login", "other"]
+    keyed = {r["message_id"]: r["customer_key"] for r in read_attributed(spark, lake).collect()}
+    assert keyed["early"] is not None and keyed["early"] == keyed["login"]
+
+    # Day 3: another device's first event; at a share of 0.2 the one superseded row of 5 goes
+    monkeypatch.setattr(events_job, "SUPERSEDED_SHARE", 0.2)
+    deliver(spark, lake, "events", DAY3, [page("third", 2 * 24 * 60, "dev-3")], name="-day3")
+    _run(lake)
+    rows = rows_of(spark, lake, "silver.event_attribution", "revision")
+    assert sorted(r["message_id"] for r in rows) == ["early", "login", "other", "third"]
+    assert {r["message_id"]: r["customer_key"] for r in read_attributed(spark, lake).collect()} == {
+        **keyed,
+        "third": None,
+    }

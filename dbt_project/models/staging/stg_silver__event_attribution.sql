@@ -6,6 +6,26 @@ source as (
 
 ),
 
+-- the table keeps revisions (each run appends the rows it re-attributes): an event's attribution
+-- is its row of the highest revision
+ranked as (
+
+    select
+        message_id,
+        customer_key,
+        journey_stage,
+        row_number() over (partition by message_id order by revision desc) as revision_rank
+
+    from source
+
+),
+
+current_revision as (
+
+    select * from ranked where revision_rank = 1
+
+),
+
 renamed as (
 
     select
@@ -17,7 +37,7 @@ renamed as (
         -- strings
         journey_stage
 
-    from source
+    from current_revision
 
 )
 
