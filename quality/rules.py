@@ -56,7 +56,13 @@ def references(
         if rows is None:
             return Scoped(None, (child_scope, parent_scope))
         rows = rows.where(F.col(column).isNotNull())
-        keys = ctx.read(parent).select(F.col(parent_column).alias("_parent_key")).distinct()
+        # the parent's keys that some row in scope names: a key-only scan of the parent, narrowed
+        # to those keys before it is deduplicated (not every key of a growing parent, each run)
+        wanted = rows.select(F.col(column).alias("_wanted")).distinct()
+        parent_keys = ctx.read(parent).select(F.col(parent_column).alias("_parent_key"))
+        keys = parent_keys.join(
+            wanted, parent_keys["_parent_key"] == wanted["_wanted"], "left_semi"
+        ).distinct()
         checked = rows.join(keys, rows[column] == keys["_parent_key"], "left").select(
             *row_id, column, F.col("_parent_key").isNotNull().alias("has_parent")
         )
