@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from omnilake import delta
@@ -141,8 +142,16 @@ def contract_suite(
         if scope is None:
             return None
         ctx.scopes.use(ctx.suite, scope)
+        rows = scoped_rows(ctx.spark, scope)
         keys_from = None if scope.whole else ctx.spark.read.format("delta").load(table.path)
-        return Scoped(scoped_rows(ctx.spark, scope), (scope,), keys_from=keys_from)
+        latest_by = table.contract.options.get("latest_by")
+        if keys_from is not None and rows is not None and latest_by in table.contract.keys:
+            # A table kept in revisions gains rows of new revisions: a key repeating one of the
+            # rows' keys has its revision too, so only rows of those revisions are read for keys
+            # (a literal filter, which the files' statistics prune), not every revision of history.
+            revisions = [r[0] for r in rows.select(latest_by).distinct().collect()]
+            keys_from = keys_from.where(F.col(latest_by).isin(revisions) if revisions else F.lit(False))
+        return Scoped(rows, (scope,), keys_from=keys_from)
 
     return Suite(
         name=table.qualified_name,

@@ -240,3 +240,35 @@ def test_the_scope_log_stays_bounded_in_files_and_commits(spark, lake, tables, m
     # and what the log says survives compaction: the last run built on the one before it
     assert _scopes(lake, "r11") == {("silver.orders", "silver.orders"): (1, 1, True, True)}
     reset_settings()
+
+
+def test_a_table_kept_in_revisions_reads_keys_of_the_new_rows_revisions_and_catches_their_duplicates(
+    spark, lake, monkeypatch
+):
+    monkeypatch.setattr("quality.scope.WHOLE_TABLE_SHARE", 2.0)
+    table = lake.table("silver.event_attribution")  # keys message_id, revision; latest_by revision
+    schema = table.contract.spark_schema()
+
+    def append(rows):
+        delta.append(spark.createDataFrame(rows, schema), table)
+
+    def gate(run_id):
+        try:
+            report = run_suites(
+                GateContext("silver", run_id, lake, QualityConfig(data_docs=False)), [contract_suite(table)]
+            )
+        except QualityGateError as error:
+            report = error.report
+        return {r.expectation: (r.success, r.observed) for r in report.results}
+
+    append([("m1", "k1", "awareness", 1), ("m2", "k1", "interest", 1)])
+    assert gate("r1")["unique(message_id, revision)"] == (True, "0 of 2 rows")
+    # a new revision of m1: unique, though m1 is there already (another revision)
+    append([("m1", "k2", "awareness", 2)])
+    assert gate("r2")["unique(message_id, revision)"] == (True, "0 of 1 rows written since version 1")
+    # a new row repeating an old row's revision and key is caught: the keys of that revision are read
+    append([("m2", "k3", "interest", 1), ("m3", "k3", "interest", 3)])
+    assert gate("r3")["unique(message_id, revision)"] == (
+        False,
+        "1 of 2 rows written since version 2: message_id=m2 revision=1",
+    )
