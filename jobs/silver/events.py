@@ -30,7 +30,9 @@ The story of one run:
 Where it is kept: ``customer_key`` and ``journey_stage`` live in ``silver.event_attribution``, not in
 ``silver.events``, and that table only grows: each run appends one ``revision`` of the rows it
 attributes anew (the new events, the re-sessionised window, the re-attributed ones), and an event's
-attribution is its row of the highest revision (``current_attribution``). Re-attribution reaches
+attribution is its row of the highest revision (``current_attribution``): a row for an event that
+had one is marked ``replaces_earlier``, so readers drop the earlier rows of those few events with a
+join against them, not by ranking every row of the table. Re-attribution reaches
 events on every past date, a few hundred rows a day spread over every date (a merge re-keys a
 person's whole history, a new order re-ranks their purchases), and Delta without deletion vectors
 rewrites every file that holds a changed row: updated in place, the whole table was rewritten each
@@ -114,6 +116,7 @@ _SESSION = ("session_id",)
 _ATTRIBUTED = ("customer_key", "journey_stage")
 _DERIVED = (*_SESSION, *_ATTRIBUTED)
 REVISION = "revision"
+REPLACES = "replaces_earlier"
 # Rewrite the attribution without its superseded rows once they are this share of its rows.
 SUPERSEDED_SHARE = 0.1
 
@@ -391,8 +394,8 @@ def attributed(events: DataFrame, attribution: DataFrame) -> DataFrame:
 
 def current_attribution(rows: DataFrame) -> DataFrame:
     """One row per event of ``silver.event_attribution``'s rows: its latest revision, without the
-    ``revision`` column (``stg_silver__event_attribution`` is the same in dbt)."""
-    return _latest_rows(rows).drop(REVISION)
+    revision columns (``stg_silver__event_attribution`` is the same in dbt)."""
+    return _latest_rows(rows).drop(REVISION, REPLACES)
 
 
 def read_attribution(spark: SparkSession, lake: Lake) -> DataFrame:
@@ -418,12 +421,22 @@ def add_attribution_revisions(spark: SparkSession, lake: Lake) -> bool:
     """Give a ``silver.event_attribution`` written before it had revisions (one row per event,
     updated in place) the column, every row revision 0, once (True when it did)."""
     table = lake.table(f"silver.{ATTRIBUTION}")
-    if not delta.exists(table) or REVISION in {f.name for f in DeltaTable(table.path).schema().fields}:
+    if not delta.exists(table) or {REVISION, REPLACES} <= {
+        f.name for f in DeltaTable(table.path).schema().fields
+    }:
         return False
     scratch = Scratch(lake, "attribution_layout")
     try:
         old = scratch.materialise(spark.read.format("delta").load(table.path), "attribution")
-        rows = delta.check_schema(old.withColumn(REVISION, F.lit(0).cast("long")), table)
+        rows = delta.check_schema(
+            old.select(
+                "message_id",
+                *_ATTRIBUTED,
+                F.lit(0).cast("long").alias(REVISION),
+                F.lit(False).alias(REPLACES),
+            ),
+            table,
+        )
         rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(table.path)
     finally:
         scratch.cleanup()
@@ -443,7 +456,12 @@ def move_attribution_out(spark: SparkSession, lake: Lake) -> bool:
     try:
         old = scratch.materialise(spark.read.format("delta").load(table.path), "events")
         delta.overwrite(
-            old.select("message_id", *_ATTRIBUTED, F.lit(0).cast("long").alias(REVISION)),
+            old.select(
+                "message_id",
+                *_ATTRIBUTED,
+                F.lit(0).cast("long").alias(REVISION),
+                F.lit(False).alias(REPLACES),
+            ),
             lake.table(f"silver.{ATTRIBUTION}"),
         )
         events = delta.check_schema(old.drop(*_ATTRIBUTED), table)
@@ -623,7 +641,7 @@ def reattribute(
         events = events.join(staged_events.select("message_id"), "message_id", "left_anti").unionByName(
             staged_events
         )
-    stored = current_attribution(delta.read(spark, attribution))
+    stored = before = current_attribution(delta.read(spark, attribution))
     if pending is not None:
         stored = stored.join(pending.select("message_id"), "message_id", "left_anti").unionByName(pending)
     current = attributed(events, stored)
@@ -644,18 +662,23 @@ def reattribute(
         changes = pending.join(moved.select("message_id"), "message_id", "left_anti").unionByName(moved)
     updated = 0
     if changes is not None and not changes.isEmpty():
-        if fresh is not None:
-            updated = changes.join(fresh.select("message_id"), "message_id", "left_anti").count()
-        else:
-            updated = changes.count()
-        append_revision(spark, lake, changes, unwritten=fresh.count() if fresh is not None else 0)
+        # a row for an event attributed before replaces its earlier rows (an event of a run that
+        # stopped after this write, taken in again, is one of them)
+        known = before.select("message_id", F.lit(True).alias("_known"))
+        flagged = changes.join(known, "message_id", "left").select(
+            "message_id", *_ATTRIBUTED, F.coalesce(F.col("_known"), F.lit(False)).alias(REPLACES)
+        )
+        flagged = scratch.materialise(flagged, "revision")
+        updated = flagged.where(F.col(REPLACES)).count()
+        append_revision(spark, lake, flagged, unwritten=fresh.count() if fresh is not None else 0)
     if moved is not None:
         delta.overwrite(linking, basis_table)
     return updated
 
 
 def append_revision(spark: SparkSession, lake: Lake, changes: DataFrame, *, unwritten: int = 0) -> None:
-    """Append ``changes`` (``message_id`` and the attributed columns, one row per event) to
+    """Append ``changes`` (``message_id``, the attributed columns and ``replaces_earlier``, one row
+    per event) to
     ``silver.event_attribution`` as its next revision, then drop superseded rows if they are
     ``SUPERSEDED_SHARE`` of the table or more (counted from the logs: the attribution's rows less
     the events', ``unwritten`` new events not yet in ``silver.events`` counted in).
@@ -664,14 +687,17 @@ def append_revision(spark: SparkSession, lake: Lake, changes: DataFrame, *, unwr
     attribution = lake.table(f"silver.{ATTRIBUTION}")
     revision = DeltaTable(attribution.path).version() + 1 if delta.exists(attribution) else 0
     delta.append(
-        changes.select("message_id", *_ATTRIBUTED, F.lit(revision).cast("long").alias(REVISION)), attribution
+        changes.select("message_id", *_ATTRIBUTED, F.lit(revision).cast("long").alias(REVISION), REPLACES),
+        attribution,
     )
     rows, events = _live_rows(attribution), _live_rows(lake.table(f"silver.{TABLE}"))
     superseded = None if rows is None or events is None else rows - events - unwritten
     if superseded is not None and superseded >= SUPERSEDED_SHARE * rows > 0:
         scratch = Scratch(lake, "attribution_superseded")
         try:
-            latest = scratch.materialise(_latest_rows(delta.read(spark, attribution)), "latest")
+            latest = scratch.materialise(
+                _latest_rows(delta.read(spark, attribution)).withColumn(REPLACES, F.lit(False)), "latest"
+            )
             delta.overwrite(latest, attribution)
         finally:
             scratch.cleanup()
@@ -679,10 +705,14 @@ def append_revision(spark: SparkSession, lake: Lake, changes: DataFrame, *, unwr
 
 
 def _latest_rows(rows: DataFrame) -> DataFrame:
-    """The rows of the latest revision of each event, with their ``revision``."""
-    latest = Window.partitionBy("message_id").orderBy(F.col(REVISION).desc())
+    """The row of the latest revision of each event. A row marked ``replaces_earlier`` is the
+    latest of its event when written (every later one is marked too), so an event's rows below its
+    highest marked revision are superseded: one join against the marked rows, which are few."""
+    replaced = rows.where(F.col(REPLACES)).groupBy("message_id").agg(F.max(REVISION).alias("_replaced_below"))
     return (
-        rows.withColumn("_latest", F.row_number().over(latest)).where(F.col("_latest") == 1).drop("_latest")
+        rows.join(replaced, "message_id", "left")
+        .where(F.col("_replaced_below").isNull() | (F.col(REVISION) >= F.col("_replaced_below")))
+        .drop("_replaced_below")
     )
 
 

@@ -260,7 +260,10 @@ def write_silver(home: Path, tables: dict[str, list[dict]] | None = None) -> Non
     that table."""
     tables = dict(tables or SILVER)
     if "events" in tables:
-        tables.setdefault("event_attribution", [{**row, "revision": 0} for row in tables["events"]])
+        tables.setdefault(
+            "event_attribution",
+            [{**row, "revision": 0, "replaces_earlier": False} for row in tables["events"]],
+        )
     for name, rows in tables.items():
         table_contract = contract("silver", name)
         schema = arrow_schema(table_contract)

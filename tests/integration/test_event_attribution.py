@@ -166,20 +166,27 @@ def test_an_events_attribution_is_its_row_of_the_highest_revision_even_when_that
     from jobs.silver.events import read_attribution
     from omnilake.fingerprint import table_fingerprint
 
-    schema = "message_id string, customer_key string, journey_stage string, revision long"
-    # m1 was someone's, then nobody's (revision 3, the latest, has no key); m2 moved from k1 to k2
+    schema = "message_id string, customer_key string, journey_stage string, revision long, replaces_earlier boolean"
+    # m1 was k1's, then k2's, then nobody's (revision 3, the latest, has no key); m2 moved from k1
+    # to k2; m3 was attributed once
     history = [
-        ("m1", "k1", "awareness", 1), ("m1", None, "awareness", 3), ("m1", "k2", "interest", 2),
-        ("m2", "k1", "purchase", 1), ("m2", "k2", "loyalty", 4),
+        ("m1", "k1", "awareness", 1, False), ("m1", None, "awareness", 3, True), ("m1", "k2", "interest", 2, True),
+        ("m2", "k1", "purchase", 1, False), ("m2", "k2", "loyalty", 4, True), ("m3", "k3", "decision", 4, False),
     ]  # fmt: skip
     _write_attribution(spark, lake, history, schema)
-    assert {tuple(r) for r in read_attribution(spark, lake).collect()} == {
-        ("m1", None, "awareness"),
-        ("m2", "k2", "loyalty"),
-    }
+    current = {("m1", None, "awareness"), ("m2", "k2", "loyalty"), ("m3", "k3", "decision")}
+    assert {tuple(r) for r in read_attribution(spark, lake).collect()} == current
+    # revision 2 of m1 erased (it named k2): revision 3 still supersedes revision 1
+    _write_attribution(spark, lake, [r for r in history if r[3] != 2 or r[0] != "m1"], schema)
+    assert {tuple(r) for r in read_attribution(spark, lake).collect()} == current
     # the fingerprint is the current rows', whatever superseded rows the table still holds
     with_history = table_fingerprint(lake.table("silver.event_attribution"))
-    _write_attribution(spark, lake, [("m1", None, "awareness", 7), ("m2", "k2", "loyalty", 8)], schema)
+    compacted = [
+        ("m1", None, "awareness", 7, False),
+        ("m2", "k2", "loyalty", 8, False),
+        ("m3", "k3", "decision", 4, False),
+    ]
+    _write_attribution(spark, lake, compacted, schema)
     assert table_fingerprint(lake.table("silver.event_attribution")) == with_history
 
 
@@ -194,11 +201,11 @@ def test_attribution_without_revisions_gets_revision_zero_once(spark, lake):
     )
     assert add_attribution_revisions(spark, lake) is True
     assert {
-        (r["message_id"], r["customer_key"], r["journey_stage"], r["revision"])
+        (r["message_id"], r["customer_key"], r["journey_stage"], r["revision"], r["replaces_earlier"])
         for r in rows_of(spark, lake, "silver.event_attribution", "message_id")
     } == {
-        ("a", "ck_1", "awareness", 0),
-        ("b", None, None, 0),
+        ("a", "ck_1", "awareness", 0, False),
+        ("b", None, None, 0, False),
     }
     version = delta.version(lake.table("silver.event_attribution"))
     assert add_attribution_revisions(spark, lake) is False

@@ -261,13 +261,13 @@ def test_a_table_kept_in_revisions_reads_keys_of_the_new_rows_revisions_and_catc
             report = error.report
         return {r.expectation: (r.success, r.observed) for r in report.results}
 
-    append([("m1", "k1", "awareness", 1), ("m2", "k1", "interest", 1)])
+    append([("m1", "k1", "awareness", 1, False), ("m2", "k1", "interest", 1, False)])
     assert gate("r1")["unique(message_id, revision)"] == (True, "0 of 2 rows")
     # a new revision of m1: unique, though m1 is there already (another revision)
-    append([("m1", "k2", "awareness", 2)])
+    append([("m1", "k2", "awareness", 2, True)])
     assert gate("r2")["unique(message_id, revision)"] == (True, "0 of 1 rows written since version 1")
     # a new row repeating an old row's revision and key is caught: the keys of that revision are read
-    append([("m2", "k3", "interest", 1), ("m3", "k3", "interest", 3)])
+    append([("m2", "k3", "interest", 1, True), ("m3", "k3", "interest", 3, False)])
     assert gate("r3")["unique(message_id, revision)"] == (
         False,
         "1 of 2 rows written since version 2: message_id=m2 revision=1",

@@ -7,22 +7,31 @@ source as (
 ),
 
 -- the table keeps revisions (each run appends the rows it re-attributes): an event's attribution
--- is its row of the highest revision
-ranked as (
+-- is its row of the highest revision. A row that replaced an earlier one is marked, and every later
+-- row of that event is too, so the rows below an event's highest marked revision are superseded:
+-- one join against the few marked rows, not a ranking of every row
+replaced as (
 
     select
         message_id,
-        customer_key,
-        journey_stage,
-        row_number() over (partition by message_id order by revision desc) as revision_rank
+        max(revision) as replaced_below
 
     from source
+    where replaces_earlier
+    group by message_id
 
 ),
 
 current_revision as (
 
-    select * from ranked where revision_rank = 1
+    select
+        source.message_id,
+        source.customer_key,
+        source.journey_stage
+
+    from source
+    left join replaced on source.message_id = replaced.message_id
+    where replaced.replaced_below is null or source.revision >= replaced.replaced_below
 
 ),
 
