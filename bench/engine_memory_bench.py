@@ -5,8 +5,9 @@ Sail 0.7.2 keeps the parser of every string it parses for the life of its proces
 the engine only grows. This generates ``--days`` days at ``--scale``, then, for each ``--code``
 tree in turn, runs ``run_pipeline`` over all of them in one process on a fresh lake (the steps up
 to the silver gate: dbt and the gold steps run in processes of their own and are left out) and
-records after each date the resident memory of the runner and its live children (the engine's
-server, when it is one) and the CPU seconds of the date (process and reaped children).
+records after each date the resident memory of the runner and of its live children (the engine's
+server, when it is one) and the CPU seconds of the date (the runner, its reaped children and its
+live ones).
 
     uv run python bench/engine_memory_bench.py --code before=/work/wt/_base --code after=. \\
         --days 10 --scale 0.2 --out-dir /tmp/engine-memory
@@ -45,14 +46,19 @@ full = pipeline.build_steps
 pipeline.build_steps = lambda: [s for s in full() if not s.name.startswith(("gold_", "gate_gold", "publish_"))]
 me = psutil.Process()
 dates = [date.fromisoformat(d) for d in sys.argv[1:]]
-last = {}
-cpu = [sum(os.times()[:4])]
 
-def on_step(outcome):
-    last[outcome.landing_date] = outcome.step
+def cpu_seconds():
+    # the process, its reaped children and its live ones (the engine's server, when it is one)
+    total = sum(os.times()[:4])
+    for child in me.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.Error:
+            pass
+    return total
 
-def rss_mib():
-    total = me.memory_info().rss
+def children_rss_mib():
+    total = 0
     for child in me.children(recursive=True):
         try:
             total += child.memory_info().rss
@@ -60,11 +66,14 @@ def rss_mib():
             pass
     return total / 2**20
 
+cpu = [cpu_seconds()]
+
 def record(outcome):
-    on_step(outcome)
     if outcome.step == "gate_silver":
-        now = sum(os.times()[:4])
-        print(json.dumps({"date": outcome.landing_date.isoformat(), "rss_mib": round(rss_mib()),
+        now = cpu_seconds()
+        runner, children = me.memory_info().rss / 2**20, children_rss_mib()
+        print(json.dumps({"date": outcome.landing_date.isoformat(), "rss_mib": round(runner + children),
+                          "runner_rss_mib": round(runner), "children_rss_mib": round(children),
                           "cpu_seconds": round(now - cpu[0], 2)}), flush=True)
         cpu[0] = now
 
@@ -95,17 +104,22 @@ def markdown(record: dict[str, Any]) -> str:
         "",
         f"{record['days']} landing dates at scale {record['scale']:g} in one `run_pipeline` process "
         "(ingestion, gates and silver; dbt and the gold steps excluded), each tree on a fresh lake, one "
-        "after the other. RSS of the runner and its live children after each date's silver gate; CPU "
-        "seconds of the date.",
+        "after the other. RSS of the runner and its live children (the engine's server when it runs in "
+        "one) after each date's silver gate; CPU seconds of the date, the server's included.",
         "",
-        "| date | " + " | ".join(f"{label} RSS MiB | {label} CPU s" for label in labels) + " |",
+        "| date | "
+        + " | ".join(f"{label} RSS MiB (runner + server) | {label} CPU s" for label in labels)
+        + " |",
         "| --- | " + " | ".join("---: | ---:" for _ in labels) + " |",
     ]
     for index, day in enumerate(record["dates"]):
         cells = []
         for label in labels:
             row = record["trees"][label][index]
-            cells += [str(row["rss_mib"]), str(row["cpu_seconds"])]
+            split = (
+                f" ({row['runner_rss_mib']} + {row['children_rss_mib']})" if row["children_rss_mib"] else ""
+            )
+            cells += [f"{row['rss_mib']}{split}", str(row["cpu_seconds"])]
         lines.append(f"| {day} | " + " | ".join(cells) + " |")
     lines.append("")
     return "\n".join(lines)

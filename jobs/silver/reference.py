@@ -174,13 +174,12 @@ def _latest_applied(spark: SparkSession, lake: Lake, table_name: str, source: st
     progress = lake.table("ops.silver_progress")
     if not delta.exists(progress):
         return None
-    row = (
-        delta.read(spark, progress)
-        .where((F.col("table") == table_name) & (F.col("source") == source) & (F.col("outcome") == "applied"))
-        .agg(F.max("landing_date").alias("latest"))
-        .first()
+    # Read in this process (delta-rs), as ``pending_batches`` reads the same table.
+    applied = DeltaTable(progress.path).to_pyarrow_table(
+        columns=["landing_date"],
+        filters=[("table", "=", table_name), ("source", "=", source), ("outcome", "=", "applied")],
     )
-    return row["latest"] if row else None
+    return max(applied.column("landing_date").to_pylist(), default=None)
 
 
 def transform_products(
