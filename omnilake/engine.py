@@ -106,6 +106,7 @@ server = SparkConnectServer("127.0.0.1", 0)
 server.start(background=True)
 host, port = server.listening_address
 print(f"{host} {port}", flush=True)
+os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing more is read from the pipe: never fill it
 sys.stdin.read()
 os._exit(0)
 """
@@ -131,6 +132,7 @@ def _start_server() -> tuple[subprocess.Popen, str]:
         raise EngineError(
             f"the Sail server did not start (exit code {server.returncode}); its errors are above"
         )
+    server.stdout.close()  # type: ignore[union-attr]
     host, port = address[0].split()
     return server, f"sc://{host}:{port}"
 
