@@ -5,15 +5,16 @@ expression string (``F.expr``, ``selectExpr``), for as long as its process lives
 What grows and what does not (resident memory of the one process that hosts the server, per call,
 after a warm-up; figures of one run on a shared 2-core machine, pysail 0.7.2, pyspark 4.2.1):
 
-    Config get (no plan)                                        0 KiB
-    AnalyzePlan, DataFrame API, no strings (range(1).schema)    0 KiB
-    ExecutePlan, DataFrame API, no strings (range(1).collect)   0-30 KiB
-    spark.sql("select 1") (parse, no execution)               ~50 KiB
-    spark.sql("select 1").collect()                          ~120 KiB
-    100 columns built with the Column API, collect            ~40 KiB
-    100 columns as F.expr strings, collect                 ~2,000 KiB
-    100 columns through selectExpr, collect                ~3,700 KiB
-    one filter string with 100 conjuncts, collect              ~0 KiB
+    Config get (no plan)                                          0 KiB
+    AnalyzePlan, DataFrame API, no strings (range(1).schema)   0-10 KiB
+    ExecutePlan, DataFrame API, no strings (range(1).collect)  0-30 KiB
+    spark.sql("select 1") (parse, no execution)                 ~50 KiB
+    spark.sql("select 1").collect()                            ~120 KiB
+    100 columns built with the Column API, collect            10-40 KiB
+    100 casts to a type named as text ('string'), collect       ~50 KiB
+    100 columns as F.expr strings, collect                   ~2,000 KiB
+    100 columns through selectExpr, collect                  ~3,700 KiB
+    one filter string with 100 conjuncts, collect                ~0 KiB
 
 So the growth is per *parse call* (one string = one parser), not per plan node, session, client
 channel or Config call: a new session every 50 calls (each released, its row ``DELETED`` in
