@@ -15,6 +15,7 @@ environment as ``make bootstrap`` installs it. The floor is ``pipeline_bench``'s
 of the same files.
 
     uv run python bench/fixed_cost_bench.py --baseline f37cc46 --scale 1 --repeats 2
+    uv run python bench/fixed_cost_bench.py --baseline main --baseline-tree /path/to/main-checkout
 
 Appends one JSON line to ``bench/results/fixed_cost.jsonl`` and rewrites ``fixed_cost.md``.
 """
@@ -136,7 +137,13 @@ def fresh_day(label: str, tree: Path, python_bin: Path, landing: Path, work: Pat
 
 
 def run(
-    baseline: str, after: str, scale: float, repeats: int, out_dir: Path, seed: int = 42
+    baseline: str,
+    after: str,
+    scale: float,
+    repeats: int,
+    out_dir: Path,
+    seed: int = 42,
+    baseline_tree: Path | None = None,
 ) -> dict[str, Any]:
     out_dir.joinpath("tmp").mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="fixed-cost-", dir=out_dir / "tmp"))
@@ -145,7 +152,10 @@ def run(
         _run_child(
             "generate", "generate", {"landing": str(landing), "days": 1, "scale": scale, "seed": seed}, work
         )
-        base_tree, base_venv = prepare_baseline(baseline, work / "baseline")
+        if baseline_tree is not None:  # a checkout installed as its Makefile does (bytecode and all)
+            base_tree, base_venv = baseline_tree, baseline_tree / ".venv"
+        else:
+            base_tree, base_venv = prepare_baseline(baseline, work / "baseline")
         trees = {
             "before": (base_tree, base_venv / "bin"),
             "after": (export_tree(after, work / "after" / "tree"), Path(sys.executable).parent),
@@ -232,6 +242,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--baseline", default="f37cc46", help="the commit to compare with")
+    parser.add_argument(
+        "--baseline-tree",
+        type=Path,
+        help="instead of --baseline's export: a checkout with its own .venv (e.g. one `make bootstrap` "
+        "installed, bytecode compiled); --baseline then only names it in the results",
+    )
     parser.add_argument("--after", default="HEAD", help="the commit measured against it")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--repeats", type=int, default=2)
@@ -240,7 +256,9 @@ def main() -> None:
     after = subprocess.run(
         ["git", "rev-parse", args.after], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.strip()
-    record = run(args.baseline, after, args.scale, args.repeats, args.out_dir)
+    record = run(
+        args.baseline, after, args.scale, args.repeats, args.out_dir, baseline_tree=args.baseline_tree
+    )
     print(json.dumps(record["summary"]))
 
 

@@ -6,7 +6,8 @@ this repository by default, or another checkout such as ``main`` at an earlier c
 before and after side by side) gets its own copy of it in a fresh lake and runs the pipeline's steps
 one date after another in its own child process, all checkouts at the same time so that they share
 the machine's conditions. Per step and date the child records the CPU seconds of the process and its
-reaped children (``os.times``; the embedded Sail engine runs in-process) and the wall seconds.
+reaped and live children (``os.times`` and psutil: the Sail engine's server is a live child) and the
+wall seconds.
 
 ``--steps`` limits the run to steps whose names start with the given prefixes (default: every step
 of a day, ingestion, gates, silver, the gold build and publish, so the slope is the whole day's).
@@ -48,8 +49,18 @@ DEFAULT_STEPS = ("ingest_", "gate_", "silver_", "gold_", "publish_")
 
 
 def _cpu_seconds() -> float:
+    """CPU of this process, its reaped children (dbt) and its live ones (the engine's server)."""
+    import psutil
+
     times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
+    live = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            usage = child.cpu_times()
+        except psutil.Error:
+            continue
+        live += usage.user + usage.system
+    return times.user + times.system + times.children_user + times.children_system + live
 
 
 def measure_history(dates: Sequence[date], prefixes: Sequence[str]) -> list[dict[str, Any]]:

@@ -13,7 +13,8 @@ so that its memory, CPU and I/O are its own:
 What is measured, per step, in the child that runs the pipeline:
 
 - wall seconds: ``StepOutcome.seconds``; the engine's start-up is its own line;
-- CPU seconds: ``os.times()`` of the process and its reaped children (the dbt subprocesses);
+- CPU seconds: ``os.times()`` of the process and its reaped children (the dbt subprocesses), plus
+  its live children's (psutil: the engine's server);
 - peak RSS: the process plus its live children, sampled every 0.1 s (children re-listed every second);
   the exact high-water marks of the process and of its largest child (``ru_maxrss``) are kept too;
 - bytes read: ``rchar`` of ``/proc/self/io`` (bytes passed to read calls, whether from disk or page
@@ -113,11 +114,21 @@ def _proc_io() -> dict[str, int]:
 
 
 def _cpu() -> dict[str, float]:
+    """CPU of this process and its children, reaped (dbt) or live (the engine's server)."""
+    import psutil
+
     times = os.times()
+    live_user = live_system = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            usage = child.cpu_times()
+        except psutil.Error:
+            continue
+        live_user, live_system = live_user + usage.user, live_system + usage.system
     return {
-        "user": times.user + times.children_user,
-        "system": times.system + times.children_system,
-        "children": times.children_user + times.children_system,
+        "user": times.user + times.children_user + live_user,
+        "system": times.system + times.children_system + live_system,
+        "children": times.children_user + times.children_system + live_user + live_system,
     }
 
 

@@ -3,8 +3,9 @@
 A round trip costs at least ~21 ms whatever the data, so a step's fixed cost is mostly its count of
 calls. This wraps the Spark Connect client's gRPC stub (every ExecutePlan, AnalyzePlan, Config,
 ReleaseExecute... goes through it) and runs the named steps for each landing date on the lake that
-``OMNILAKE_HOME`` points at, printing per step: CPU seconds of the process, of its main thread
-(the Python side: our code and the client) and the calls by kind.
+``OMNILAKE_HOME`` points at, printing per step: CPU seconds of the process and its children (the
+engine's server among them), of its main thread (the Python side: our code and the client) and
+the calls by kind.
 
     OMNILAKE_HOME=/tmp/lake uv run python bench/spark_calls.py 2026-01-01 2026-01-02 --steps ingest_
     ... --callers   # also the call sites in omnilake/, jobs/ and quality/ behind each kind
@@ -75,8 +76,18 @@ def counting(spark: Any, *, sites: bool = False) -> Iterator[Calls]:
 
 
 def _cpu_seconds() -> float:
+    """CPU of this process, its reaped children (dbt) and its live ones (the engine's server)."""
+    import psutil
+
     times = os.times()
-    return times.user + times.system
+    live = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            usage = child.cpu_times()
+        except psutil.Error:
+            continue
+        live += usage.user + usage.system
+    return times.user + times.system + times.children_user + times.children_system + live
 
 
 def profile_steps(dates: Sequence[date], prefixes: Sequence[str], *, sites: bool) -> list[dict[str, Any]]:

@@ -140,8 +140,13 @@ def _field_from_dict(contract_name: str, raw: dict[str, Any]) -> Field:
     )
 
 
+# libyaml's safe loader when PyYAML has it: the same documents, a ninth of the CPU (loading every
+# contract took 0.18 CPU-s of each pipeline process's start with the pure-Python loader).
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_contract_file(path: Path) -> Contract:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     if not isinstance(raw, dict) or "name" not in raw or "fields" not in raw:
         raise ContractError(f"{path}: a contract needs at least 'name' and 'fields'")
     layer = raw.get("layer") or path.parent.name

@@ -1,7 +1,11 @@
 """The engine: one function hands out the SparkSession every job uses.
 
-- ``sail`` (default): an embedded Sail Spark Connect server on a free loopback port, started once per
-  process and stopped at exit. No JVM. Sail reads its own ``SAIL_*`` variables when it starts:
+- ``sail`` (default): a Sail Spark Connect server of our own on a free loopback port, in a child
+  process started on first use and stopped at exit (or when the parent dies). No JVM. Its own
+  process, because Sail 0.7.2 never frees the parser it builds for each SQL or expression string
+  it parses (``docs/sail_issues/parser_memory_per_call.py``): only a process exit returns that
+  memory, so a multi-date run starts a fresh server between dates (``recycle_engine``). Sail
+  reads its own ``SAIL_*`` variables when it starts:
   ``SAIL_MODE=local-cluster`` (with ``SAIL_CLUSTER__WORKER_INITIAL_COUNT=2``) runs each plan's stages
   on in-process workers that shuffle over Arrow Flight, as a cluster would.
 - ``remote``: ``SPARK_REMOTE=sc://host:port`` points the same jobs at an Apache Spark or Databricks
@@ -18,6 +22,8 @@ import atexit
 import logging
 import os
 import re
+import subprocess
+import sys
 import threading
 import warnings
 from dataclasses import dataclass
@@ -60,21 +66,21 @@ class Engine:
     name: str
     spark: SparkSession
     remote_url: str | None = None
-    _server: object | None = None
+    _server: subprocess.Popen | None = None
     _shuffle_partitions: int | None = None
 
     def stop(self) -> None:
-        # The client must go before the embedded server, or the interpreter hangs at exit.
         try:
             self.spark.stop()
         finally:
             if self._server is not None:
-                self._server.stop()  # type: ignore[attr-defined]
+                _stop_server(self._server)
                 self._server = None
 
 
 _lock = threading.Lock()
 _engine: Engine | None = None
+_stop_registered = False
 
 
 def _quiet_pyspark() -> None:
@@ -91,6 +97,56 @@ def _configure(spark: SparkSession, settings: Settings) -> None:
 EMBEDDED_SESSION_TIMEOUT_SECONDS = 30 * 24 * 3600
 
 
+# The server process: prints its address, then serves until its stdin closes, which happens when
+# the parent stops it or dies in any way (so no server outlives its pipeline process).
+_SERVER_MAIN = """
+import os, sys
+from pysail.spark import SparkConnectServer
+server = SparkConnectServer("127.0.0.1", 0)
+server.start(background=True)
+host, port = server.listening_address
+print(f"{host} {port}", flush=True)
+os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing more is read from the pipe: never fill it
+sys.stdin.read()
+os._exit(0)
+"""
+
+SERVER_START_TIMEOUT_SECONDS = 120
+
+
+def _start_server() -> tuple[subprocess.Popen, str]:
+    """A Sail server in a child process, with the environment as it is now; its ``sc://`` URL."""
+    server = subprocess.Popen(
+        [sys.executable, "-c", _SERVER_MAIN],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    address: list[str] = []
+    reader = threading.Thread(target=lambda: address.append(server.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(SERVER_START_TIMEOUT_SECONDS)
+    if not address or not address[0].strip():
+        _stop_server(server)
+        raise EngineError(
+            f"the Sail server did not start (exit code {server.returncode}); its errors are above"
+        )
+    server.stdout.close()  # type: ignore[union-attr]
+    host, port = address[0].split()
+    return server, f"sc://{host}:{port}"
+
+
+def _stop_server(server: subprocess.Popen) -> None:
+    try:
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        server.kill()
+        server.wait()
+
+
 def _start_sail(settings: Settings) -> Engine:
     if settings.sail_memory_limit:
         # Sail's memory pool is unbounded by default; cap it unless the operator already chose.
@@ -100,24 +156,24 @@ def _start_sail(settings: Settings) -> Engine:
         )
     os.environ.setdefault("RUST_LOG", "error")
     # Sail ends a Spark Connect session idle for 15 minutes; a run that spends longer in dbt (or a
-    # worker between tasks) would then find its session gone. The embedded server serves this
-    # process only, so its session lives as long as the process does.
+    # worker between tasks) would then find its session gone. The server serves this process only,
+    # so its session lives as long as the process does.
     os.environ.setdefault("SAIL_SPARK__SESSION_TIMEOUT_SECS", str(EMBEDDED_SESSION_TIMEOUT_SECONDS))
     try:
-        from pysail.spark import SparkConnectServer
         from pyspark.sql import SparkSession
-    except ImportError as exc:  # pragma: no cover - the lock file installs both
-        raise EngineError(f"the sail engine needs pysail and pyspark[connect]: {exc}") from exc
-    server = SparkConnectServer("127.0.0.1", 0)
-    server.start(background=True)
-    host, port = server.listening_address
-    url = f"sc://{host}:{port}"
-    spark = SparkSession.builder.remote(url).getOrCreate()
+    except ImportError as exc:  # pragma: no cover - the lock file installs it
+        raise EngineError(f"the sail engine needs pyspark[connect]: {exc}") from exc
+    server, url = _start_server()
+    try:
+        spark = SparkSession.builder.remote(url).getOrCreate()
+    except Exception:
+        _stop_server(server)
+        raise
     # Reattachable execution lets a client resume a result stream after a dropped connection; over
-    # loopback to a server in this process there is none to resume, and it costs a ReleaseExecute
-    # call per response batch (about half of a pipeline's Spark Connect calls).
+    # loopback to a server of our own there is none to resume, and it costs a ReleaseExecute call
+    # per response batch (about half of a pipeline's Spark Connect calls).
     spark.client.disable_reattachable_execute()
-    log.info("started embedded Sail at %s", url)
+    log.info("started Sail at %s (process %d)", url, server.pid)
     return Engine("sail", spark, url, server)
 
 
@@ -169,14 +225,16 @@ _STARTERS = {"sail": _start_sail, "remote": _start_remote, "spark-local": _start
 
 def get_engine(settings: Settings | None = None) -> Engine:
     """The process-wide engine, started on first use and stopped at interpreter exit."""
-    global _engine
+    global _engine, _stop_registered
     with _lock:
         if _engine is None:
             settings = settings or get_settings()
             _quiet_pyspark()
             _engine = _STARTERS[settings.engine](settings)
             _configure(_engine.spark, settings)
-            atexit.register(stop_engine)
+            if not _stop_registered:
+                atexit.register(stop_engine)
+                _stop_registered = True
         return _engine
 
 
@@ -202,3 +260,15 @@ def stop_engine() -> None:
         if _engine is not None:
             engine, _engine = _engine, None
             engine.stop()
+
+
+def recycle_engine() -> None:
+    """Stop this process's own Sail server so that the next ``get_spark`` starts a fresh one.
+
+    A multi-date run calls this between dates: the memory Sail leaks per parsed string (about
+    0.1 MiB per SQL statement) goes back to the system with the old process, as it does between
+    Airflow tasks. A remote or classic engine is left running: nothing of it leaks here."""
+    with _lock:
+        engine = _engine
+    if engine is not None and engine._server is not None:
+        stop_engine()

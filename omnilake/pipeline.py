@@ -255,12 +255,17 @@ def run_pipeline(
     """Run every step for each date in order, as the scheduler would, one date after another.
 
     Documentation (dbt docs, Data Docs) is rendered once, with the last date; ``rebuild``
-    recomputes the incremental silver steps from all of bronze on the first date."""
+    recomputes the incremental silver steps from all of bronze on the first date. Each date after
+    the first gets a fresh engine server, as each Airflow task does (``engine.recycle_engine``)."""
+    from omnilake.engine import recycle_engine
+
     lake = lake or get_lake()
     ordered = topological(build_steps())
     outcomes = []
     dates = list(landing_dates)
     for index, landing_date in enumerate(dates):
+        if index:
+            recycle_engine()
         context = RunContext(
             run_id or new_run_id(),
             landing_date,

@@ -39,6 +39,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
 from jobs.bronze import snapshot_diff
+from jobs.bronze.file_rows import rows_of_files
 from jobs.bronze.parse import bronze_rows, classify, quarantine_rows
 from omnilake import delta
 from omnilake.contracts import all_contracts, landing_sources
@@ -247,12 +248,6 @@ def _in_landing_dates(column: str, files: list[StagedFile]) -> str:
     return f"{column} in ({', '.join(f'date{delta.sql_literal(d)}' for d in dates)})"
 
 
-def _in_partitions(files: list[StagedFile]):
-    """``files``' rows as a DataFrame filter, pruned to their landing-date partitions."""
-    dates = sorted({s.file.landing_date for s in files})
-    return F.col("_landing_date").isin(dates) & F.col("_file_hash").isin([s.file_hash for s in files])
-
-
 def _landing_dates(files: list[StagedFile]) -> list[date]:
     return sorted({s.file.landing_date for s in files})
 
@@ -367,8 +362,12 @@ def _record_drift(
                     now,
                 )
             )
+    # A CSV record's fields are named by its file's header, whose unknown columns staging noted
+    # above: only JSON records can carry fields of their own, so only they are asked of the engine.
     unknown = (
-        classified.select(
+        []
+        if all_contracts()[f"landing.{source}"].format == "csv"
+        else classified.select(
             "_source_file", "_file_hash", "_landing_date", F.explode("_unknown_fields").alias("column")
         )
         .groupBy("_source_file", "_file_hash", "_landing_date", "column")
@@ -436,38 +435,28 @@ def _reconcile(
     also this batch's quarantined rows by reason.
 
     A snapshot feed's file also has ``unchanged`` records (counted in ``ops.snapshot_state``); its
-    ``gone`` rows in bronze are not records of the file and are not counted. Both tables are counted
-    in one query (one round trip instead of three)."""
+    ``gone`` rows in bronze are not records of the file and are not counted. Both tables are read
+    in this process (``file_rows``): a count per file, not engine work."""
     if not readable:
         return {}, Counter()
     hashes = [s.file_hash for s in readable]
-    in_bronze = (
-        delta.read(spark, lake.table(f"bronze.{source}"))
-        .where(_in_partitions(readable) & ~F.col("_change").eqNullSafe("gone"))
-        .select(
-            "_file_hash",
-            F.lit(True).alias("_in_bronze"),
-            F.lit(None).cast("string").alias("reason"),
-            F.lit(None).cast("string").alias("_batch_id"),
-        )
-    )
-    in_quarantine = (
-        delta.read(spark, lake.table(f"quarantine.{source}"))
-        .where(_in_partitions(readable))
-        .select("_file_hash", F.lit(False).alias("_in_bronze"), "reason", "_batch_id")
-    )
-    grouped = (
-        in_bronze.unionByName(in_quarantine)
-        .groupBy("_file_hash", "_in_bronze", "reason", "_batch_id")
-        .count()
-        .collect()
-    )
     in_table: dict[tuple[str, bool], int] = Counter()
     reasons: Counter = Counter()
-    for r in grouped:
-        in_table[(r["_file_hash"], r["_in_bronze"])] += int(r["count"])
-        if not r["_in_bronze"] and r["_batch_id"] == batch_id:
-            reasons[r["reason"]] += int(r["count"])
+    bronze = lake.table(f"bronze.{source}")
+    if delta.exists(bronze):
+        rows = rows_of_files(bronze.path, readable, ["_file_hash", "_change"])
+        for file_hash, change in zip(*(rows.column(c).to_pylist() for c in rows.column_names), strict=True):
+            if change != "gone":
+                in_table[(file_hash, True)] += 1
+    quarantine = lake.table(f"quarantine.{source}")
+    if delta.exists(quarantine):
+        rows = rows_of_files(quarantine.path, readable, ["_file_hash", "reason", "_batch_id"])
+        for file_hash, reason, row_batch in zip(
+            *(rows.column(c).to_pylist() for c in rows.column_names), strict=True
+        ):
+            in_table[(file_hash, False)] += 1
+            if row_batch == batch_id:
+                reasons[reason] += 1
     counts = {h: (in_table.get((h, True), 0), in_table.get((h, False), 0)) for h in hashes}
     rows = [
         (

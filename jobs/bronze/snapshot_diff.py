@@ -46,6 +46,7 @@ from deltalake import DeltaTable, write_deltalake
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from jobs.bronze.file_rows import rows_of_files
 from omnilake import delta
 from omnilake.contracts import Contract, contract
 from omnilake.feeds import load_feeds
@@ -224,13 +225,10 @@ class SnapshotDiff:
         quarantine = lake.table(f"quarantine.{self.source}")
         quarantined: set[tuple[str, int]] = set()
         if delta.exists(quarantine):  # records parsed in this run came from this run's files
-            quarantined = {
-                (r["_file_hash"], int(r["_line"]))
-                for r in delta.read(spark, quarantine)
-                .where(F.col("_file_hash").isin(self.hashes))
-                .select("_file_hash", "_line")
-                .collect()
-            }
+            rows = rows_of_files(quarantine.path, [f.staged for f in self.files], ["_file_hash", "_line"])
+            quarantined = set(
+                zip(rows.column("_file_hash").to_pylist(), rows.column("_line").to_pylist(), strict=True)
+            )
         resolved = []
         for state in self._state_tables:
             origins = zip(

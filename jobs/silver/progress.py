@@ -16,8 +16,11 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+import pyarrow as pa
+from deltalake import DeltaTable, write_deltalake
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from omnilake import delta
 from omnilake.lake import Lake
@@ -45,28 +48,42 @@ def pending_batches(
     everything: bool = False,
 ) -> list[Batch]:
     """Files of ``source`` ingested (on or before ``up_to``) that ``table`` has not taken in yet
-    (``everything``: taken in or not, for a rebuild), oldest delivery first."""
+    (``everything``: taken in or not, for a rebuild), oldest delivery first.
+
+    Both tables are read in this process (delta-rs), as ingestion reads the ledger: a lookup of a
+    few rows per delivery, not engine work (through Spark Connect, two scans, a join and a collect)."""
     ledger = lake.table("ops.ingestion_ledger")
     if not delta.exists(ledger):
         return []
-    files = (
-        delta.read(spark, ledger)
-        .where((F.col("source") == source) & (F.col("status") == "ingested"))
-        .select("file_hash", "batch_id", "landing_date")
+    files = DeltaTable(ledger.path).to_pyarrow_table(
+        columns=["file_hash", "batch_id", "landing_date"],
+        filters=[("source", "=", source), ("status", "=", "ingested")],
     )
-    if up_to is not None:
-        files = files.where(F.col("landing_date") <= F.lit(up_to))
+    pending = {
+        (file_hash, batch_id, landing_date)
+        for file_hash, batch_id, landing_date in _rows(files)
+        if up_to is None or landing_date <= up_to
+    }
+    if not everything:
+        done = taken_in(lake, table, source)
+        pending = {(h, b, d) for h, b, d in pending if (h, b) not in done}
+    batches = [Batch(source, h, b, d) for h, b, d in pending]
+    return sorted(batches, key=lambda b: (b.landing_date, b.file_hash, b.batch_id))
+
+
+def taken_in(lake: Lake, table: str, source: str) -> set[tuple[str, str]]:
+    """(file hash, batch id) of every ``source`` batch ``table`` has recorded (applied or skipped)."""
     progress = lake.table("ops.silver_progress")
-    if delta.exists(progress) and not everything:
-        done = (
-            delta.read(spark, progress)
-            .where((F.col("table") == table) & (F.col("source") == source))
-            .select("file_hash", "batch_id")
-        )
-        files = files.join(done, ["file_hash", "batch_id"], "left_anti")
-    rows = files.distinct().collect()
-    batches = [Batch(source, r["file_hash"], r["batch_id"], r["landing_date"]) for r in rows]
-    return sorted(batches, key=lambda b: (b.landing_date, b.file_hash))
+    if not delta.exists(progress):
+        return set()
+    rows = DeltaTable(progress.path).to_pyarrow_table(
+        columns=["file_hash", "batch_id"], filters=[("table", "=", table), ("source", "=", source)]
+    )
+    return set(_rows(rows))
+
+
+def _rows(table: pa.Table) -> list[tuple]:
+    return list(zip(*(table.column(c).to_pylist() for c in table.column_names), strict=True))
 
 
 def read_batches(spark: SparkSession, lake: Lake, batches: list[Batch]) -> DataFrame:
@@ -89,11 +106,30 @@ def record_batches(
     run_id: str | None,
     outcome: str = "applied",
 ) -> None:
-    """Mark ``batches`` as taken in by ``table`` (after the silver write they fed)."""
+    """Mark ``batches`` as taken in by ``table`` (after the silver write they fed); insert-only on
+    the keys, so a batch recorded before keeps its first outcome. Written in this process
+    (delta-rs), bounded in files and checkpointed like every write (``delta.prepare_write``)."""
     if not batches:
         return
     progress = lake.table("ops.silver_progress")
+    delta.prepare_write(spark, progress)
     now = datetime.now(UTC).replace(tzinfo=None)
-    rows = [(table, b.source, b.file_hash, b.batch_id, b.landing_date, outcome, run_id, now) for b in batches]
-    delta.merge(spark.createDataFrame(rows, progress.contract.spark_schema()), progress, update="none")
+    recorded = {
+        (source, *key) for source in {b.source for b in batches} for key in taken_in(lake, table, source)
+    }
+    new = {}
+    for b in batches:
+        key = (b.source, b.file_hash, b.batch_id)
+        if key not in recorded:
+            new.setdefault(
+                key, (table, b.source, b.file_hash, b.batch_id, b.landing_date, outcome, run_id, now)
+            )
+    if new:
+        schema = progress.contract.spark_schema()
+        rows = pa.Table.from_pylist(
+            [dict(zip(schema.names, row, strict=True)) for row in new.values()],
+            schema=to_arrow_schema(schema, timezone="UTC"),
+        )
+        write_deltalake(progress.path, rows, mode="append")
+        delta.checkpoint_if_due(progress.path)
     log.info("%s took in %d %s batch(es) (%s)", table, len(batches), batches[0].source, outcome)

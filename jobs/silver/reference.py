@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from datetime import date
 
+import pyarrow as pa
+from deltalake import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -172,13 +174,12 @@ def _latest_applied(spark: SparkSession, lake: Lake, table_name: str, source: st
     progress = lake.table("ops.silver_progress")
     if not delta.exists(progress):
         return None
-    row = (
-        delta.read(spark, progress)
-        .where((F.col("table") == table_name) & (F.col("source") == source) & (F.col("outcome") == "applied"))
-        .agg(F.max("landing_date").alias("latest"))
-        .first()
+    # Read in this process (delta-rs), as ``pending_batches`` reads the same table.
+    applied = DeltaTable(progress.path).to_pyarrow_table(
+        columns=["landing_date"],
+        filters=[("table", "=", table_name), ("source", "=", source), ("outcome", "=", "applied")],
     )
-    return row["latest"] if row else None
+    return max(applied.column("landing_date").to_pylist(), default=None)
 
 
 def transform_products(
@@ -193,6 +194,31 @@ def transform_locations(
     return apply_snapshot(spark, lake, "locations", "stores", location_rows, up_to, run_id, location_problem)
 
 
+def _range_from_stats(table, column: str) -> tuple[date, date] | bool | None:
+    """(min, max) of ``column`` over the table's rows from the Delta log's per-file statistics (no data
+    file opened, so the cost follows the files, not the rows or the days of history); None when no
+    row has a value; False when a file with rows lacks the statistics to tell."""
+    files = pa.table(DeltaTable(table.path).get_add_actions(flatten=True))
+    names = (f"min.{column}", f"max.{column}", f"null_count.{column}")
+    if files.num_rows == 0:
+        return None
+    if any(name not in files.column_names for name in names):
+        return False
+    lows, highs, nulls = (files.column(name).to_pylist() for name in names)
+    span = None
+    for rows, low, high, null in zip(
+        files.column("num_records").to_pylist(), lows, highs, nulls, strict=True
+    ):
+        if rows == 0:
+            continue
+        if rows is None or null is None or (low is None and null < rows):
+            return False
+        if low is None:  # every row of the file is null in the column
+            continue
+        span = (low, high) if span is None else (min(span[0], low), max(span[1], high))
+    return span
+
+
 def data_date_range(spark: SparkSession, lake: Lake) -> tuple[date, date] | None:
     """First and last date of the silver facts (order and till business dates, inventory days)."""
     ranges = []
@@ -203,9 +229,14 @@ def data_date_range(spark: SparkSession, lake: Lake) -> tuple[date, date] | None
     ):
         table = lake.table(name)
         if delta.exists(table):
-            row = delta.read(spark, table).agg(F.min(column).alias("lo"), F.max(column).alias("hi")).first()
-            if row and row["lo"] is not None:
-                ranges.append((row["lo"], row["hi"]))
+            span = _range_from_stats(table, column)
+            if span is False:  # some file has rows but no statistics for the column: ask the engine
+                row = (
+                    delta.read(spark, table).agg(F.min(column).alias("lo"), F.max(column).alias("hi")).first()
+                )
+                span = (row["lo"], row["hi"]) if row and row["lo"] is not None else None
+            if span is not None:
+                ranges.append(span)
     if not ranges:
         return None
     return min(lo for lo, _ in ranges), max(hi for _, hi in ranges)

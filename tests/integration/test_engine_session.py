@@ -50,3 +50,58 @@ def test_a_session_idle_past_sails_timeout_is_gone():
 def test_the_embedded_session_lives_as_long_as_the_process():
     out = _idle_then_query(None)
     assert "rows 3" in out and f"timeout {EMBEDDED_SESSION_TIMEOUT_SECONDS}" in out
+
+
+RECYCLE = """
+import os
+from omnilake.engine import get_engine, get_spark, recycle_engine, stop_engine
+first = get_engine()._server
+assert get_spark().range(3).count() == 3
+recycle_engine()
+print("first exit code", first.poll())
+second = get_engine()._server
+print("fresh server", second.pid != first.pid, get_spark().range(4).count())
+stop_engine()
+print("second exit code", second.poll())
+"""
+
+
+def test_recycling_the_engine_ends_its_server_and_the_next_session_gets_a_fresh_one():
+    done = subprocess.run([sys.executable, "-c", RECYCLE], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "first exit code 0" in done.stdout
+    assert "fresh server True 4" in done.stdout
+    assert "second exit code 0" in done.stdout
+
+
+DIE_WITH_SERVER = """
+import os, signal
+from omnilake.engine import get_engine, get_spark
+get_spark().range(1).collect()
+print(get_engine()._server.pid, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # no atexit, no stop: only the closed pipe tells the server
+"""
+
+
+def test_the_server_does_not_outlive_a_killed_pipeline_process():
+    import time
+    from pathlib import Path
+
+    # No pipe of the test's is inherited by the server: a write to a closed one could end it too.
+    pipeline = subprocess.Popen(
+        [sys.executable, "-c", DIE_WITH_SERVER], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    server = int(pipeline.stdout.readline())
+    pipeline.wait(timeout=180)
+    status = Path(f"/proc/{server}/status")
+
+    def running() -> bool:  # a zombie has exited, and waits only for init to reap it
+        try:
+            return "zombie" not in status.read_text()
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 30
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not running()
