@@ -97,7 +97,7 @@ def ensure_table(spark: SparkSession, table: Table) -> DeltaTable | None:
             f"{table} on disk has column(s) {sorted(unknown)} that its contract lacks; "
             f"add them to {table.contract.path} (columns are never dropped silently)"
         )
-    if _retype_to_text(spark, table, delta, declared):
+    if _retype_to_text(spark, table, delta, declared) or _repartition(spark, table, delta):
         delta = DeltaTable(table.path)
     added = [f for f in declared.fields if f.name not in on_disk]
     if added:
@@ -159,6 +159,22 @@ def _retype_to_text(spark: SparkSession, table: Table, delta: DeltaTable, declar
         writer = writer.partitionBy(*table.partition_by)
     writer.save(table.path)
     log.warning("migrated %s: %s rewritten as text", table, [f.name for f in changed])
+    return True
+
+
+def _repartition(spark: SparkSession, table: Table, delta: DeltaTable) -> bool:
+    """Rewrite ``table`` once when its contract's partition columns are not those on disk (True when
+    it did): a table that became partitioned (``silver.orders`` by ``business_date``, so that a
+    change rewrites the days of its orders, not the whole table) is migrated on its next write."""
+    on_disk = tuple(delta.metadata().partition_columns)
+    if on_disk == table.partition_by:
+        return False
+    current = spark.read.format("delta").load(table.path)
+    writer = current.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+    if table.partition_by:
+        writer = writer.partitionBy(*table.partition_by)
+    writer.save(table.path)
+    log.warning("migrated %s: partitioned by %s (was %s)", table, list(table.partition_by), list(on_disk))
     return True
 
 

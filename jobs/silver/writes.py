@@ -13,6 +13,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from omnilake import delta
 from omnilake.lake import Lake, Table
+from omnilake.settings import get_settings
 from omnilake.storage.transient import sweep_stale
 
 
@@ -43,18 +44,30 @@ def changed(columns: Sequence[str]) -> str:
 
 
 def replace_matching(
-    spark: SparkSession, rows: DataFrame, table: Table, on: Sequence[str]
+    spark: SparkSession,
+    rows: DataFrame,
+    table: Table,
+    on: Sequence[str],
+    *,
+    target_where: str | None = None,
 ) -> tuple[int, int]:
     """Delete every row of ``table`` matching ``rows`` on ``on``, then append ``rows``.
 
     Returns (rows deleted, rows written). A MERGE ... DELETE, because Sail's DELETE takes no
     subquery; two commits, and running it again after a crash in between gives the same table.
+    ``target_where`` (a predicate over ``t`` with literals, as for ``delta.merge``) limits the rows
+    that may be deleted, so that only those partitions are read and rewritten; the caller vouches
+    that every row matching ``rows`` satisfies it.
     """
     checked = delta.check_schema(rows, table)
-    delta.ensure_table(spark, table)
+    delta.prepare_write(spark, table)
+    if table.partition_by:
+        delta.bound_files_for_merge(table, get_settings().merge_max_files)
     view = f"replaced_keys_{uuid.uuid4().hex}"
     checked.select(*on).distinct().createOrReplaceTempView(view)
     condition = " and ".join(f"t.`{c}` = s.`{c}`" for c in on)
+    if target_where:
+        condition += f" and ({target_where})"
     try:
         before = delta.version(table)
         spark.sql(
