@@ -299,13 +299,6 @@ def touched_days(spark: SparkSession, orders: DataFrame, orders_table, lines_tab
     return sorted(r["business_date"] for r in days.collect())
 
 
-def on_days(days: Sequence[date]) -> str:
-    """A merge's target predicate on the ``business_date`` partitions ``days`` (literals, so they prune)."""
-    if not days:
-        return "false"
-    return "t.`business_date` in (" + ", ".join(f"date'{d.isoformat()}'" for d in days) + ")"
-
-
 # --- the job -------------------------------------------------------------------------------------
 
 
@@ -334,12 +327,14 @@ def transform_orders(
             staged(order_line_rows(winners, lookups.products(spark, lake)), lake, "order_lines") as lines,
             staged(order_rows(winners, lines, identity), lake, "orders") as orders,
         ):
-            target = on_days(touched_days(spark, orders, orders_table, lines_table))
+            days = {"business_date": touched_days(spark, orders, orders_table, lines_table)}
             merged = delta.merge(
-                orders, orders_table, update_when="s.updated_at > t.updated_at", target_where=target
+                orders, orders_table, update_when="s.updated_at > t.updated_at", target_partitions=days
             )
             crash_point("silver.orders.after_merge")
-            replaced, written = replace_matching(spark, lines, lines_table, ["order_id"], target_where=target)
+            replaced, written = replace_matching(
+                spark, lines, lines_table, ["order_id"], target_partitions=days
+            )
         history = delta.merge(
             status_history_rows(good), lake.table("silver.order_status_history"), update="none"
         )
