@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 from deltalake import DeltaTable
+from pyspark.sql import functions as F
 
 from jobs.silver.orders import transform_orders
 from omnilake import delta
@@ -118,3 +119,29 @@ def test_an_unpartitioned_orders_table_is_partitioned_once_on_its_next_write(spa
     delta.ensure_table(spark, table)
     assert DeltaTable(table.path).metadata().partition_columns == ["business_date"]
     assert rows_of(spark, lake, "silver.orders", "order_id") == held
+
+
+def test_the_compaction_before_a_pruned_merge_leaves_the_partitions_it_targets(spark, lake):
+    table = lake.table("silver.orders")
+    first, second = date(2024, 2, 20), date(2024, 2, 25)
+    deliver(
+        spark,
+        lake,
+        "orders",
+        DAY1,
+        [
+            placed(7, "2024-02-20T09:00:00-05:00", "2024-02-20T09:00:00-05:00"),
+            placed(8, "2024-02-25T09:00:00-05:00", "2024-02-25T09:00:00-05:00"),
+        ],
+    )
+    transform_orders(spark, lake)
+    more = delta.read(spark, table).withColumn("order_id", F.concat("order_id", F.lit("-b")))
+    delta.append(more, table)  # a second file in each day
+    held = files_by_day(lake, "silver.orders")
+    assert {day: len(files) for day, files in held.items()} == {first: 2, second: 2}
+
+    delta.bound_files_for_merge(table, 1, leave={"business_date": [first]})
+    after = files_by_day(lake, "silver.orders")
+    assert after[first] == held[first]  # the merge's target: left for the merge to rewrite
+    assert len(after[second]) == 1 and after[second].isdisjoint(held[second])
+    assert len(rows_of(spark, lake, "silver.orders", "order_id")) == 4
