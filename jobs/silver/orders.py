@@ -288,15 +288,18 @@ def touched_days(spark: SparkSession, orders: DataFrame, orders_table, lines_tab
     the days silver holds those orders and their lines on now. These differ only when a change moved
     an order's ``created_at`` to another day (or a crash came between the two writes of such a
     change); reading the held days makes the pruned writes exact even then (two columns of each
-    table are scanned, nothing is rewritten outside these days)."""
+    table are scanned, nothing is rewritten outside these days).
+
+    Three small queries rather than one union: on a Sail cluster a plan's scans and joins are
+    scheduled at once, and the union of both joins needed more task slots than two workers have."""
     ids = orders.select("order_id")
-    held = [
+    queries = [orders.select("business_date")] + [
         delta.read(spark, table).select("order_id", "business_date").join(ids, "order_id", "left_semi")
         for table in (orders_table, lines_table)
     ]
-    days = orders.select("business_date").unionByName(held[0].select("business_date"))
-    days = days.unionByName(held[1].select("business_date")).distinct()
-    return sorted(r["business_date"] for r in days.collect())
+    return sorted(
+        {r["business_date"] for q in queries for r in q.select("business_date").distinct().collect()}
+    )
 
 
 # --- the job -------------------------------------------------------------------------------------
