@@ -528,43 +528,6 @@ def connected_components(
     raise RuntimeError(f"connected components did not converge in {max_iterations} rounds")
 
 
-def contracted_components(
-    nodes: DataFrame, edges: DataFrame, parts: DataFrame, scratch: Scratch
-) -> tuple[DataFrame, int]:
-    """``connected_components(nodes, edges)`` computed on the graph with each of ``parts`` (node,
-    label: components of a subgraph of ``edges``, the strong components) contracted to its label.
-
-    The label of every node is the same: a part's label is its smallest node id, so the smallest id
-    of a contracted component is the smallest of the original one. But a label crosses a part in one
-    round instead of one round per step of the part's diameter (a person's many identifiers), so
-    the rounds follow the chains of weak identifiers between parts only."""
-    part = parts.select("node", F.col("label").alias("_part"))
-
-    def contracted(df: DataFrame, column: str) -> DataFrame:
-        renamed = part.select(F.col("node").alias(column), F.col("_part").alias(f"_{column}_part"))
-        return (
-            df.join(renamed, column, "left")
-            .withColumn(column, F.coalesce(f"_{column}_part", column))
-            .drop(f"_{column}_part")
-        )
-
-    small_edges = contracted(contracted(edges.select("src", "dst"), "src"), "dst").where(
-        F.col("src") != F.col("dst")
-    )
-    mapped = scratch.materialise(
-        nodes.select("node")
-        .distinct()
-        .join(part, "node", "left")
-        .select("node", F.coalesce("_part", "node").alias("_contracted")),
-        "contracted_nodes",
-    )
-    labels, rounds = connected_components(
-        mapped.select(F.col("_contracted").alias("node")), small_edges, scratch
-    )
-    result = mapped.join(labels.select(F.col("node").alias("_contracted"), "label"), "_contracted")
-    return result.select("node", "label"), rounds
-
-
 # --- 2. the over-merge guard ---------------------------------------------------------------------
 
 
@@ -746,7 +709,7 @@ def resolve(
             ),
             "kept_nodes",
         )
-        labels, rounds = contracted_components(kept_nodes, used_edges, strong_labels, scratch)
+        labels, rounds = connected_components(kept_nodes, used_edges, scratch)
         components = scratch.materialise(labels.join(kept_nodes, "node"), "components")
         if reunited(components, splits):
             log.warning("identity: a split's two sides are linked again through new identifiers")

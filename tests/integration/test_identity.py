@@ -155,30 +155,3 @@ def test_one_persons_two_accounts_are_joined_by_her_own_mobile(spark, lake):
     found = keys(spark, lake)
     assert key_of(found, "web_customer_id", "101") == key_of(found, "web_customer_id", "102")
     assert key_of(found, "phone", "+13125550101") == key_of(found, "web_customer_id", "101")
-
-
-def test_components_over_contracted_strong_parts_give_the_labels_of_the_whole_graph_in_fewer_rounds(
-    spark, lake
-):
-    """Strong parts e1-e2-e3-e4 and m1-m2 joined by a device d1 (at e4 and m1), and a pair x-y. The
-    smallest id, d1, labels the first component; from scratch it walks the chain e4, e3, e2, e1 (four
-    rounds and one that changes nothing), contracted it reaches each part in one round."""
-    from jobs.silver.identity import Scratch, connected_components, contracted_components
-
-    nodes = spark.createDataFrame(
-        [(n,) for n in ["d1", "e1", "e2", "e3", "e4", "m1", "m2", "x", "y"]], "node string"
-    )
-    pairs = [("e1", "e2"), ("e2", "e3"), ("e3", "e4"), ("d1", "e4"), ("d1", "m1"), ("m1", "m2"), ("x", "y")]
-    edges = spark.createDataFrame(pairs, "src string, dst string")
-    part_of = {"e1": "e1", "e2": "e1", "e3": "e1", "e4": "e1", "m1": "m1", "m2": "m1", "x": "x", "y": "x"}
-    parts = spark.createDataFrame(list(part_of.items()), "node string, label string")
-    scratch = Scratch(lake, "test")
-    try:
-        plain, plain_rounds = connected_components(nodes, edges, scratch)
-        contracted, contracted_rounds = contracted_components(nodes, edges, parts, scratch)
-        expected = {n: "d1" for n in ["d1", "e1", "e2", "e3", "e4", "m1", "m2"]} | {"x": "x", "y": "x"}
-        assert {r["node"]: r["label"] for r in plain.collect()} == expected
-        assert {r["node"]: r["label"] for r in contracted.collect()} == expected
-    finally:
-        scratch.cleanup()
-    assert (plain_rounds, contracted_rounds) == (5, 2)
