@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Literal
 
 import pyarrow as pa
@@ -97,7 +99,7 @@ def ensure_table(spark: SparkSession, table: Table) -> DeltaTable | None:
             f"{table} on disk has column(s) {sorted(unknown)} that its contract lacks; "
             f"add them to {table.contract.path} (columns are never dropped silently)"
         )
-    if _retype_to_text(spark, table, delta, declared):
+    if _retype_to_text(spark, table, delta, declared) or _repartition(spark, table, delta):
         delta = DeltaTable(table.path)
     added = [f for f in declared.fields if f.name not in on_disk]
     if added:
@@ -159,6 +161,22 @@ def _retype_to_text(spark: SparkSession, table: Table, delta: DeltaTable, declar
         writer = writer.partitionBy(*table.partition_by)
     writer.save(table.path)
     log.warning("migrated %s: %s rewritten as text", table, [f.name for f in changed])
+    return True
+
+
+def _repartition(spark: SparkSession, table: Table, delta: DeltaTable) -> bool:
+    """Rewrite ``table`` once when its contract's partition columns are not those on disk (True when
+    it did): a table that became partitioned (``silver.orders`` by ``business_date``, so that a
+    change rewrites the days of its orders, not the whole table) is migrated on its next write."""
+    on_disk = tuple(delta.metadata().partition_columns)
+    if on_disk == table.partition_by:
+        return False
+    current = spark.read.format("delta").load(table.path)
+    writer = current.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+    if table.partition_by:
+        writer = writer.partitionBy(*table.partition_by)
+    writer.save(table.path)
+    log.warning("migrated %s: partitioned by %s (was %s)", table, list(table.partition_by), list(on_disk))
     return True
 
 
@@ -231,6 +249,7 @@ def merge(
     update_when: str | None = None,
     update: Literal["all", "none"] = "all",
     target_where: str | None = None,
+    target_partitions: Mapping[str, Sequence[object]] | None = None,
 ) -> MergeResult:
     """Upsert ``df`` into ``table`` on its keys with SQL MERGE (works on Sail and on Spark + Delta).
 
@@ -240,6 +259,9 @@ def merge(
     partition predicate with literals (``t.`d` in (date'2026-01-01')``) lets the engine read and
     rewrite only those partitions instead of the whole table. The caller vouches that no source
     row's key is held by a target row outside it (such a row would be inserted a second time).
+    ``target_partitions`` (partition column -> values) is that predicate given as partition values
+    (``partitions_predicate``); the compaction before the merge then leaves those partitions alone,
+    since the merge rewrites their files anyway.
     """
     keys = on or table.keys
     if not keys:
@@ -247,8 +269,12 @@ def merge(
     checked = check_schema(df, table)
     spark = checked.sparkSession
     prepare_write(spark, table)  # bounds an unpartitioned table's files
+    if target_partitions is not None:
+        if target_where:
+            raise ValueError("pass target_where or target_partitions, not both")
+        target_where = partitions_predicate(target_partitions)
     if table.partition_by:
-        bound_files_for_merge(table, get_settings().merge_max_files)
+        bound_files_for_merge(table, get_settings().merge_max_files, leave=target_partitions)
     before = _version(table)
     view = f"merge_source_{uuid.uuid4().hex}"
     checked.createOrReplaceTempView(view)
@@ -270,19 +296,42 @@ def merge(
     return _merge_metrics(table, before)
 
 
-def bound_files_for_merge(table: Table, max_files: int) -> int | None:
+def partitions_predicate(partitions: Mapping[str, Sequence[object]], alias: str = "t") -> str:
+    """``t.`c` in (...) and ...`` over partition values (literals, so that the engine prunes by them);
+    ``false`` when some column has no value (nothing is selected)."""
+    if any(not values for values in partitions.values()):
+        return "false"
+    return " and ".join(
+        f"{alias}.`{column}` in ({', '.join(_partition_literal(v) for v in values)})"
+        for column, values in partitions.items()
+    )
+
+
+def _partition_literal(value: object) -> str:
+    if isinstance(value, date):
+        return f"date'{value.isoformat()}'"
+    return sql_literal(value)
+
+
+def bound_files_for_merge(
+    table: Table, max_files: int, *, leave: Mapping[str, Sequence[object]] | None = None
+) -> int | None:
     """Compact ``table`` if it has more than ``max_files`` data files; the new file count, or None
-    if it was left alone.
+    if it was left alone. ``leave`` (partition column -> values) names partitions not to compact:
+    those the coming write rewrites anyway.
 
     Sail plans a MERGE with one scan task per target file and schedules them all at once with the
     source's tasks (docs/sail_issues/merge_task_region.py). On a cluster that must fit in the
     workers' task slots, and a table every run merges a few rows into (the silver progress log, a
     daily fact) gains a file per run, so without this a long-lived lake stops merging.
     """
-    return _bound_files(table, DeltaTable(table.path), max_files)
+    filters = [
+        (column, "not in", [str(v) for v in values]) for column, values in (leave or {}).items() if values
+    ]
+    return _bound_files(table, DeltaTable(table.path), max_files, filters or None)
 
 
-def _bound_files(table: Table, delta: DeltaTable, max_files: int) -> int | None:
+def _bound_files(table: Table, delta: DeltaTable, max_files: int, partition_filters=None) -> int | None:
     """Compact when ``delta`` (``table`` as loaded) has more than ``max_files`` data files.
 
     Every write makes at least one file, and every read, delete and merge opens each live file: an
@@ -292,7 +341,7 @@ def _bound_files(table: Table, delta: DeltaTable, max_files: int) -> int | None:
     files = len(delta.file_uris())
     if files <= max_files:
         return None
-    delta.optimize.compact()
+    delta.optimize.compact(partition_filters=partition_filters)
     checkpoint_if_due(table.path)
     after = len(DeltaTable(table.path).file_uris())
     log.info("compacted %s: %d files -> %d", table, files, after)

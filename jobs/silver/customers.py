@@ -4,7 +4,8 @@ Contact points are chosen per person from the records that carry them and are st
 pseudonyms (``identifier_hash``) and masked display forms, never in clear text:
 
 - e-mail: the CRM's, else the web account's, else one typed at checkout, else an identify call's;
-  the most recently seen within the same source;
+  the most recently seen within the same source; points given by one source at one time (a person
+  with two CRM memberships) are told apart by their pseudonym, so the choice needs no clear text;
 - phone: the CRM's, else one given with an order, else an identify call's. A household landline
   can be a person's contact phone even though identity resolution does not use it as evidence;
 - web_customer_id: the account the person used most recently (a person may hold two);
@@ -20,10 +21,9 @@ each run extends with its new bronze batches only (``ops.silver_progress``):
 keys disappear and their survivor carries the union of the contact points. The CRM is held in bronze
 as changes (``jobs.bronze.snapshot_diff``): an unchanged member has no row in a later batch, so a run
 with a new CRM batch re-reads the CRM's change rows (few: they follow changes, not days) and a
-member's snapshot date follows the latest snapshot listing them. Evidence keeps pseudonyms only, so
-when two contact points tie on source and time (the clear value breaks that tie) or the evidence is
-empty (a new lake, after an erasure) a run reads all of bronze instead, as ``rebuild`` does; both
-give the same table.
+member's snapshot date follows the latest snapshot listing them. When the evidence is empty (a new
+lake, after an erasure) a run reads all of bronze instead, as ``rebuild`` does; both give the same
+table.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.silver.identity import Scratch
@@ -151,6 +151,15 @@ def contact_candidates(
     ).select("customer_key", "c.kind", "c.value", "priority", "seen_at")
 
 
+def _contact_order(kind: str, mask) -> list[Column]:
+    """The choice among a person's contact points of one kind: the most trusted source, the latest
+    time given, then the smallest pseudonym and masked form. The last two only break ties (a person
+    with two CRM memberships listed in the same snapshot) and are what the compact evidence keeps, so
+    the evidence decides every tie the way this recompute from bronze does."""
+    value = F.col("value")
+    return [F.col("priority"), F.col("seen_at").desc_nulls_last(), identifier_hash(kind, value), mask(value)]
+
+
 def primary_contacts(candidates: DataFrame) -> DataFrame:
     """(customer_key, email_hash, email_masked, phone_hash, phone_masked)."""
     email = candidates.where(
@@ -159,13 +168,12 @@ def primary_contacts(candidates: DataFrame) -> DataFrame:
     phone = candidates.where(
         (F.col("kind") == "phone") & identifier_hash("phone", F.col("value")).isNotNull()
     )
-    order = [F.col("priority"), F.col("seen_at").desc_nulls_last(), F.col("value")]
-    best_email = latest_by_key(email, ["customer_key"], order).select(
+    best_email = latest_by_key(email, ["customer_key"], _contact_order("email", mask_email)).select(
         "customer_key",
         identifier_hash("email", F.col("value")).alias("email_hash"),
         mask_email(F.col("value")).alias("email_masked"),
     )
-    best_phone = latest_by_key(phone, ["customer_key"], order).select(
+    best_phone = latest_by_key(phone, ["customer_key"], _contact_order("phone", mask_phone)).select(
         "customer_key",
         identifier_hash("phone", F.col("value")).alias("phone_hash"),
         mask_phone(F.col("value")).alias("phone_masked"),
@@ -381,9 +389,9 @@ def _owned(df: DataFrame, identifiers: DataFrame, anchors: dict[str, str]) -> Da
 
 def customer_rows_from_evidence(
     identifiers: DataFrame, members: DataFrame, contacts: DataFrame, accounts: DataFrame
-) -> tuple[DataFrame, DataFrame]:
+) -> DataFrame:
     """``silver.customers`` rows computed from the evidence tables (same as ``customer_rows`` over
-    bronze), and the (customer_key, kind) pairs whose best contact points tie on source and time."""
+    bronze)."""
     people = identifiers.groupBy("customer_key").agg(F.count("*").cast("int").alias("identifiers"))
     keyed_members = _owned(members, identifiers, {"member_id": "member_id_hash"})
     membership = _membership(keyed_members)
@@ -412,16 +420,14 @@ def customer_rows_from_evidence(
         {"web_customer_id": "anchor_web_customer_id_hash", "email": "anchor_email_hash"},
     ).select("customer_key", "kind", "value_hash", "value_masked", "priority", "seen_at")
     given = crm_given.where(F.col("value_hash").isNotNull()).unionByName(shop_given)
-    order = [F.col("priority"), F.col("seen_at").desc_nulls_last()]
-    best = given.withColumn(
-        "_rank", F.dense_rank().over(Window.partitionBy("customer_key", "kind").orderBy(*order))
-    ).where(F.col("_rank") == 1)
-    ties = (
-        best.groupBy("customer_key", "kind")
-        .agg(F.size(F.collect_set(F.struct("value_hash", "value_masked"))).alias("points"))
-        .where(F.col("points") > 1)
-    )
-    chosen = latest_by_key(best, ["customer_key", "kind"], [F.col("value_hash"), F.col("value_masked")])
+    # the same order as ``_contact_order``: source, latest time given, pseudonym, masked form
+    order = [
+        F.col("priority"),
+        F.col("seen_at").desc_nulls_last(),
+        F.col("value_hash"),
+        F.col("value_masked"),
+    ]
+    chosen = latest_by_key(given, ["customer_key", "kind"], order)
     email = chosen.where(F.col("kind") == "email").select(
         "customer_key", F.col("value_hash").alias("email_hash"), F.col("value_masked").alias("email_masked")
     )
@@ -441,7 +447,7 @@ def customer_rows_from_evidence(
         .join(email.join(phone, "customer_key", "full"), "customer_key", "left")
         .join(account, "customer_key", "left")
     )
-    return _customer_columns(rows), ties
+    return _customer_columns(rows)
 
 
 def _customer_columns(rows: DataFrame) -> DataFrame:
@@ -534,13 +540,12 @@ def build_customers(
     scratch = Scratch(lake, "customers")
     try:
         evidence = grow_evidence(spark, lake, scratch, rebuild=rebuild)
-        rows, ties = customer_rows_from_evidence(
-            identifiers, evidence.members, evidence.contacts, evidence.accounts
-        )
-        if rebuild or not scratch.materialise(ties, "ties").isEmpty():
-            if not rebuild:
-                log.info("silver customers: contact points tie on source and time; reading bronze")
+        if rebuild:
             rows = _rows_from_bronze(spark, lake, identifiers)
+        else:
+            rows = customer_rows_from_evidence(
+                identifiers, evidence.members, evidence.contacts, evidence.accounts
+            )
         rows = scratch.materialise(rows, "customers")
         old = delta.read(spark, table)
         compared = rows.select("customer_key", _row_digest(rows).alias("new")).join(

@@ -4,7 +4,7 @@ staging a computed frame before it is merged."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
@@ -13,6 +13,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from omnilake import delta
 from omnilake.lake import Lake, Table
+from omnilake.settings import get_settings
 from omnilake.storage.transient import sweep_stale
 
 
@@ -43,18 +44,30 @@ def changed(columns: Sequence[str]) -> str:
 
 
 def replace_matching(
-    spark: SparkSession, rows: DataFrame, table: Table, on: Sequence[str]
+    spark: SparkSession,
+    rows: DataFrame,
+    table: Table,
+    on: Sequence[str],
+    *,
+    target_partitions: Mapping[str, Sequence[object]] | None = None,
 ) -> tuple[int, int]:
     """Delete every row of ``table`` matching ``rows`` on ``on``, then append ``rows``.
 
     Returns (rows deleted, rows written). A MERGE ... DELETE, because Sail's DELETE takes no
     subquery; two commits, and running it again after a crash in between gives the same table.
+    ``target_partitions`` (partition column -> values, as for ``delta.merge``) limits the delete to
+    those partitions, so that only their files are read and rewritten (and not compacted first); the
+    caller vouches that every row matching ``rows`` is in them.
     """
     checked = delta.check_schema(rows, table)
-    delta.ensure_table(spark, table)
+    delta.prepare_write(spark, table)
+    if table.partition_by:
+        delta.bound_files_for_merge(table, get_settings().merge_max_files, leave=target_partitions)
     view = f"replaced_keys_{uuid.uuid4().hex}"
     checked.select(*on).distinct().createOrReplaceTempView(view)
     condition = " and ".join(f"t.`{c}` = s.`{c}`" for c in on)
+    if target_partitions is not None:
+        condition += f" and ({delta.partitions_predicate(target_partitions)})"
     try:
         before = delta.version(table)
         spark.sql(
