@@ -3,8 +3,8 @@
 The Airflow DAG shows every dbt model as a task (group ``gold_models``, with dbt's lineage as the
 task edges), so an operator sees which model failed, which of its tests broke and how long it took.
 The build itself stays one ``dbt build`` process (``omnilake.publish.build_gold``): sources,
-staging and intermediate relations are views over Arrow data that live only inside that process,
-and a DuckDB file takes one writer, so a dbt process per model (cosmos's local mode) cannot build
+staging and intermediate relations live only inside that process (views over Arrow data, tables in
+an in-memory database), and a DuckDB file takes one writer, so a dbt process per model (cosmos's local mode) cannot build
 this project, and would cost a dbt start-up per model. Each model task reports its model from the
 build's node results: it fails when the model or one of its tests failed, and is skipped when dbt
 did not run the model. Cosmos's watcher mode does the same while the build runs, but its sensors

@@ -25,9 +25,10 @@ the run's staging file afterwards, and run parameters (the RFM snapshot date) re
 ``OMNILAKE_RUN_<NAME>`` environment variables read by the ``run_parameter`` macro at execution time
 (``dbt_project/macros/run_context.sql``), never at parse time.
 
-The warehouse holds the marts only (schema ``main``): sources, staging and intermediate relations
-are views over the run's Arrow sources, valid only inside the dbt process, and are dropped after
-the build.
+The warehouse holds the marts only (schema ``main``). The sources are views over the run's Arrow
+data, valid only inside the dbt process, and are dropped after the build; staging and intermediate
+relations are built in an in-memory database of the dbt process (``transient``, attached by the
+profile), so they are evaluated once per build and none of their rows or blocks reach the file.
 """
 
 from __future__ import annotations
@@ -388,7 +389,7 @@ def _error_summary(output: str) -> str:
 
 
 def _keep_only_marts(warehouse: Path) -> None:
-    """Drop every schema but the marts' (their views need the dbt process) and check the marts are there."""
+    """Drop every schema but the marts' (the source views need the dbt process) and check the marts are there."""
     with duckdb.connect(str(warehouse)) as con:
         schemas = [
             row[0]

@@ -547,6 +547,26 @@ def test_docs_describe_every_column_of_every_model_as_built(gold):
     assert (target / "index.html").exists()
 
 
+def test_staging_and_intermediate_are_built_in_memory_and_tables_when_read_more_than_once(gold):
+    """They never reach the warehouse file (the build's in-memory database), and a relation that
+    two or more models read is a table there, evaluated once per build rather than once per reader."""
+    manifest = json.loads((dbt_artifacts_path(gold["context"].lake) / "manifest.json").read_text())
+    models = {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] == "model"}
+    readers: dict[str, int] = {}
+    for node in models.values():
+        for upstream in set(node["depends_on"]["nodes"]):
+            readers[upstream] = readers.get(upstream, 0) + 1
+    layers = {uid: n for uid, n in models.items() if n["fqn"][1] in ("staging", "intermediate")}
+    assert len(layers) >= 20
+    for uid, node in layers.items():
+        assert node["database"] == "transient", uid
+        if readers.get(uid, 0) >= 2:
+            assert node["config"]["materialized"] == "table", uid
+    assert all(n["database"] != "transient" for uid, n in models.items() if uid not in layers)
+    built = {r["unique_id"] for r in gold["built"]["nodes"] if r["status"] == "success"}
+    assert set(layers) <= built
+
+
 def _example_app():
     spec = importlib.util.spec_from_file_location("fulfil_sku", REPO / "examples" / "fulfil_sku.py")
     module = importlib.util.module_from_spec(spec)
