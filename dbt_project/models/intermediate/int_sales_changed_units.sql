@@ -5,9 +5,12 @@
     fct_sales_revisions and sales_source_digests rebuilds exactly these, by order_id. Every unit
     without a recorded digest (a first build) counts as changed.
 
-    Read only by models that sales_source_digests depends on, so that they all see the digests
-    recorded before this build.
+    A table, computed once per build before its readers: they all see the digests recorded by the
+    previous build, and a unit list is not recomputed from all of silver for every data test that
+    checks the rows of those units (meta run_rows_in). Read only by models sales_source_digests
+    depends on.
 #}
+{{ config(materialized='table') }}
 {%- set recorded_relation = recorded_digests('sales_source_digests') %}
 with
 
