@@ -71,6 +71,8 @@ log = logging.getLogger(__name__)
 
 MARTS = GOLD_MARTS
 WAREHOUSE_SCHEMA = "main"
+# The build's own bookkeeping kept with the marts from build to build (dbt_project/models/change_capture).
+CHANGE_CAPTURE_SCHEMA = "change_capture"
 _BATCH_ROWS = 256_000
 STALE_BUILD_SECONDS = 12 * 3600
 RELEASE_FILE = "_release.json"
@@ -389,14 +391,15 @@ def _error_summary(output: str) -> str:
 
 
 def _keep_only_marts(warehouse: Path) -> None:
-    """Drop every schema but the marts' (the source views need the dbt process) and check the marts are there."""
+    """Drop every schema but the marts' and the change capture's (the others' views need the dbt
+    process) and check the marts are there."""
     with duckdb.connect(str(warehouse)) as con:
         schemas = [
             row[0]
             for row in con.execute(
                 "select schema_name from duckdb_schemas() "
-                "where database_name = current_database() and not internal and schema_name != ?",
-                [WAREHOUSE_SCHEMA],
+                "where database_name = current_database() and not internal and schema_name not in (?, ?)",
+                [WAREHOUSE_SCHEMA, CHANGE_CAPTURE_SCHEMA],
             ).fetchall()
         ]
         for schema in schemas:

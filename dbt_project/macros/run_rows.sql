@@ -8,7 +8,10 @@
 
     - `run_rows: <column>`: the rows with <column> = L;
     - with `run_rows_from: <revisions model>`: the rows whose <column> (a snapshot date) is one of
-      the snapshots that model holds a revision of known at L.
+      the snapshots that model holds a revision of known at L;
+    - with `run_rows_in: <model>`: the rows whose <column> (a unit key, e.g. an order id) is one of
+      the units that model lists as rebuilt by this run (a mart rebuilt unit by unit from change
+      capture, e.g. fct_sales from int_sales_changed_units).
 
     Every data test of such a model (generic tests go through get_where_subquery, dbt's hook for
     the `where` config) then checks those rows only, on a run with a landing date that is neither a
@@ -59,6 +62,18 @@
         {{ return('') }}
     {%- endif -%}
     {%- set known_at = "cast('" ~ landing_date ~ "' as date)" -%}
+    {%- set units_model = found.meta.get('run_rows_in') -%}
+    {%- if units_model -%}
+        {%- set units = namespace(relation=none) -%}
+        {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == units_model -%}
+            {%- set units.relation = api.Relation.create(
+                database=node.database, schema=node.schema, identifier=(node.alias or node.name)) -%}
+        {%- endfor -%}
+        {%- if units.relation is none -%}
+            {{ exceptions.raise_compiler_error("run_rows_in names no model: " ~ units_model) }}
+        {%- endif -%}
+        {{ return(column ~ ' in (select rebuilt.' ~ column ~ ' from ' ~ units.relation ~ ' as rebuilt)') }}
+    {%- endif -%}
     {%- set source_model = found.meta.get('run_rows_from') -%}
     {%- if not source_model -%}
         {{ return(column ~ ' = ' ~ known_at) }}

@@ -8,6 +8,10 @@
     from the landing date it arrived on (online_received_on, store_received_on), so a store
     count delivered after L is not on hand at L, and rerunning L at any later time reads the
     same positions. has_news: a part of the position arrived on L itself.
+
+    Only the snapshot dates the run revises (macro is_revised: the lateness window, and older
+    dates a part of whose positions arrived on L): its readers feed mart_inventory_position_revisions
+    alone, which writes only those dates.
 #}
 with
 
@@ -56,6 +60,24 @@ positions_known as (
 
 ),
 
+news_dates as (
+
+    select distinct snapshot_date
+    from positions_known
+    where has_news
+
+),
+
+revised_positions as (
+
+    select positions_known.*
+    from positions_known
+    left join news_dates
+        on positions_known.snapshot_date = news_dates.snapshot_date
+    where {{ is_revised('positions_known.snapshot_date', 'positions_known.known_at', 'news_dates.snapshot_date is not null') }}
+
+),
+
 locations as (
 
     select * from {{ ref('stg_silver__locations') }}
@@ -79,7 +101,7 @@ joined as (
         positions.deviation_qty,
         positions.is_known_sku,
         positions.has_news
-    from positions_known as positions
+    from revised_positions as positions
     left join locations
         on positions.location_id = locations.location_id
 

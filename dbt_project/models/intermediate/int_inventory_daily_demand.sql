@@ -4,6 +4,9 @@
     silver, so every warehouse (any location that is not a store) is given the whole online demand
     for the sku: a conservative (short) cover when there are several warehouses. Returns do not
     reduce demand. As known at the run's landing date: the sales line versions known then.
+
+    Only the business dates of the trailing window (var cover_window_days) of a snapshot date the
+    run revises (int_inventory_available), the only ones int_inventory_trailing_demand sums.
 #}
 with
 
@@ -19,13 +22,39 @@ known_at as (
 
 ),
 
-sales_lines as (
+known_sales_lines as (
 
     select sales_line_versions.*
     from sales_line_versions
     cross join known_at
     where sales_line_versions.line_type = 'sale'
         and {{ version_known_at('sales_line_versions.known_from', 'sales_line_versions.known_to', 'known_at.known_at') }}
+
+),
+
+revised_snapshot_dates as (
+
+    select distinct snapshot_date
+    from {{ ref('int_inventory_available') }}
+
+),
+
+demand_dates as (
+
+    select distinct business_dates.business_date
+    from (select distinct business_date from known_sales_lines) as business_dates
+    inner join revised_snapshot_dates
+        on business_dates.business_date <= revised_snapshot_dates.snapshot_date
+        and business_dates.business_date > cast({{ dbt.dateadd('day', -var('cover_window_days'), 'revised_snapshot_dates.snapshot_date') }} as date)
+
+),
+
+sales_lines as (
+
+    select known_sales_lines.*
+    from known_sales_lines
+    inner join demand_dates
+        on known_sales_lines.business_date = demand_dates.business_date
 
 ),
 

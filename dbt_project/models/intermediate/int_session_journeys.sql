@@ -1,7 +1,14 @@
 {#
-    One row per behaviour session: the day it started, its channel and device (those of its first
-    event), and the deepest journey stage it reached (1 awareness .. 5 loyalty; null when no event
-    of the session had a stage). A session that reached a stage passed through the earlier ones.
+    One row per behaviour session of a session date the run revises (macro is_revised: a date of
+    the lateness window, or an older one with a session that received an event on the run's
+    landing date L): the day it started, its channel and device (those of its first event), and
+    the deepest journey stage it reached (1 awareness .. 5 loyalty; null when no event of the
+    session had a stage). A session that reached a stage passed through the earlier ones.
+
+    Only those dates, because its one reader (mart_journey_funnel_revisions) writes only those:
+    a session starting on a date has an event on that date (its first), so the sessions of the
+    revised dates are found from the events of those dates and of the sessions delivered news,
+    without ordering every event of history.
 
     As known at the run's landing date L (known_at): only the events delivered by L count
     (received_on), so rerunning L at any later time finds the same sessions, unless silver has
@@ -34,18 +41,63 @@ events_known as (
 
 ),
 
+news_sessions as (
+
+    select distinct session_id
+    from events_known
+    where received_on = known_at
+
+),
+
+news_first_events as (
+
+    select
+        events_known.session_id,
+        events_known.event_date,
+        row_number() over (
+            partition by events_known.session_id order by events_known.event_at, events_known.event_id
+        ) as event_order
+    from events_known
+    inner join news_sessions
+        on events_known.session_id = news_sessions.session_id
+
+),
+
+-- the start dates of the sessions delivered news: older dates the run revises
+news_dates as (
+
+    select distinct event_date as session_date
+    from news_first_events
+    where event_order = 1
+
+),
+
+candidate_sessions as (
+
+    select distinct events_known.session_id
+    from events_known
+    left join news_dates
+        on events_known.event_date = news_dates.session_date
+    where {{ is_revised('events_known.event_date', 'events_known.known_at', 'news_dates.session_date is not null') }}
+
+),
+
 ordered_events as (
 
     select
-        session_id,
-        known_at,
-        received_on = known_at as is_news,
-        event_date,
-        channel,
-        coalesce(device_type, 'unknown') as device_type,
-        {{ journey_stage_rank('journey_stage') }} as stage_rank,
-        row_number() over (partition by session_id order by event_at, event_id) as event_order
+        events_known.session_id,
+        events_known.known_at,
+        events_known.received_on = events_known.known_at as is_news,
+        events_known.event_date,
+        events_known.channel,
+        coalesce(events_known.device_type, 'unknown') as device_type,
+        {{ journey_stage_rank('events_known.journey_stage') }} as stage_rank,
+        row_number() over (
+            partition by events_known.session_id order by events_known.event_at, events_known.event_id
+        ) as event_order
     from events_known
+    inner join candidate_sessions
+        on events_known.session_id = candidate_sessions.session_id
 
 ),
 
@@ -86,6 +138,9 @@ sessions as (
     from first_events
     inner join deepest_stages
         on first_events.session_id = deepest_stages.session_id
+    left join news_dates
+        on first_events.session_date = news_dates.session_date
+    where {{ is_revised('first_events.session_date', 'first_events.known_at', 'news_dates.session_date is not null') }}
 
 )
 

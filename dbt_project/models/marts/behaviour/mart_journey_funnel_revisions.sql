@@ -2,8 +2,9 @@
     Every revision of every day's funnel: a run for landing date L writes, known at L, the funnel
     of each session date of its lateness window (restatement_days() dates before L, and later)
     and of any older date with a session that received an event on L (macro is_revised), from
-    the events delivered by L (int_session_journeys). Revisions accumulate (delete+insert on
-    known_at); mart_journey_funnel is each day's latest revision.
+    the events delivered by L (int_session_journeys holds the sessions of exactly those dates).
+    Revisions accumulate (delete+insert on known_at); mart_journey_funnel is each day's latest
+    revision.
 
     Sessions per day x channel x device reaching each journey stage, and stage-to-stage
     conversion. A session reaches a stage when its deepest stage is that stage or a later one
@@ -15,15 +16,6 @@ with
 sessions as (
 
     select * from {{ ref('int_session_journeys') }}
-
-),
-
-revised_dates as (
-
-    select session_date
-    from sessions
-    group by session_date, known_at
-    having {{ is_revised('session_date', 'known_at', 'max(case when has_news then 1 else 0 end) = 1') }}
 
 ),
 
@@ -41,8 +33,6 @@ counted as (
         sum(case when deepest_stage_rank >= 4 then 1 else 0 end) as purchase_sessions,
         sum(case when deepest_stage_rank >= 5 then 1 else 0 end) as loyalty_sessions
     from sessions
-    inner join revised_dates
-        on sessions.session_date = revised_dates.session_date
     group by sessions.session_date, sessions.known_at, channel, device_type
 
 ),

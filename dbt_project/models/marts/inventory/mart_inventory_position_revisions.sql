@@ -2,7 +2,8 @@
     Every revision of every day's inventory positions: a run for landing date L writes, known at
     L, the positions of each snapshot date of its lateness window (restatement_days() dates before
     L, and later) and of any older date a part of whose positions arrived on L (macro is_revised),
-    from the positions and sales known at L (int_inventory_available, int_inventory_daily_demand).
+    from the positions and sales known at L (int_inventory_available holds the positions of exactly
+    those dates; int_inventory_daily_demand).
     Revisions accumulate (delete+insert on known_at); mart_inventory_position is each day's latest.
 
     One row per sku x location x day. available_to_sell_qty = greatest(on_hand_qty - reserved_qty, 0)
@@ -14,15 +15,6 @@ with
 available as (
 
     select * from {{ ref('int_inventory_available') }}
-
-),
-
-revised_dates as (
-
-    select snapshot_date
-    from available
-    group by snapshot_date, known_at
-    having {{ is_revised('snapshot_date', 'known_at', 'max(case when has_news then 1 else 0 end) = 1') }}
 
 ),
 
@@ -47,8 +39,6 @@ joined as (
         coalesce(nearby_stock.nearby_stores_with_stock, 0) as nearby_stores_with_stock,
         nearby_stock.nearby_store_ids
     from available
-    inner join revised_dates
-        on available.snapshot_date = revised_dates.snapshot_date
     left join trailing_demand
         on available.snapshot_date = trailing_demand.snapshot_date
         and available.sku = trailing_demand.sku

@@ -1,0 +1,67 @@
+{#
+    Change capture from silver: which units of a mart (an online order, a store basket) a run has
+    to rebuild, found by comparing a digest of each unit's silver rows with the digest recorded by
+    the run that last built it (models/change_capture). Silver changes rows in place (an order's
+    merge rewrites its lines, an identity merge re-keys a buyer), so a delivery date alone cannot
+    say what changed; a digest over the columns a unit's rows are computed from can.
+
+    row_digest(expressions): a 64-bit hash of one row's values (nulls included), the same for the
+    same values in every run on one engine.
+    digest_of_rows(row_hash): an order-independent digest of a group's rows: how many, and the
+    exclusive-or of their hashes (the rows of a unit are distinct by their keys).
+#}
+{% macro row_digest(expressions) -%}
+    {{ return(adapter.dispatch('row_digest', 'omnilake')(expressions)) }}
+{%- endmacro %}
+
+{% macro default__row_digest(expressions) -%}
+    hash({{ expressions | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__row_digest(expressions) -%}
+    xxhash64({{ expressions | join(', ') }})
+{%- endmacro %}
+
+
+{% macro digest_of_rows(row_hash) -%}
+    {{ dbt.concat([
+        "cast(count(*) as " ~ dbt.type_string() ~ ")", "'-'",
+        "cast(bit_xor(" ~ row_hash ~ ") as " ~ dbt.type_string() ~ ")"
+    ]) }}
+{%- endmacro %}
+
+
+{#
+    recorded_digests(model): the relation of a change-capture model (the digests recorded by the
+    last build), read without ref(): it is written after its readers, from what they read. None
+    while it does not exist (a first build, a full refresh into a fresh warehouse).
+#}
+{% macro recorded_digests(model) -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set found = namespace(relation=none) -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == model -%}
+        {%- set found.relation = adapter.get_relation(
+            database=node.database, schema=node.schema, identifier=(node.alias or node.name)) -%}
+    {%- endfor -%}
+    {{ return(found.relation) }}
+{%- endmacro %}
+
+
+{#
+    replace_changed_units(changed_units, column): the pre-hook of a mart rebuilt unit by unit: in
+    an incremental run, delete the rows of the units the run rebuilds (those whose `column` is in
+    the relation `changed_units`; every row on a recompute), so the rows the model selects for them
+    replace them whole, including units that now have no row at all (a cancelled order).
+#}
+{% macro replace_changed_units(changed_units, column) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        {%- if revised_only() %}
+        where {{ column }} in (select changed.{{ column }} from {{ changed_units }} as changed)
+        {%- endif -%}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
