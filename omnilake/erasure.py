@@ -1056,9 +1056,11 @@ def erase_from_warehouse(
         return removed
     with duckdb.connect(str(path), read_only=dry_run) as con:
         con.execute("create temp table erased_keys (customer_key varchar)")
-        con.executemany("insert into erased_keys values (?)", [(k,) for k in sorted(keys)])
+        if keys:  # executemany refuses an empty list
+            con.executemany("insert into erased_keys values (?)", [(k,) for k in sorted(keys)])
         con.execute("create temp table erased_orders (order_id varchar)")
-        con.executemany("insert into erased_orders values (?)", [(o,) for o in sorted(order_ids)])
+        if order_ids:
+            con.executemany("insert into erased_orders values (?)", [(o,) for o in sorted(order_ids)])
         present = {
             r[0]
             for r in con.execute(
@@ -1078,6 +1080,20 @@ def erase_from_warehouse(
                 con.execute(f"delete from main.{mart} where {condition}")
             if count:
                 removed[f"warehouse.{mart}"] = count
+        # The sales change capture records a digest per online order: the erased ones go too.
+        has_capture = con.execute(
+            "select count(*) from duckdb_tables() where database_name = current_database() "
+            "and schema_name = 'change_capture' and table_name = 'sales_source_digests'"
+        ).fetchone()[0]
+        if has_capture:
+            condition = "channel = 'online' and order_id in (select order_id from erased_orders)"
+            count = con.execute(
+                f"select count(*) from change_capture.sales_source_digests where {condition}"
+            ).fetchone()[0]
+            if count and not dry_run:
+                con.execute(f"delete from change_capture.sales_source_digests where {condition}")
+            if count:
+                removed["warehouse.change_capture.sales_source_digests"] = count
         if removed and not dry_run:
             con.execute("checkpoint")
     if removed and not dry_run:
