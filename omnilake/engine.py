@@ -262,6 +262,12 @@ def stop_engine() -> None:
             engine.stop()
 
 
+def engine_started() -> bool:
+    """Whether this process holds an engine session now (``get_spark`` was called and not stopped)."""
+    with _lock:
+        return _engine is not None
+
+
 def recycle_engine() -> None:
     """Stop this process's own Sail server so that the next ``get_spark`` starts a fresh one.
 

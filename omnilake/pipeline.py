@@ -256,15 +256,17 @@ def run_pipeline(
 
     Documentation (dbt docs, Data Docs) is rendered once, with the last date; ``rebuild``
     recomputes the incremental silver steps from all of bronze on the first date. Each date after
-    the first gets a fresh engine server, as each Airflow task does (``engine.recycle_engine``)."""
-    from omnilake.engine import recycle_engine
+    the first gets a fresh engine server, as each Airflow task does (``engine.recycle_engine``),
+    unless the caller already held a session when the run began: that session is the caller's."""
+    from omnilake.engine import engine_started, recycle_engine
 
     lake = lake or get_lake()
+    owns_engine = not engine_started()
     ordered = topological(build_steps())
     outcomes = []
     dates = list(landing_dates)
     for index, landing_date in enumerate(dates):
-        if index:
+        if index and owns_engine:
             recycle_engine()
         context = RunContext(
             run_id or new_run_id(),
