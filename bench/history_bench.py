@@ -38,6 +38,11 @@ from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
+if str(REPO) not in sys.path:  # run as a script
+    sys.path.insert(0, str(REPO))
+
+from bench.process_cpu import cpu_seconds  # noqa: E402
+
 RESULTS_DIR = BENCH_DIR / "results"
 JSONL_NAME, MARKDOWN_NAME, PLOT_NAME = "history.jsonl", "history.md", "history.png"
 START = date(2026, 1, 1)
@@ -46,21 +51,6 @@ DEFAULT_STEPS = ("ingest_", "gate_", "silver_", "gold_", "publish_")
 
 
 # --- inside a child: one checkout's code, one lake ----------------------------------------------
-
-
-def _cpu_seconds() -> float:
-    """CPU of this process, its reaped children (dbt) and its live ones (the engine's server)."""
-    import psutil
-
-    times = os.times()
-    live = 0.0
-    for child in psutil.Process().children(recursive=True):
-        try:
-            usage = child.cpu_times()
-        except psutil.Error:
-            continue
-        live += usage.user + usage.system
-    return times.user + times.system + times.children_user + times.children_system + live
 
 
 def measure_history(dates: Sequence[date], prefixes: Sequence[str]) -> list[dict[str, Any]]:
@@ -77,13 +67,13 @@ def measure_history(dates: Sequence[date], prefixes: Sequence[str]) -> list[dict
     for day in dates:
         context = RunContext(new_run_id("bench"), day, lake)
         for step in steps:
-            cpu, wall = _cpu_seconds(), time.perf_counter()
+            cpu, wall = cpu_seconds(), time.perf_counter()
             run_step(step, context)
             records.append(
                 {
                     "step": step.name,
                     "date": day.isoformat(),
-                    "cpu_seconds": round(_cpu_seconds() - cpu, 3),
+                    "cpu_seconds": round(cpu_seconds() - cpu, 3),
                     "seconds": round(time.perf_counter() - wall, 3),
                 }
             )

@@ -59,6 +59,7 @@ REPO = BENCH_DIR.parent
 if str(REPO) not in sys.path:  # run as a script: the child processes import omnilake from the repo
     sys.path.insert(0, str(REPO))
 
+from bench.process_cpu import cpu_times  # noqa: E402
 from omnilake.errors import OmnilakeError  # noqa: E402
 
 RESULTS_DIR = BENCH_DIR / "results"
@@ -111,25 +112,6 @@ def _proc_io() -> dict[str, int]:
     except OSError:  # not Linux: I/O is reported as zero
         return {}
     return {key: int(value) for key, value in (line.split(": ") for line in text.splitlines())}
-
-
-def _cpu() -> dict[str, float]:
-    """CPU of this process and its children, reaped (dbt) or live (the engine's server)."""
-    import psutil
-
-    times = os.times()
-    live_user = live_system = 0.0
-    for child in psutil.Process().children(recursive=True):
-        try:
-            usage = child.cpu_times()
-        except psutil.Error:
-            continue
-        live_user, live_system = live_user + usage.user, live_system + usage.system
-    return {
-        "user": times.user + times.children_user + live_user,
-        "system": times.system + times.children_system + live_system,
-        "children": times.children_user + times.children_system + live_user + live_system,
-    }
 
 
 def _maxrss_bytes(who: int) -> int:
@@ -187,7 +169,7 @@ class _Mark:
 
     @classmethod
     def now(cls) -> _Mark:
-        return cls(time.perf_counter(), _proc_io(), _cpu())
+        return cls(time.perf_counter(), _proc_io(), cpu_times())
 
     def since(self, earlier: _Mark) -> dict[str, Any]:
         def io(key: str) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 import traceback
 from collections import Counter, defaultdict
@@ -25,6 +26,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # run as a script
+    sys.path.insert(0, str(REPO))
+
+from bench.process_cpu import cpu_seconds  # noqa: E402
 
 _OUR_CODE = (f"{os.sep}omnilake{os.sep}", f"{os.sep}jobs{os.sep}", f"{os.sep}quality{os.sep}")
 
@@ -75,21 +82,6 @@ def counting(spark: Any, *, sites: bool = False) -> Iterator[Calls]:
         client._internal_stub = original
 
 
-def _cpu_seconds() -> float:
-    """CPU of this process, its reaped children (dbt) and its live ones (the engine's server)."""
-    import psutil
-
-    times = os.times()
-    live = 0.0
-    for child in psutil.Process().children(recursive=True):
-        try:
-            usage = child.cpu_times()
-        except psutil.Error:
-            continue
-        live += usage.user + usage.system
-    return times.user + times.system + times.children_user + times.children_system + live
-
-
 def profile_steps(dates: Sequence[date], prefixes: Sequence[str], *, sites: bool) -> list[dict[str, Any]]:
     from omnilake.engine import get_spark
     from omnilake.lake import get_lake
@@ -103,7 +95,7 @@ def profile_steps(dates: Sequence[date], prefixes: Sequence[str], *, sites: bool
     for day in dates:
         context = RunContext(new_run_id("calls"), day, lake)
         for step in steps:
-            cpu, thread, wall = _cpu_seconds(), time.thread_time(), time.perf_counter()
+            cpu, thread, wall = cpu_seconds(), time.thread_time(), time.perf_counter()
             with counting(spark, sites=sites) as calls:
                 run_step(step, context)
             records.append(
@@ -111,7 +103,7 @@ def profile_steps(dates: Sequence[date], prefixes: Sequence[str], *, sites: bool
                     "step": step.name,
                     "date": day.isoformat(),
                     "seconds": round(time.perf_counter() - wall, 3),
-                    "cpu_seconds": round(_cpu_seconds() - cpu, 3),
+                    "cpu_seconds": round(cpu_seconds() - cpu, 3),
                     "main_thread_cpu_seconds": round(time.thread_time() - thread, 3),
                     "calls": calls.total(),
                     "by_kind": dict(calls.by_kind.most_common()),
