@@ -506,7 +506,7 @@ def build_events(
     batches = pending_batches(spark, lake, TABLE, "events", up_to)
     scratch = Scratch(lake, "events")
     rows_in = duplicates = inserted = updated = resessionised = 0
-    ranked_keys = pending = staged_events = fresh = None
+    ranked_keys = pending = staged_events = fresh = window_from = None
     try:
         if batches:
             bronze = read_batches(spark, lake, batches)
@@ -519,7 +519,8 @@ def build_events(
             fresh = scratch.materialise(fresh, "fresh")
             new_rows = fresh.count()
             duplicates = rows_in - new_rows
-            recent = existing.where(_from_date(window_start(existing, fresh)))
+            window_from = window_start(existing, fresh)
+            recent = existing.where(_from_date(window_from))
             written = scratch.materialise(
                 attributed(recent_window(recent, fresh), read_attribution(spark, lake)), "window"
             )
@@ -554,7 +555,7 @@ def build_events(
         # The attribution is written first: after a crash before the events are, the next run finds
         # the same events new again and writes their attribution again (the same rows).
         reattributed = reattribute(
-            spark, lake, identifiers, scratch, ranked_keys, pending, staged_events, fresh
+            spark, lake, identifiers, scratch, ranked_keys, pending, staged_events, fresh, window_from
         )
         if staged_events is not None:
             inserted, updated = _write_events(staged_events, written, table)
@@ -626,6 +627,7 @@ def reattribute(
     pending: DataFrame | None = None,
     staged_events: DataFrame | None = None,
     fresh: DataFrame | None = None,
+    window_from: date | None = None,
 ) -> int:
     """Bring ``customer_key`` and ``journey_stage`` up to date with ``identifiers``; append the
     changed rows to ``silver.event_attribution`` as a new revision (``silver.events`` is not
@@ -637,7 +639,9 @@ def reattribute(
     people who gained or lost an order (``ranked_keys``: persons whose orders this run's merge
     ranked). Without one, the whole table is re-attributed. ``pending`` is this run's attribution of
     new and re-sessionised events and ``staged_events`` those events, neither written yet: they count
-    as written, and ``pending`` goes into the same merge.
+    as written, and ``pending`` goes into the same merge. The re-sessionised ones were read from the
+    partitions from ``window_from`` on and the new ones are in none, so only those partitions'
+    rows are replaced by ``staged_events`` (the rest is read as it is, not joined).
     """
     table = lake.table(f"silver.{TABLE}")
     attribution = lake.table(f"silver.{ATTRIBUTION}")
@@ -648,8 +652,11 @@ def reattribute(
     basis = delta.read(spark, basis_table)
     events = delta.read(spark, table)
     if staged_events is not None:
-        events = events.join(staged_events.select("message_id"), "message_id", "left_anti").unionByName(
-            staged_events
+        window = events.where(_from_date(window_from))
+        events = (
+            events.where(~_from_date(window_from))
+            .unionByName(window.join(staged_events.select("message_id"), "message_id", "left_anti"))
+            .unionByName(staged_events)
         )
     rows = delta.read(spark, attribution)
 
