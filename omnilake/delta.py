@@ -328,7 +328,34 @@ def bound_files_for_merge(
     filters = [
         (column, "not in", [str(v) for v in values]) for column, values in (leave or {}).items() if values
     ]
-    return _bound_files(table, DeltaTable(table.path), max_files, filters or None)
+    loaded = DeltaTable(table.path)
+    if table.partition_by and not _compaction_due(table, loaded, max_files, leave or {}):
+        return None
+    return _bound_files(table, loaded, max_files, filters or None)
+
+
+def _compaction_due(
+    table: Table, loaded: DeltaTable, max_files: int, leave: Mapping[str, Sequence[object]]
+) -> bool:
+    """Whether compacting a partitioned table can bring its files toward ``max_files``.
+
+    Compaction merges files within a partition, so a partition keeps at least one: a table with more
+    partitions than ``max_files`` (one a landing date) stays above the bound however often it is
+    compacted, and compacting it on every write rewrote the one partition that had gained a file.
+    Due when the files compaction would remove (those beyond one per partition, outside ``leave``)
+    are as many as the files over the bound, or ``max_files`` of them: with no more partitions than
+    ``max_files`` that is whenever the table is over the bound, as for an unpartitioned table."""
+    files = pa.table(loaded.get_add_actions(flatten=True))
+    if files.num_rows <= max_files:
+        return False
+    columns = [f"partition.{c}" for c in table.partition_by]
+    keys = [tuple(row.values()) for row in files.select(columns).to_pylist()]
+    left = {c: {str(v) for v in values} for c, values in leave.items() if values}
+    outside = [
+        k for k in keys if not any(str(k[table.partition_by.index(c)]) in vs for c, vs in left.items())
+    ]
+    removable = len(outside) - len(set(outside))
+    return removable >= min(files.num_rows - max_files, max_files)
 
 
 def _bound_files(table: Table, delta: DeltaTable, max_files: int, partition_filters=None) -> int | None:

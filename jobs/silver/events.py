@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -115,6 +116,9 @@ LOYALTY_PATHS = r"^/(account|loyalty|rewards)(/|$)"
 _SESSION = ("session_id",)
 _ATTRIBUTED = ("customer_key", "journey_stage")
 _DERIVED = (*_SESSION, *_ATTRIBUTED)
+# the columns re-attribution reads of an event: to rank and stage it, and to key its session
+_RANKED_BY = ("message_id", "event_date", "event_at", "event_type", "event_name", "page_path")
+_KEYED_BY = ("session_id", "anonymous_id", "user_id")
 REVISION = "revision"
 REPLACES = "replaces_earlier"
 # Rewrite the attribution without its superseded rows once they are this share of its rows.
@@ -392,9 +396,15 @@ def attributed(events: DataFrame, attribution: DataFrame) -> DataFrame:
     return events.join(attribution.select("message_id", *_ATTRIBUTED), "message_id", "left")
 
 
-def current_attribution(rows: DataFrame) -> DataFrame:
+def current_attribution(rows: DataFrame, of: DataFrame | None = None) -> DataFrame:
     """One row per event of ``silver.event_attribution``'s rows: its latest revision, without the
-    revision columns (``stg_silver__event_attribution`` is the same in dbt)."""
+    revision columns (``stg_silver__event_attribution`` is the same in dbt).
+
+    ``of`` (a frame with ``message_id``) limits it to those events: an event's latest revision is
+    decided by its own rows alone, so the rows are narrowed to those events first and only theirs
+    are ranked and joined on, not every event's."""
+    if of is not None:
+        rows = rows.join(of.select("message_id").distinct(), "message_id", "left_semi")
     return _latest_rows(rows).drop(REVISION, REPLACES)
 
 
@@ -496,7 +506,7 @@ def build_events(
     batches = pending_batches(spark, lake, TABLE, "events", up_to)
     scratch = Scratch(lake, "events")
     rows_in = duplicates = inserted = updated = resessionised = 0
-    ranked_keys = pending = staged_events = fresh = None
+    ranked_keys = pending = staged_events = fresh = window_from = None
     try:
         if batches:
             bronze = read_batches(spark, lake, batches)
@@ -509,7 +519,8 @@ def build_events(
             fresh = scratch.materialise(fresh, "fresh")
             new_rows = fresh.count()
             duplicates = rows_in - new_rows
-            recent = existing.where(_from_date(window_start(existing, fresh)))
+            window_from = window_start(existing, fresh)
+            recent = existing.where(_from_date(window_from))
             written = scratch.materialise(
                 attributed(recent_window(recent, fresh), read_attribution(spark, lake)), "window"
             )
@@ -544,7 +555,7 @@ def build_events(
         # The attribution is written first: after a crash before the events are, the next run finds
         # the same events new again and writes their attribution again (the same rows).
         reattributed = reattribute(
-            spark, lake, identifiers, scratch, ranked_keys, pending, staged_events, fresh
+            spark, lake, identifiers, scratch, ranked_keys, pending, staged_events, fresh, window_from
         )
         if staged_events is not None:
             inserted, updated = _write_events(staged_events, written, table)
@@ -616,6 +627,7 @@ def reattribute(
     pending: DataFrame | None = None,
     staged_events: DataFrame | None = None,
     fresh: DataFrame | None = None,
+    window_from: date | None = None,
 ) -> int:
     """Bring ``customer_key`` and ``journey_stage`` up to date with ``identifiers``; append the
     changed rows to ``silver.event_attribution`` as a new revision (``silver.events`` is not
@@ -627,7 +639,9 @@ def reattribute(
     people who gained or lost an order (``ranked_keys``: persons whose orders this run's merge
     ranked). Without one, the whole table is re-attributed. ``pending`` is this run's attribution of
     new and re-sessionised events and ``staged_events`` those events, neither written yet: they count
-    as written, and ``pending`` goes into the same merge.
+    as written, and ``pending`` goes into the same merge. The re-sessionised ones were read from the
+    partitions from ``window_from`` on and the new ones are in none, so only those partitions'
+    rows are replaced by ``staged_events`` (the rest is read as it is, not joined).
     """
     table = lake.table(f"silver.{TABLE}")
     attribution = lake.table(f"silver.{ATTRIBUTION}")
@@ -638,20 +652,26 @@ def reattribute(
     basis = delta.read(spark, basis_table)
     events = delta.read(spark, table)
     if staged_events is not None:
-        events = events.join(staged_events.select("message_id"), "message_id", "left_anti").unionByName(
-            staged_events
+        window = events.where(_from_date(window_from))
+        events = (
+            events.where(~_from_date(window_from))
+            .unionByName(window.join(staged_events.select("message_id"), "message_id", "left_anti"))
+            .unionByName(staged_events)
         )
-    stored = before = current_attribution(delta.read(spark, attribution))
-    if pending is not None:
-        stored = stored.join(pending.select("message_id"), "message_id", "left_anti").unionByName(pending)
-    current = attributed(events, stored)
+    rows = delta.read(spark, attribution)
+
+    def stored(of: DataFrame | None) -> DataFrame:
+        """The attribution as it stands with ``pending`` (of the events of ``of``; all: None)."""
+        standing = current_attribution(rows, of=of)
+        if pending is None:
+            return standing
+        return standing.join(pending.select("message_id"), "message_id", "left_anti").unionByName(pending)
+
     if basis.isEmpty():
         log.info("silver events: re-attributing the whole table")
-        moved = _reattribute_all(current, identifiers)
+        moved = _reattribute_all(attributed(events, stored(None)), identifiers)
     else:
-        moved = _reattribute_changed(
-            spark, events, stored, current, linking, basis, identifiers, scratch, ranked_keys
-        )
+        moved = _reattribute_changed(spark, events, stored, linking, basis, identifiers, scratch, ranked_keys)
     if moved is not None:
         moved = scratch.materialise(moved.select("message_id", *_ATTRIBUTED), "reattributed")
     if pending is None:
@@ -664,7 +684,13 @@ def reattribute(
     if changes is not None and not changes.isEmpty():
         # a row for an event attributed before replaces its earlier rows (an event of a run that
         # stopped after this write, taken in again, is one of them)
-        known = before.select("message_id", F.lit(True).alias("_known"))
+        # (an event has a current attribution exactly when it has a row of any revision)
+        known = (
+            rows.select("message_id")
+            .join(changes.select("message_id"), "message_id", "left_semi")
+            .distinct()
+            .select("message_id", F.lit(True).alias("_known"))
+        )
         flagged = changes.join(known, "message_id", "left").select(
             "message_id", *_ATTRIBUTED, F.coalesce(F.col("_known"), F.lit(False)).alias(REPLACES)
         )
@@ -745,18 +771,18 @@ def _reattribute_all(current: DataFrame, identifiers: DataFrame) -> DataFrame:
 def _reattribute_changed(
     spark: SparkSession,
     events: DataFrame,
-    stored: DataFrame,
-    current: DataFrame,
+    stored: Callable[[DataFrame | None], DataFrame],
     linking: DataFrame,
     basis: DataFrame,
     identifiers: DataFrame,
     scratch: Scratch,
     ranked_keys: DataFrame | None,
 ) -> DataFrame | None:
-    """The rows whose key or stage changed since the basis, or None when nothing can have moved.
-    ``events`` is ``silver.events``, ``stored`` its attribution as it stands and ``current`` the two
-    joined. Every row that can move is in hand once read (the touched sessions, the orders), so
-    neither is read again to compare: each whole-table join is made once."""
+    """The rows (``message_id`` and the attributed columns) whose key or stage changed since the
+    basis, or None when nothing can have moved. ``events`` is ``silver.events`` and ``stored(of)``
+    the attribution as it stands of the events of ``of``. Every row that can move is in hand once
+    read (the touched sessions, the orders), with only the columns re-attribution needs, and their
+    attribution is looked up in one read of it: no whole-table join, and each table read once."""
     ids = ["identifier_type", "identifier_hash"]
     changes = scratch.materialise(
         linking.join(basis.withColumnRenamed("customer_key", "_was_key"), ids, "full").where(
@@ -767,6 +793,9 @@ def _reattribute_changed(
     has_changes = not changes.isEmpty()
     if not has_changes and ranked_keys is None:
         return None
+    # Every Order Completed (read once: ranks need a person's every order).
+    order_events = scratch.materialise(events.where(is_order_completed()).select(*_RANKED_BY), "order_events")
+    touched = None
     if has_changes:
         devices = changes.where(F.col("identifier_type") == "device").select(
             F.col("identifier_hash").alias("_device_hash")
@@ -805,10 +834,21 @@ def _reattribute_changed(
             r["event_date"]
             for r in ids.join(sessions, "session_id").select("event_date").distinct().collect()
         ]
-        in_sessions = scratch.materialise(
-            attributed(events.where(_on_dates(dates)).join(sessions, "session_id", "left_semi"), stored),
-            "in_sessions",
+        touched = scratch.materialise(
+            events.where(_on_dates(dates))
+            .join(sessions, "session_id", "left_semi")
+            .select(*_RANKED_BY, *_KEYED_BY),
+            "touched_events",
         )
+    # the attribution of the orders and of the touched sessions' events, in one read of it
+    wanted = (
+        order_events
+        if touched is None
+        else order_events.select("message_id").unionByName(touched.select("message_id"))
+    )
+    standing = scratch.materialise(stored(wanted), "standing")
+    if touched is not None:
+        in_sessions = scratch.materialise(attributed(touched, standing), "in_sessions")
         rekeyed = attribute_keys(in_sessions.drop(*_ATTRIBUTED), identifiers).select(
             "message_id", "event_date", F.col("customer_key").alias("_new_key"), F.lit(True).alias("_rekeyed")
         )
@@ -818,8 +858,7 @@ def _reattribute_changed(
         rekeyed = spark.createDataFrame(
             [], "message_id string, event_date date, _new_key string, _rekeyed boolean"
         )
-    # Every Order Completed with its attribution (read once: ranks need a person's every order).
-    all_orders = scratch.materialise(current.where(is_order_completed()), "orders")
+    all_orders = scratch.materialise(attributed(order_events, standing), "orders")
     # An order that changed hands moves both persons' purchase ranks.
     by_message = rekeyed.drop("event_date")
     handed_over = (
@@ -853,7 +892,9 @@ def _reattribute_changed(
     reranked = all_orders.join(restaged.select("message_id"), "message_id", "left_semi")
     if in_sessions is not None:
         reranked = reranked.join(in_sessions.select("message_id"), "message_id", "left_anti")
-    candidates = reranked if in_sessions is None else in_sessions.unionByName(reranked)
+    candidates = (
+        reranked if in_sessions is None else in_sessions.select(*reranked.columns).unionByName(reranked)
+    )
     moved = (
         candidates.join(by_message, "message_id", "left")
         .join(restaged.drop("event_date"), "message_id", "left")
@@ -871,7 +912,7 @@ def _reattribute_changed(
         .withColumn("customer_key", F.col("_key"))
         .withColumn("journey_stage", F.col("_stage"))
     )
-    return moved.select(*current.columns)
+    return moved.select("message_id", *_ATTRIBUTED)
 
 
 def _dates(events: DataFrame) -> list[date]:

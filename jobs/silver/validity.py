@@ -12,7 +12,8 @@ and the quarantine row says where.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import date
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -52,17 +53,32 @@ def count_rejections(
 ) -> tuple[int, int]:
     """(rows, rows with a reject reason) in one pass; logs the count per reason and records each
     refused row in ``quarantine.silver_rejects`` (``rows`` carry bronze's lineage)."""
-    counts = rows.groupBy(reason).count().collect()
-    refused = {r[reason]: int(r["count"]) for r in counts if r[reason] is not None}
+    counts = rows.groupBy(reason, "_landing_date").count().collect()
+    refused: dict[str, int] = {}
+    for r in counts:
+        if r[reason] is not None:
+            refused[r[reason]] = refused.get(r[reason], 0) + int(r["count"])
     if refused:
         log.warning("%s: refused %s", table, dict(sorted(refused.items())))
-        record_rejections(rows.where(F.col(reason).isNotNull()), lake, table, source, reason)
+        landing_dates = sorted({r["_landing_date"] for r in counts if r[reason] is not None})
+        record_rejections(rows.where(F.col(reason).isNotNull()), lake, table, source, reason, landing_dates)
     return sum(int(r["count"]) for r in counts), sum(refused.values())
 
 
-def record_rejections(rows: DataFrame, lake: Lake, table: str, source: str, reason: str) -> None:
+def record_rejections(
+    rows: DataFrame,
+    lake: Lake,
+    table: str,
+    source: str,
+    reason: str,
+    landing_dates: Sequence[date] | None = None,
+) -> None:
     """Refused rows into ``quarantine.silver_rejects`` (insert-only on table, source, file and line,
-    so a rerun of the same batches records nothing twice)."""
+    so a rerun of the same batches records nothing twice).
+
+    ``landing_dates`` (the rows' ``_landing_date`` values) limits the merge to those partitions:
+    bronze takes a file's content once (ingestion skips a file hash it holds), so a file hash has
+    one landing date and a record already refused is in the partition of its row's date."""
     rejects = rows.select(
         F.lit(table).alias("silver_table"),
         F.lit(source).alias("source"),
@@ -72,4 +88,5 @@ def record_rejections(rows: DataFrame, lake: Lake, table: str, source: str, reas
         F.col("_batch_id").alias("batch_id"),
         F.col("_landing_date").alias("landing_date"),
     )
-    delta.merge(rejects, lake.table("quarantine.silver_rejects"), update="none")
+    partitions = None if landing_dates is None else {"landing_date": list(landing_dates)}
+    delta.merge(rejects, lake.table("quarantine.silver_rejects"), update="none", target_partitions=partitions)

@@ -1,0 +1,60 @@
+"""When a write compacts a partitioned table first: only when compaction can remove files (delta-rs
+only, no engine)."""
+
+from datetime import date
+
+import pyarrow as pa
+from deltalake import DeltaTable, write_deltalake
+
+from omnilake import delta
+from omnilake.lake import get_lake
+
+DAYS = [date(2026, 1, d) for d in range(1, 6)]
+
+
+def _write(table, day: date, line: int) -> None:
+    """One refused record of ``day``: one new file in that day's partition."""
+    row = {
+        "silver_table": "orders",
+        "source": "orders",
+        "file_hash": f"h{day.day}",
+        "line": line,
+        "reason": "future_timestamp",
+        "batch_id": f"b{day.day}",
+        "landing_date": day,
+    }
+    write_deltalake(table.path, pa.Table.from_pylist([row]), mode="append", partition_by=["landing_date"])
+
+
+def _operations(table) -> list[str]:
+    return [h["operation"] for h in DeltaTable(table.path).history()]
+
+
+def test_a_partitioned_table_is_compacted_only_when_compaction_can_remove_files(lake_home):
+    table = get_lake().table("quarantine.silver_rejects")
+    for day in DAYS:  # five partitions, one file each: over a bound of 3, and nothing to merge
+        _write(table, day, 1)
+    assert delta.bound_files_for_merge(table, 3) is None
+    _write(table, DAYS[0], 2)  # 6 files, 1 removable: fewer than the 3 over the bound
+    assert delta.bound_files_for_merge(table, 3) is None
+    assert "OPTIMIZE" not in _operations(table)
+
+    _write(table, DAYS[1], 2)
+    _write(table, DAYS[2], 2)  # 8 files, 3 removable
+    # the partitions a merge rewrites are left to it: 2 removable elsewhere, not due
+    assert delta.bound_files_for_merge(table, 3, leave={"landing_date": [DAYS[0]]}) is None
+    assert "OPTIMIZE" not in _operations(table)
+    assert delta.bound_files_for_merge(table, 3) == 5  # one file a partition
+    assert _operations(table)[0] == "OPTIMIZE"
+    rows = DeltaTable(table.path).to_pyarrow_table().to_pylist()
+    assert sorted((r["landing_date"], r["line"]) for r in rows) == sorted(
+        [(d, 1) for d in DAYS] + [(d, 2) for d in DAYS[:3]]
+    )
+
+
+def test_a_table_with_fewer_partitions_than_the_bound_is_compacted_when_over_it(lake_home):
+    table = get_lake().table("quarantine.silver_rejects")
+    for line in range(1, 4):
+        _write(table, DAYS[0], line)
+        _write(table, DAYS[1], line)  # 6 files in 2 partitions
+    assert delta.bound_files_for_merge(table, 4) == 2
