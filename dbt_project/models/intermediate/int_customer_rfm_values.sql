@@ -90,15 +90,121 @@ lines_known as (
 
 ),
 
-lines_to_date as (
+-- Per person and business date: their sales lines' net amount and whether one was a sale; and the
+-- orders counted from that date on (an order counts from the first business date of its sale lines).
+daily_lines as (
 
     select
-        lines_known.*,
-        snapshots.snapshot_date
+        customer_key,
+        business_date,
+        known_at,
+        max(case when line_type = 'sale' then 1 else 0 end) as has_sale,
+        sum(net_amount) as net_amount
     from lines_known
+    where customer_key is not null
+    group by customer_key, business_date, known_at
+
+),
+
+first_sales as (
+
+    select
+        customer_key,
+        order_id,
+        known_at,
+        min(business_date) as first_sale_date
+    from lines_known
+    where customer_key is not null
+        and line_type = 'sale'
+        and order_id is not null
+    group by customer_key, order_id, known_at
+
+),
+
+daily_orders as (
+
+    select
+        customer_key,
+        first_sale_date as business_date,
+        known_at,
+        count(*) as orders
+    from first_sales
+    group by customer_key, first_sale_date, known_at
+
+),
+
+daily as (
+
+    select
+        daily_lines.customer_key,
+        daily_lines.business_date,
+        daily_lines.known_at,
+        case when daily_lines.has_sale = 1 then daily_lines.business_date end as purchase_date,
+        coalesce(daily_orders.orders, 0) as orders,
+        daily_lines.net_amount
+    from daily_lines
+    left join daily_orders
+        on daily_lines.customer_key = daily_orders.customer_key
+        and daily_lines.business_date = daily_orders.business_date
+        and daily_lines.known_at = daily_orders.known_at
+
+),
+
+-- Every snapshot holds all that is dated before the earliest one: added up once, not per snapshot.
+first_snapshot as (
+
+    select min(snapshot_date) as snapshot_date from snapshots
+
+),
+
+before_snapshots as (
+
+    select
+        daily.customer_key,
+        daily.known_at,
+        max(daily.purchase_date) as last_purchase_date,
+        sum(daily.orders) as frequency,
+        sum(daily.net_amount) as monetary
+    from daily
+    cross join first_snapshot
+    where daily.business_date < first_snapshot.snapshot_date
+    group by daily.customer_key, daily.known_at
+
+),
+
+within_snapshots as (
+
+    select
+        daily.customer_key,
+        snapshots.snapshot_date,
+        daily.known_at,
+        max(daily.purchase_date) as last_purchase_date,
+        sum(daily.orders) as frequency,
+        sum(daily.net_amount) as monetary
+    from daily
+    cross join first_snapshot
     inner join snapshots
-        on lines_known.business_date <= snapshots.snapshot_date
-    where lines_known.customer_key is not null
+        on daily.business_date <= snapshots.snapshot_date
+    where daily.business_date >= first_snapshot.snapshot_date
+    group by daily.customer_key, snapshots.snapshot_date, daily.known_at
+
+),
+
+parts as (
+
+    select
+        before_snapshots.customer_key,
+        snapshots.snapshot_date,
+        before_snapshots.known_at,
+        before_snapshots.last_purchase_date,
+        before_snapshots.frequency,
+        before_snapshots.monetary
+    from before_snapshots
+    cross join snapshots
+
+    union all
+
+    select * from within_snapshots
 
 ),
 
@@ -108,10 +214,10 @@ customer_values as (
         customer_key,
         snapshot_date,
         known_at,
-        max(case when line_type = 'sale' then business_date end) as last_purchase_date,
-        count(distinct case when line_type = 'sale' then order_id end) as frequency,
-        sum(net_amount) as monetary
-    from lines_to_date
+        max(last_purchase_date) as last_purchase_date,
+        cast(sum(frequency) as bigint) as frequency,
+        sum(monetary) as monetary
+    from parts
     group by customer_key, snapshot_date, known_at
 
 ),

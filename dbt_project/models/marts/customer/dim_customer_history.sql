@@ -52,48 +52,44 @@ customer_dates as (
 
 ),
 
-observation_in_force as (
+-- The observation in force on each date: the latest observed on or before it. Every observation
+-- date is one of the dates, so a running max over the person's dates finds it.
+observation_dates as (
 
     select
         customer_dates.customer_key,
         customer_dates.on_date,
-        observations.is_member,
-        observations.tier,
-        observations.email_opt_in,
-        observations.sms_opt_in,
-        observations.profiling_consent,
-        observations.home_store_id,
-        row_number() over (
-            partition by customer_dates.customer_key, customer_dates.on_date
-            order by observations.observed_on desc
-        ) as newest_first
+        max(observations.observed_on) over (
+            partition by customer_dates.customer_key
+            order by customer_dates.on_date
+            rows unbounded preceding
+        ) as observed_on
     from customer_dates
-    inner join observations
+    left join observations
         on customer_dates.customer_key = observations.customer_key
-        and observations.observed_on <= customer_dates.on_date
+        and customer_dates.on_date = observations.observed_on
 
 ),
 
 states as (
 
     select
-        customer_dates.customer_key,
-        customer_dates.on_date,
+        observation_dates.customer_key,
+        observation_dates.on_date,
         rfm.segment,
-        observation_in_force.is_member,
-        observation_in_force.tier,
-        observation_in_force.email_opt_in,
-        observation_in_force.sms_opt_in,
-        observation_in_force.profiling_consent,
-        observation_in_force.home_store_id
-    from customer_dates
+        observations.is_member,
+        observations.tier,
+        observations.email_opt_in,
+        observations.sms_opt_in,
+        observations.profiling_consent,
+        observations.home_store_id
+    from observation_dates
     left join rfm
-        on customer_dates.customer_key = rfm.customer_key
-        and customer_dates.on_date = rfm.snapshot_date
-    left join observation_in_force
-        on customer_dates.customer_key = observation_in_force.customer_key
-        and customer_dates.on_date = observation_in_force.on_date
-        and observation_in_force.newest_first = 1
+        on observation_dates.customer_key = rfm.customer_key
+        and observation_dates.on_date = rfm.snapshot_date
+    left join observations
+        on observation_dates.customer_key = observations.customer_key
+        and observation_dates.observed_on = observations.observed_on
 
 ),
 

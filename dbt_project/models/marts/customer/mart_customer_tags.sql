@@ -66,116 +66,363 @@ customer_snapshots as (
 
 ),
 
-snapshot_lines as (
+{#-
+    Every measure below is a running aggregate over dated changes, not a join of every line and
+    event to every snapshot: each input contributes, on its own date, what it adds to (or takes
+    from) the customer's measures, and a snapshot reads the running totals up to its date
+    (delta rows sort before the snapshot rows of the same date). The cost is that of the inputs
+    plus the rows written, linear in history.
+-#}
+sale_lines as (
 
     select
-        snapshots.snapshot_date,
         sales.customer_key,
         sales.order_id,
         sales.channel,
-        sales.line_type,
-        sales.sku,
         sales.location_id,
         sales.quantity,
-        sales.unit_price,
         sales.discount_amount,
-        sales.net_amount,
+        sales.unit_price,
         sales.business_date,
         sales.transacted_at,
-        products.category,
         products.list_price
     from sales
-    inner join snapshots
-        on sales.business_date <= snapshots.snapshot_date
     left join products
         on sales.sku = products.sku
+    where sales.line_type = 'sale'
+        and sales.business_date is not null
 
 ),
 
-baskets as (
+-- A basket (customer, order) as of a snapshot holds its sale lines dated on or before it: its
+-- state changes only on the business dates of its lines. One version per such date, each the
+-- basket as of that date (running over the dates; almost every basket has a single date).
+basket_days as (
 
     select
-        snapshot_date,
         customer_key,
         order_id,
+        business_date,
         max(channel) as channel,
         max(location_id) as location_id,
-        min(business_date) as business_date,
         min(transacted_at) as transacted_at,
         sum(quantity) as units,
         max(case when discount_amount > 0 then 1 else 0 end) as has_discount
-    from snapshot_lines
-    where line_type = 'sale'
-    group by snapshot_date, customer_key, order_id
+    from sale_lines
+    group by customer_key, order_id, business_date
 
 ),
 
-basket_summary as (
+basket_versions as (
 
     select
-        snapshot_date,
         customer_key,
-        count(*) as baskets,
-        sum(units) as units,
-        sum(has_discount) as discounted_baskets,
-        sum(case when channel = 'online' then 1 else 0 end) as online_baskets,
-        sum(case when {{ is_weekend('business_date') }} then 1 else 0 end) as weekend_baskets
-    from baskets
-    group by snapshot_date, customer_key
+        order_id,
+        business_date as valid_from,
+        lead(business_date) over (
+            partition by customer_key, order_id order by business_date
+        ) as valid_to,
+        row_number() over (partition by customer_key, order_id order by business_date) as version_number,
+        units,
+        min(business_date) over (
+            partition by customer_key, order_id order by business_date rows unbounded preceding
+        ) as first_business_date,
+        max(channel) over (
+            partition by customer_key, order_id order by business_date rows unbounded preceding
+        ) as channel,
+        max(location_id) over (
+            partition by customer_key, order_id order by business_date rows unbounded preceding
+        ) as location_id,
+        min(transacted_at) over (
+            partition by customer_key, order_id order by business_date rows unbounded preceding
+        ) as transacted_at,
+        max(has_discount) over (
+            partition by customer_key, order_id order by business_date rows unbounded preceding
+        ) as has_discount
+    from basket_days
 
 ),
 
-below_list_units as (
+basket_indicators as (
 
     select
-        snapshot_date,
+        *,
+        case when channel = 'online' then 1 else 0 end as is_online,
+        case when {{ part_of_day('transacted_at') }} = 'night' then 1 else 0 end as is_night,
+        case when {{ part_of_day('transacted_at') }} = 'morning' then 1 else 0 end as is_morning,
+        case when {{ part_of_day('transacted_at') }} = 'afternoon' then 1 else 0 end as is_afternoon,
+        case when {{ part_of_day('transacted_at') }} = 'evening' then 1 else 0 end as is_evening
+    from basket_versions
+
+),
+
+-- what each basket version changes in the customer's basket counts
+basket_changes as (
+
+    select
         customer_key,
+        valid_from as on_date,
+        case when version_number = 1 then 1 else 0 end as baskets,
+        units,
+        has_discount - coalesce(lag(has_discount) over by_basket, 0) as discounted_baskets,
+        is_online - coalesce(lag(is_online) over by_basket, 0) as online_baskets,
+        case when version_number = 1 and {{ is_weekend('first_business_date') }} then 1 else 0 end as weekend_baskets,
+        is_night - coalesce(lag(is_night) over by_basket, 0) as night_baskets,
+        is_morning - coalesce(lag(is_morning) over by_basket, 0) as morning_baskets,
+        is_afternoon - coalesce(lag(is_afternoon) over by_basket, 0) as afternoon_baskets,
+        is_evening - coalesce(lag(is_evening) over by_basket, 0) as evening_baskets
+    from basket_indicators
+    window by_basket as (partition by customer_key, order_id order by valid_from)
+
+),
+
+unit_changes as (
+
+    select
+        customer_key,
+        business_date as on_date,
         sum(quantity) as sale_units,
         sum(
             case when discount_amount > 0 or unit_price < list_price then quantity else 0 end
         ) as below_list_units
-    from snapshot_lines
-    where line_type = 'sale'
-    group by snapshot_date, customer_key
+    from sale_lines
+    group by customer_key, business_date
 
 ),
 
-parts_of_day as (
+-- events per person and day: the deepest stage, and the views and cart adds, which count in the
+-- 30 days from their day (added on it, taken off 30 days later)
+event_days as (
 
     select
-        snapshot_date,
         customer_key,
-        {{ part_of_day('transacted_at') }} as part_of_day,
-        count(*) as baskets
-    from baskets
-    group by snapshot_date, customer_key, {{ part_of_day('transacted_at') }}
+        event_date,
+        max({{ journey_stage_rank('journey_stage') }}) as stage_rank,
+        sum(case when event_name = 'Product Viewed' then 1 else 0 end) as product_views,
+        sum(case when event_name = 'Product Added' then 1 else 0 end) as cart_adds
+    from events
+    where event_date is not null
+    group by customer_key, event_date
 
 ),
 
-ranked_parts_of_day as (
+-- A session counts in the 30 days from each of its days: the union of those windows, as the
+-- dates it starts and stops counting (a window that overlaps the next one does not stop).
+session_days as (
+
+    select distinct
+        customer_key,
+        session_id,
+        event_date
+    from events
+    where event_date is not null
+        and session_id is not null
+
+),
+
+session_windows as (
+
+    select
+        customer_key,
+        event_date,
+        cast({{ dbt.dateadd('day', 30, 'event_date') }} as date) as window_end,
+        lag(event_date) over by_session as previous_day,
+        lead(event_date) over by_session as next_day
+    from session_days
+    window by_session as (partition by customer_key, session_id order by event_date)
+
+),
+
+session_changes as (
+
+    select customer_key, event_date as on_date, 1 as sessions
+    from session_windows
+    where previous_day is null or event_date >= cast({{ dbt.dateadd('day', 30, 'previous_day') }} as date)
+
+    union all
+
+    select customer_key, window_end as on_date, -1 as sessions
+    from session_windows
+    where next_day is null or next_day >= window_end
+
+),
+
+customer_changes as (
+
+    select
+        customer_key, on_date, baskets, units, discounted_baskets, online_baskets, weekend_baskets,
+        night_baskets, morning_baskets, afternoon_baskets, evening_baskets,
+        cast(null as bigint) as sale_units, cast(null as bigint) as below_list_units,
+        cast(null as int) as stage_rank, 0 as sessions, 0 as product_views, 0 as cart_adds
+    from basket_changes
+
+    union all
+
+    select
+        customer_key, on_date, 0, null, 0, 0, 0, 0, 0, 0, 0,
+        sale_units, below_list_units,
+        null, 0, 0, 0
+    from unit_changes
+
+    union all
+
+    select
+        customer_key, event_date, 0, null, 0, 0, 0, 0, 0, 0, 0, null, null,
+        stage_rank, 0, product_views, cart_adds
+    from event_days
+
+    union all
+
+    select
+        customer_key, cast({{ dbt.dateadd('day', 30, 'event_date') }} as date), 0, null, 0, 0, 0, 0, 0, 0, 0,
+        null, null, null, 0, -product_views, -cart_adds
+    from event_days
+
+    union all
+
+    select customer_key, on_date, 0, null, 0, 0, 0, 0, 0, 0, 0, null, null, null, sessions, 0, 0
+    from session_changes
+
+),
+
+customer_day_changes as (
+
+    select
+        customer_key,
+        on_date,
+        0 as is_snapshot,
+        sum(baskets) as baskets,
+        sum(units) as units,
+        sum(discounted_baskets) as discounted_baskets,
+        sum(online_baskets) as online_baskets,
+        sum(weekend_baskets) as weekend_baskets,
+        sum(night_baskets) as night_baskets,
+        sum(morning_baskets) as morning_baskets,
+        sum(afternoon_baskets) as afternoon_baskets,
+        sum(evening_baskets) as evening_baskets,
+        sum(sale_units) as sale_units,
+        sum(below_list_units) as below_list_units,
+        max(stage_rank) as stage_rank,
+        sum(sessions) as sessions,
+        sum(product_views) as product_views,
+        sum(cart_adds) as cart_adds
+    from customer_changes
+    group by customer_key, on_date
+
+),
+
+customer_timeline as (
+
+    select * from customer_day_changes
+
+    union all
+
+    select
+        customer_key, snapshot_date, 1, null, null, null, null, null, null, null, null, null,
+        null, null, null, null, null, null
+    from customer_snapshots
+
+),
+
+customer_running as (
+
+    select
+        customer_key,
+        on_date as snapshot_date,
+        is_snapshot,
+        sum(baskets) over running as baskets,
+        sum(units) over running as units,
+        sum(discounted_baskets) over running as discounted_baskets,
+        sum(online_baskets) over running as online_baskets,
+        sum(weekend_baskets) over running as weekend_baskets,
+        sum(night_baskets) over running as night_baskets,
+        sum(morning_baskets) over running as morning_baskets,
+        sum(afternoon_baskets) over running as afternoon_baskets,
+        sum(evening_baskets) over running as evening_baskets,
+        sum(sale_units) over running as sale_units,
+        sum(below_list_units) over running as below_list_units,
+        max(stage_rank) over running as deepest_stage_rank,
+        sum(sessions) over running as sessions_30d,
+        sum(product_views) over running as product_views_30d,
+        sum(cart_adds) over running as cart_adds_30d
+    from customer_timeline
+    window running as (
+        partition by customer_key order by on_date, is_snapshot rows between unbounded preceding and current row
+    )
+
+),
+
+customer_measures as (
 
     select
         *,
-        row_number() over (
-            partition by snapshot_date, customer_key
-            order by
-                baskets desc,
-                case part_of_day when 'night' then 1 when 'morning' then 2 when 'afternoon' then 3 else 4 end
-        ) as part_rank
-    from parts_of_day
+        greatest(
+            coalesce(night_baskets, 0), coalesce(morning_baskets, 0),
+            coalesce(afternoon_baskets, 0), coalesce(evening_baskets, 0)
+        ) as part_of_day_baskets
+    from customer_running
+    where is_snapshot = 1
+
+),
+
+-- Net spend per category (all lines, returns deducted), running per customer and category; the
+-- snapshot rows of a pair start on its first line's date.
+category_day_spend as (
+
+    select
+        sales.customer_key,
+        products.category,
+        sales.business_date as on_date,
+        sum(sales.net_amount) as net_spend
+    from sales
+    inner join products
+        on sales.sku = products.sku
+    where products.category is not null
+        and sales.business_date is not null
+    group by sales.customer_key, products.category, sales.business_date
+
+),
+
+category_firsts as (
+
+    select customer_key, category, min(on_date) as first_date
+    from category_day_spend
+    group by customer_key, category
+
+),
+
+category_timeline as (
+
+    select customer_key, category, on_date, 0 as is_snapshot, net_spend
+    from category_day_spend
+
+    union all
+
+    select
+        customer_snapshots.customer_key,
+        category_firsts.category,
+        customer_snapshots.snapshot_date,
+        1,
+        null
+    from customer_snapshots
+    inner join category_firsts
+        on customer_snapshots.customer_key = category_firsts.customer_key
+        and customer_snapshots.snapshot_date >= category_firsts.first_date
 
 ),
 
 category_spend as (
 
     select
-        snapshot_date,
         customer_key,
         category,
-        sum(net_amount) as net_spend
-    from snapshot_lines
-    where category is not null
-    group by snapshot_date, customer_key, category
+        on_date as snapshot_date,
+        is_snapshot,
+        sum(net_spend) over (
+            partition by customer_key, category
+            order by on_date, is_snapshot rows between unbounded preceding and current row
+        ) as net_spend
+    from category_timeline
 
 ),
 
@@ -188,7 +435,8 @@ ranked_categories as (
             order by net_spend desc, category
         ) as category_rank
     from category_spend
-    where net_spend > 0
+    where is_snapshot = 1
+        and net_spend > 0
 
 ),
 
@@ -200,21 +448,129 @@ top_categories as (
         max(case when category_rank = 1 then category end) as top_category,
         max(case when category_rank = 2 then category end) as second_category
     from ranked_categories
+    where category_rank <= 2
     group by snapshot_date, customer_key
+
+),
+
+-- Store visits per customer and store: the baskets there (a version moves its basket when its
+-- channel or store changes) and the latest visit. A basket's visit time is that of its current
+-- version, so the latest visit is a running max over final versions plus, on the snapshots a
+-- superseded version was current, that version's time.
+store_changes as (
+
+    select
+        customer_key,
+        location_id as store_id,
+        valid_from as on_date,
+        1 as baskets,
+        case when valid_to is null then transacted_at end as final_visit_at
+    from basket_versions
+    where channel = 'store'
+
+    union all
+
+    select
+        customer_key,
+        lag(location_id) over by_basket as store_id,
+        valid_from as on_date,
+        case when lag(channel) over by_basket = 'store' then -1 else 0 end as baskets,
+        cast(null as timestamp) as final_visit_at
+    from basket_versions
+    window by_basket as (partition by customer_key, order_id order by valid_from)
+
+),
+
+store_day_changes as (
+
+    select customer_key, store_id, on_date, 0 as is_snapshot, sum(baskets) as baskets, max(final_visit_at) as final_visit_at
+    from store_changes
+    where baskets != 0 or final_visit_at is not null
+    group by customer_key, store_id, on_date
+
+),
+
+store_firsts as (
+
+    select customer_key, store_id, min(on_date) as first_date
+    from store_day_changes
+    group by customer_key, store_id
+
+),
+
+store_timeline as (
+
+    select * from store_day_changes
+
+    union all
+
+    select
+        customer_snapshots.customer_key,
+        store_firsts.store_id,
+        customer_snapshots.snapshot_date,
+        1,
+        null,
+        null
+    from customer_snapshots
+    inner join store_firsts
+        on customer_snapshots.customer_key = store_firsts.customer_key
+        and customer_snapshots.snapshot_date >= store_firsts.first_date
+
+),
+
+store_running as (
+
+    select
+        customer_key,
+        store_id,
+        on_date as snapshot_date,
+        is_snapshot,
+        sum(baskets) over running as baskets,
+        max(final_visit_at) over running as final_visit_at
+    from store_timeline
+    window running as (
+        partition by customer_key, store_id order by on_date, is_snapshot
+        rows between unbounded preceding and current row
+    )
+
+),
+
+superseded_visits as (
+
+    select
+        basket_versions.customer_key,
+        basket_versions.location_id as store_id,
+        snapshots.snapshot_date,
+        max(basket_versions.transacted_at) as visit_at
+    from basket_versions
+    inner join snapshots
+        on snapshots.snapshot_date >= basket_versions.valid_from
+        and snapshots.snapshot_date < basket_versions.valid_to
+    where basket_versions.channel = 'store'
+    group by basket_versions.customer_key, basket_versions.location_id, snapshots.snapshot_date
 
 ),
 
 store_visits as (
 
     select
-        snapshot_date,
-        customer_key,
-        location_id as store_id,
-        count(*) as baskets,
-        max(transacted_at) as last_visit_at
-    from baskets
-    where channel = 'store'
-    group by snapshot_date, customer_key, location_id
+        store_running.snapshot_date,
+        store_running.customer_key,
+        store_running.store_id,
+        store_running.baskets,
+        case
+            when superseded_visits.visit_at is null then store_running.final_visit_at
+            when store_running.final_visit_at is null then superseded_visits.visit_at
+            when superseded_visits.visit_at > store_running.final_visit_at then superseded_visits.visit_at
+            else store_running.final_visit_at
+        end as last_visit_at
+    from store_running
+    left join superseded_visits
+        on store_running.customer_key = superseded_visits.customer_key
+        and store_running.store_id is not distinct from superseded_visits.store_id
+        and store_running.snapshot_date = superseded_visits.snapshot_date
+    where store_running.is_snapshot = 1
+        and store_running.baskets > 0
 
 ),
 
@@ -244,43 +600,6 @@ home_stores as (
 
 ),
 
-snapshot_events as (
-
-    select
-        snapshots.snapshot_date,
-        events.customer_key,
-        events.session_id,
-        events.event_name,
-        events.event_date,
-        {{ journey_stage_rank('events.journey_stage') }} as stage_rank
-    from events
-    inner join snapshots
-        on events.event_date <= snapshots.snapshot_date
-
-),
-
-engagement as (
-
-    select
-        snapshot_date,
-        customer_key,
-        max(stage_rank) as deepest_stage_rank,
-        count(distinct case
-            when event_date > {{ dbt.dateadd('day', -30, 'snapshot_date') }} then session_id
-        end) as sessions_30d,
-        sum(case
-            when event_date > {{ dbt.dateadd('day', -30, 'snapshot_date') }}
-                and event_name = 'Product Viewed' then 1 else 0
-        end) as product_views_30d,
-        sum(case
-            when event_date > {{ dbt.dateadd('day', -30, 'snapshot_date') }}
-                and event_name = 'Product Added' then 1 else 0
-        end) as cart_adds_30d
-    from snapshot_events
-    group by snapshot_date, customer_key
-
-),
-
 joined as (
 
     select
@@ -292,43 +611,40 @@ joined as (
         rfm.recency_days,
         rfm.m_score,
         rfm.segment as rfm_segment,
-        {{ safe_divide('basket_summary.units', 'basket_summary.baskets') }} as avg_basket_units,
-        {{ safe_divide('below_list_units.below_list_units', 'below_list_units.sale_units') }} as discounted_unit_share,
-        {{ safe_divide('basket_summary.discounted_baskets', 'basket_summary.baskets') }} as promo_basket_share,
-        {{ safe_divide('basket_summary.online_baskets', 'basket_summary.baskets') }} as online_basket_share,
-        {{ safe_divide('basket_summary.weekend_baskets', 'basket_summary.baskets') }} as weekend_basket_share,
-        ranked_parts_of_day.part_of_day,
+        {{ safe_divide('customer_measures.units', 'customer_measures.baskets') }} as avg_basket_units,
+        {{ safe_divide('customer_measures.below_list_units', 'customer_measures.sale_units') }} as discounted_unit_share,
+        {{ safe_divide('customer_measures.discounted_baskets', 'customer_measures.baskets') }} as promo_basket_share,
+        {{ safe_divide('customer_measures.online_baskets', 'customer_measures.baskets') }} as online_basket_share,
+        {{ safe_divide('customer_measures.weekend_baskets', 'customer_measures.baskets') }} as weekend_basket_share,
+        -- the part of the day with the most baskets (ties - night, morning, afternoon, evening)
+        case
+            when coalesce(customer_measures.part_of_day_baskets, 0) = 0 then null
+            when customer_measures.night_baskets = customer_measures.part_of_day_baskets then 'night'
+            when customer_measures.morning_baskets = customer_measures.part_of_day_baskets then 'morning'
+            when customer_measures.afternoon_baskets = customer_measures.part_of_day_baskets then 'afternoon'
+            else 'evening'
+        end as part_of_day,
         top_categories.top_category,
         top_categories.second_category,
         home_stores.home_store_id,
         home_stores.home_region,
-        coalesce(engagement.sessions_30d, 0) as sessions_30d,
-        coalesce(engagement.product_views_30d, 0) as product_views_30d,
-        coalesce(engagement.cart_adds_30d, 0) as cart_adds_30d,
-        coalesce(engagement.deepest_stage_rank, 0) as deepest_stage_rank
+        coalesce(customer_measures.sessions_30d, 0) as sessions_30d,
+        coalesce(customer_measures.product_views_30d, 0) as product_views_30d,
+        coalesce(customer_measures.cart_adds_30d, 0) as cart_adds_30d,
+        coalesce(customer_measures.deepest_stage_rank, 0) as deepest_stage_rank
     from customer_snapshots
     left join rfm
         on customer_snapshots.snapshot_date = rfm.snapshot_date
         and customer_snapshots.customer_key = rfm.customer_key
-    left join basket_summary
-        on customer_snapshots.snapshot_date = basket_summary.snapshot_date
-        and customer_snapshots.customer_key = basket_summary.customer_key
-    left join below_list_units
-        on customer_snapshots.snapshot_date = below_list_units.snapshot_date
-        and customer_snapshots.customer_key = below_list_units.customer_key
-    left join ranked_parts_of_day
-        on customer_snapshots.snapshot_date = ranked_parts_of_day.snapshot_date
-        and customer_snapshots.customer_key = ranked_parts_of_day.customer_key
-        and ranked_parts_of_day.part_rank = 1
+    left join customer_measures
+        on customer_snapshots.snapshot_date = customer_measures.snapshot_date
+        and customer_snapshots.customer_key = customer_measures.customer_key
     left join top_categories
         on customer_snapshots.snapshot_date = top_categories.snapshot_date
         and customer_snapshots.customer_key = top_categories.customer_key
     left join home_stores
         on customer_snapshots.snapshot_date = home_stores.snapshot_date
         and customer_snapshots.customer_key = home_stores.customer_key
-    left join engagement
-        on customer_snapshots.snapshot_date = engagement.snapshot_date
-        and customer_snapshots.customer_key = engagement.customer_key
 
 ),
 
