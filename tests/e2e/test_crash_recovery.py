@@ -1,16 +1,20 @@
 """Crash recovery and idempotent reruns of the whole pipeline, compared by content fingerprints.
 
-A reference lake runs two generated days cleanly. Every crash case starts from a copy of that lake
-after day 1, runs day 2 in a subprocess that SIGKILLs itself at a named point
-(``OMNILAKE_CRASH_AT``, see ``omnilake.faults``), checks what readers see at that moment and that no
-process of the run outlives it, reruns day 2 and compares every bronze, quarantine, silver and gold
-table and every warehouse mart with the reference: nothing lost, nothing duplicated. Fingerprints
-leave out lineage columns only (the batch that wrote a row and when), as their contracts mark them.
+A reference lake runs two generated days cleanly. A copy of that lake after day 1 then runs day 2
+in a subprocess that SIGKILLs itself at a named point (``OMNILAKE_CRASH_AT``, see
+``omnilake.faults``), once per point in the order a run reaches them: each of these runs is the
+rerun of the run killed before it, so it has to get past what that one left half written before it
+is killed in turn. After each kill the case checks what readers see at that moment and that no
+process of the run outlives it. A last rerun goes to the end, and every bronze, quarantine, silver
+and gold table and every warehouse mart is compared with the reference: nothing lost, nothing
+duplicated, whatever the kills left. Fingerprints leave out lineage columns only (the batch that
+wrote a row and when), as their contracts mark them.
 
-The cases are independent lakes, each driven by its own subprocesses, so the module runs them
-``WORKERS`` at a time (a run waits on I/O and round trips much of its time): the clean day 2 and the
-crash cases start as soon as the lake after day 1 exists. What each case saw is kept and asserted by
-its own test.
+One chain of runs rather than a fresh copy and a full rerun per point: the same kills and the same
+recoveries (every run after the first starts from a killed run's leftovers), with one full day-2
+run instead of one per point. The clean day 2 runs beside the chain (``WORKERS`` at a time: a run
+waits on I/O and round trips much of its time), both started as soon as the lake after day 1
+exists. What each kill left is kept and asserted by its own test.
 """
 
 from __future__ import annotations
@@ -40,9 +44,9 @@ WORKERS = 2
 # How long a killed run's dbt child may take to receive its own SIGKILL and exit.
 ORPHAN_GRACE_SECONDS = 10
 
-# The points the suite kills a run at, and the state each leaves. The other points of
-# omnilake.faults (bronze.after_quarantine_write, gold.after_dbt_build) sit between the same kinds
-# of writes as their neighbours here.
+# The points the suite kills a run at, in the order a run reaches them, and the state each leaves.
+# The other points of omnilake.faults (bronze.after_quarantine_write, gold.after_dbt_build) sit
+# between the same kinds of writes as their neighbours here.
 CRASH_POINTS = {
     "bronze.after_data_write": "bronze rows written, quarantine and ledger not",
     "bronze.before_ledger_write": "a file's data written, its ledger entry not",
@@ -105,9 +109,8 @@ def _differences(actual: dict, expected: dict) -> dict:
     }
 
 
-def _crash_and_rerun(after_day_1: Path, home: Path, point: str) -> dict:
-    """Kill day 2 at ``point`` on a copy of the lake after day 1; what readers saw; then rerun."""
-    shutil.copytree(after_day_1, home)
+def _kill(home: Path, point: str) -> dict:
+    """Run day 2 on the lake at ``home`` until it is killed at ``point``; what readers saw then."""
     crashed = _run_day(home, DAY_2, crash_at=point)
     seen = {"crashed": crashed}
     if crashed.returncode == -9:
@@ -117,9 +120,18 @@ def _crash_and_rerun(after_day_1: Path, home: Path, point: str) -> dict:
         seen["survivors"] = survivors
         seen["warehouse"] = warehouse_fingerprints(Lake(LakeRoot(str(home))).warehouse_path)
         seen["released_gold"] = _released_gold(home)
-        seen["rerun"] = _run_day(home, DAY_2)
-        if seen["rerun"].returncode == 0:
-            seen["after_rerun"] = _fingerprints(home)
+    return seen
+
+
+def _kill_at_every_point_and_rerun(after_day_1: Path, home: Path) -> dict:
+    """On a copy of the lake after day 1, day 2 killed at each point in turn, then run to its end."""
+    shutil.copytree(after_day_1, home)
+    seen: dict = {"kills": {}}
+    for point in CRASH_POINTS:
+        seen["kills"][point] = _kill(home, point)
+    seen["rerun"] = _run_day(home, DAY_2)
+    if seen["rerun"].returncode == 0:
+        seen["after_rerun"] = _fingerprints(home)
     shutil.rmtree(home, ignore_errors=True)
     return seen
 
@@ -133,7 +145,7 @@ def _clean_day_2(clean: Path) -> dict:
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """Two clean days: the lake after day 1 (to copy), its published gold, and the fingerprints after
-    day 2; and, started meanwhile, every crash case (``cases``: point -> future of what it saw)."""
+    day 2; and, started meanwhile, the chain of killed runs (``chain``: future of what it saw)."""
     root = tmp_path_factory.mktemp("crash")
     clean = root / "clean"
     generated = _omnilake(
@@ -148,9 +160,7 @@ def reference(tmp_path_factory):
     day_1_gold = _released_gold(clean)
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         day_2: Future = pool.submit(_clean_day_2, clean)
-        cases = {
-            point: pool.submit(_crash_and_rerun, after_day_1, root / point, point) for point in CRASH_POINTS
-        }
+        chain: Future = pool.submit(_kill_at_every_point_and_rerun, after_day_1, root / "killed")
         yield {
             "root": root,
             "clean": clean,
@@ -158,10 +168,8 @@ def reference(tmp_path_factory):
             "day_1_warehouse": day_1_warehouse,
             "day_1_gold": day_1_gold,
             "day_2": day_2.result(),
-            "cases": cases,
+            "chain": chain,
         }
-        for case in cases.values():  # a case still running when the module ends is waited for
-            case.cancel()
 
 
 def test_rerunning_a_date_leaves_every_table_with_identical_content(reference):
@@ -175,8 +183,8 @@ def test_rerunning_a_date_leaves_every_table_with_identical_content(reference):
 
 
 @pytest.mark.parametrize("point", list(CRASH_POINTS))
-def test_a_run_killed_at_any_point_and_rerun_matches_a_clean_run(reference, point):
-    seen = reference["cases"][point].result()
+def test_a_run_killed_at_any_point_leaves_no_process_and_readers_the_previous_gold(reference, point):
+    seen = reference["chain"].result()["kills"][point]
     crashed = seen["crashed"]
 
     assert crashed.returncode == -9, (
@@ -189,6 +197,14 @@ def test_a_run_killed_at_any_point_and_rerun_matches_a_clean_run(reference, poin
     assert seen["warehouse"] == reference["day_1_warehouse"]
     assert seen["released_gold"] == reference["day_1_gold"]
 
-    rerun = seen["rerun"]
+
+def test_runs_killed_at_every_point_in_turn_then_rerun_match_a_clean_run(reference):
+    chain = reference["chain"].result()
+    # Every run reached its point: each rerun got past what the killed run before it left.
+    assert {point: seen["crashed"].returncode for point, seen in chain["kills"].items()} == dict.fromkeys(
+        CRASH_POINTS, -9
+    )
+
+    rerun = chain["rerun"]
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
-    assert _differences(seen["after_rerun"], reference["day_2"]) == {}
+    assert _differences(chain["after_rerun"], reference["day_2"]) == {}

@@ -20,9 +20,12 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_orphan_order_line_stops_the_run_at_the_silver_gate(spark, lake):
+def test_orphan_order_line_stops_the_run_at_the_silver_gate(spark, lake, monkeypatch):
     from omnilake.generate import DefectRates, generate
+    from omnilake.settings import reset_settings
 
+    monkeypatch.setenv("OMNILAKE_DBT_DOCS", "false")  # dbt docs take seconds per date, tested elsewhere
+    reset_settings()
     generate(Path(lake.landing), date(2026, 2, 1), 2, scale=0.02, seed=11, defects=DefectRates.none())
     run_pipeline([date(2026, 2, 1)], lake)
     gold_versions = {m: delta.version(lake.table(f"gold.{m}")) for m in GOLD_MARTS}
