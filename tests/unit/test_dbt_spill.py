@@ -61,3 +61,17 @@ def test_spill_files_are_removed_after_the_build_and_a_killed_build_s_are_cleare
     assert seen["OMNILAKE_DBT_SPILL_DIRECTORY"] == str(warehouse) + ".tmp"
     assert not spill.exists()
     get_settings.cache_clear()
+
+
+def test_the_memory_limit_and_spill_directory_are_set_once_when_the_database_opens():
+    """As dbt-duckdb ``settings`` they would be SET on every new cursor, and DuckDB refuses to set
+    temp_directory again once it has spilled ("Cannot switch temporary directory"): a build would
+    fail at its first node after the first spill. ``config_options`` go to ``duckdb.connect``."""
+    import yaml
+
+    profile = yaml.safe_load((publish.DBT_PROJECT_DIR / "profiles.yml").read_text())
+    duckdb_target = profile["omnilake"]["outputs"]["duckdb"]
+    assert {"memory_limit", "temp_directory"} <= set(duckdb_target["config_options"])
+    assert not {"memory_limit", "temp_directory"} & set(duckdb_target.get("settings", {}))
+    assert "OMNILAKE_DBT_SPILL_DIRECTORY" in duckdb_target["config_options"]["temp_directory"]
+    assert "OMNILAKE_DBT_MEMORY_LIMIT" in duckdb_target["config_options"]["memory_limit"]
