@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -218,6 +217,20 @@ def delete_where(spark: SparkSession, table: Table, predicate: str) -> None:
         spark.sql(f"delete from delta.`{table.path}` where {predicate}")
 
 
+def sql_using(spark: SparkSession, head: str, source: DataFrame, tail: str) -> None:
+    """Run the command ``head <source> tail``, ``source`` standing where a table name would.
+
+    One engine call: Spark Connect sends the DataFrame's plan with the SQL text (a relation the
+    statement references by name), where a temporary view would cost two more, one to create it and
+    one to drop it. ``head`` and ``tail`` are plain SQL; braces in them are kept as they are.
+    """
+
+    def escaped(text: str) -> str:
+        return text.replace("{", "{{").replace("}", "}}")
+
+    spark.sql(escaped(head) + "{source}" + escaped(tail), source=source)
+
+
 def sql_literal(value: object) -> str:
     """A value as a Spark SQL literal, for predicates built from our own metadata."""
     if value is None:
@@ -276,8 +289,6 @@ def merge(
     if table.partition_by:
         bound_files_for_merge(table, get_settings().merge_max_files, leave=target_partitions)
     before = _version(table)
-    view = f"merge_source_{uuid.uuid4().hex}"
-    checked.createOrReplaceTempView(view)
     condition = " and ".join(f"t.`{k}` = s.`{k}`" for k in keys)
     if target_where:
         condition += f" and ({target_where})"
@@ -285,14 +296,12 @@ def merge(
     if update == "all":
         guard = f" and ({update_when})" if update_when else ""
         matched = f"when matched{guard} then update set * "
-    statement = (
-        f"merge into delta.`{table.path}` as t using {view} as s on {condition} "
-        f"{matched}when not matched then insert *"
+    sql_using(
+        spark,
+        f"merge into delta.`{table.path}` as t using ",
+        checked,
+        f" as s on {condition} {matched}when not matched then insert *",
     )
-    try:
-        spark.sql(statement)  # a command runs as it is sent (see delete_where)
-    finally:
-        spark.catalog.dropTempView(view)
     return _merge_metrics(table, before)
 
 

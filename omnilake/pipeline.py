@@ -257,7 +257,8 @@ def run_pipeline(
     Documentation (dbt docs, Data Docs) is rendered once, with the last date; ``rebuild``
     recomputes the incremental silver steps from all of bronze on the first date. Each date after
     the first gets a fresh engine server, as each Airflow task does (``engine.recycle_engine``),
-    unless the caller already held a session when the run began: that session is the caller's."""
+    and the server is stopped before the dbt build, which needs none; unless the caller already
+    held a session when the run began: that session is the caller's."""
     from omnilake.engine import engine_started, recycle_engine
 
     lake = lake or get_lake()
@@ -276,6 +277,10 @@ def run_pipeline(
             rebuild=rebuild and index == 0,
         )
         for step in ordered:
+            if step.kind == "dbt" and owns_engine:
+                # dbt needs no engine: the server's memory (its caches, the parsers Sail never frees)
+                # goes back while dbt builds, as in Airflow, where each task has its own process.
+                recycle_engine()
             started = time.perf_counter()
             result = run_step(step, context)
             outcome = StepOutcome(step.name, landing_date, time.perf_counter() - started, result)

@@ -262,6 +262,8 @@ def run_dbt_plan(
         encoding="utf-8",
     )
     names = ", ".join(" ".join(c["args"]) for c in commands)
+    spill = spill_directory(warehouse)
+    shutil.rmtree(spill, ignore_errors=True)  # a killed build's
     try:
         returncode, stdout = _run_child(["--plan", str(plan_path)], lake, warehouse, parameters or {}, names)
         try:
@@ -271,6 +273,7 @@ def run_dbt_plan(
     finally:
         plan_path.unlink(missing_ok=True)
         status.unlink(missing_ok=True)
+        shutil.rmtree(spill, ignore_errors=True)
     first = next((o for o in outcomes if o["command"] != "parse"), None)
     if first is not None:
         results = first["nodes"]
@@ -306,6 +309,13 @@ def run_dbt(args: list[str], *, lake: Lake, warehouse: Path, parameters: dict[st
     return run_dbt_plan([{"args": args}], lake=lake, warehouse=warehouse, parameters=parameters)
 
 
+def spill_directory(warehouse: Path) -> Path:
+    """Where DuckDB spills the dbt build's in-memory tables beyond its memory limit (the profile's
+    ``temp_directory``). DuckDB deletes it when it closes the database, which the dbt process never
+    does (it ends with ``os._exit``), so ``run_dbt_plan`` removes it after every build."""
+    return warehouse.with_name(warehouse.name + ".tmp")
+
+
 def _dbt_common_args(lake: Lake) -> list[str]:
     artifacts = dbt_artifacts_path(lake)
     return [
@@ -320,19 +330,26 @@ def _dbt_common_args(lake: Lake) -> list[str]:
     ]
 
 
-def _run_child(
-    child_args: list[str], lake: Lake, warehouse: Path, parameters: dict[str, Any], names: str
-) -> tuple[int, str]:
-    """Run ``omnilake.dbt_child`` (killed with this process); returns its exit code and output."""
-    env = {
+def _dbt_child_env(lake: Lake, warehouse: Path, parameters: dict[str, Any]) -> dict[str, str]:
+    """The dbt process's environment: the profile's paths and limits, the run's parameters."""
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith(RUN_PARAMETER_PREFIX)},
         **run_parameter_env(parameters),
         "OMNILAKE_HOME": lake.root.uri,
         "OMNILAKE_WAREHOUSE_PATH": str(warehouse),
         "OMNILAKE_DBT_TARGET": "duckdb",
+        "OMNILAKE_DBT_MEMORY_LIMIT": get_settings().dbt_memory_limit,
+        "OMNILAKE_DBT_SPILL_DIRECTORY": str(spill_directory(warehouse)),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "OMNILAKE_DBT_PARENT_PID": str(os.getpid()),
     }
+
+
+def _run_child(
+    child_args: list[str], lake: Lake, warehouse: Path, parameters: dict[str, Any], names: str
+) -> tuple[int, str]:
+    """Run ``omnilake.dbt_child`` (killed with this process); returns its exit code and output."""
+    env = _dbt_child_env(lake, warehouse, parameters)
     command = [sys.executable, "-m", "omnilake.dbt_child", *child_args]
     log.info("dbt %s", names)
     output: list[str] = []

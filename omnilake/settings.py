@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         True,
         description="Generate dbt docs (catalog and manifest) with the gold build (once per multi-date run, on its last date)",
     )
+    dbt_memory_limit: str = Field(
+        "1GiB",
+        description="DuckDB memory limit of the gold build (dbt); beyond it its in-memory staging tables "
+        "spill to <warehouse build>.tmp, removed after each build ('80%' of RAM is DuckDB's own default)",
+    )
     feeds: str | None = Field(
         None,
         description="The retailer's feeds declaration (YAML: sources, cadence, kind); default schemas/feeds.yaml",

@@ -63,19 +63,17 @@ def replace_matching(
     delta.prepare_write(spark, table)
     if table.partition_by:
         delta.bound_files_for_merge(table, get_settings().merge_max_files, leave=target_partitions)
-    view = f"replaced_keys_{uuid.uuid4().hex}"
-    checked.select(*on).distinct().createOrReplaceTempView(view)
     condition = " and ".join(f"t.`{c}` = s.`{c}`" for c in on)
     if target_partitions is not None:
         condition += f" and ({delta.partitions_predicate(target_partitions)})"
-    try:
-        before = delta.version(table)
-        spark.sql(
-            f"merge into delta.`{table.path}` as t using {view} as s on {condition} when matched then delete"
-        ).collect()
-        deleted = last_metric(table, before, "numTargetRowsDeleted")
-    finally:
-        spark.catalog.dropTempView(view)
+    before = delta.version(table)
+    delta.sql_using(
+        spark,
+        f"merge into delta.`{table.path}` as t using ",
+        checked.select(*on).distinct(),
+        f" as s on {condition} when matched then delete",
+    )
+    deleted = last_metric(table, before, "numTargetRowsDeleted")
     before = delta.version(table)
     delta.append(checked, table)
     return deleted, last_metric(table, before, "numOutputRows")

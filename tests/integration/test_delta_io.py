@@ -57,6 +57,17 @@ def test_merge_guard_keeps_the_newer_row(spark, lake):
     assert [r["label"] for r in delta.read(spark, table).collect()] == ["newer"]
 
 
+def test_merge_sql_keeps_braces_and_leaves_no_view_behind(spark, lake):
+    table = lake.table("ops.doctor_scratch")
+    delta.append(_rows(spark, [(1, "a"), (2, "b")]), table)
+    views_before = {t.name for t in spark.catalog.listTables()}
+    # The source travels with the statement; braces in the SQL are literal text, not placeholders.
+    result = delta.merge(_rows(spark, [(1, "{kept}"), (2, "b2")]), table, update_when="s.label <> '{kept}'")
+    assert (result.inserted, result.updated) == (0, 1)
+    assert {r["id"]: r["label"] for r in delta.read(spark, table).collect()} == {1: "a", 2: "b2"}
+    assert {t.name for t in spark.catalog.listTables()} == views_before
+
+
 def test_overwrite_with_replace_where_touches_only_matching_rows(spark, lake):
     table = lake.table("ops.doctor_scratch")
     delta.append(_rows(spark, [(1, "keep"), (2, "old")]), table)
