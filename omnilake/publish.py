@@ -516,6 +516,8 @@ def write_release(
         tables[mart] = {"version": DeltaTable(lake.path("gold", mart)).version(), "rows": rows[mart]}
         if copied and mart in copied:
             tables[mart].update(digest=copied[mart]["digest"], schema=copied[mart]["schema"])
+            if "partitions" in copied[mart]:
+                tables[mart]["partitions"] = copied[mart]["partitions"]
     release = {
         "run_id": context.run_id,
         "landing_date": context.landing_date.isoformat(),
@@ -552,8 +554,9 @@ def write_gold_delta(
     released: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Bring ``<lake>/gold/<mart>`` to the mart's rows, typed as its contract says: written whole,
-    only the run's rows appended, or left as it is (``omnilake.gold.copies``, from ``released``,
-    the mart's entry in the last release). Returns the rows, the action and the digest written."""
+    only the run's rows appended, only the partitions that changed replaced, or left as it is
+    (``omnilake.gold.copies``, from ``released``, the mart's entry in the last release). Returns the
+    rows, the action and the digest written (and the partitions' digests, for the release)."""
     table = lake.table(f"gold.{mart}")
     schema = arrow_schema(table.contract)
     relation = con.table(f"{WAREHOUSE_SCHEMA}.{mart}")
@@ -565,30 +568,82 @@ def write_gold_delta(
     partition_by = tuple(table.partition_by)
     layout = copies.schema_key(schema, partition_by)
     run_column = copies.RUN_COLUMNS.get(mart) if landing_date is not None else None
+    partition_column = _replaced_by_partition(schema, partition_by)
     digest = copies.mart_digest(
-        con, f"{WAREHOUSE_SCHEMA}.{mart}", declared, run_column, landing_date or date.min
+        con, f"{WAREHOUSE_SCHEMA}.{mart}", declared, run_column, landing_date or date.min, partition_column
     )
     current = DeltaTable(table.path).version() if DeltaTable.is_deltatable(table.path) else None
     action = copies.choose_action(digest, layout, released, current)
-    written = {"rows": digest.rows, "action": action, "digest": digest.digest, "schema": layout}
+    written: dict[str, Any] = {
+        "rows": digest.rows,
+        "action": action,
+        "digest": digest.digest,
+        "schema": layout,
+    }
+    if digest.partitions is not None:
+        written["partitions"] = [list(p) for p in digest.partitions]
     if action == "unchanged":
         log.info("%s unchanged since the last release: not rewritten", table.path)
         return written
+    predicate = None
     if action == "append":
         relation = con.sql(
             f'select * from {WAREHOUSE_SCHEMA}.{mart} where "{run_column}" = $1', params=[landing_date]
         )
+    elif action == "partitions":
+        assert partition_column is not None and released is not None
+        values = copies.changed_partitions(digest, released) or []
+        relation = con.sql(
+            f"select * from {WAREHOUSE_SCHEMA}.{mart} where {_partition_condition(partition_column, values)}"
+        )
+        predicate = _partition_condition(partition_column, values, schema.field(partition_column).type)
+        written["replaced_partitions"] = len(values)
     reader = relation.fetch_record_batch(_BATCH_ROWS)
     counted = _CountingBatches(reader, schema)
     write_deltalake(
         table.path,
         pa.RecordBatchReader.from_batches(schema, iter(counted)),
         mode="append" if action == "append" else "overwrite",
-        schema_mode=None if action == "append" else "overwrite",
+        schema_mode="overwrite" if action == "overwrite" else None,
         partition_by=list(partition_by) or None,
+        predicate=predicate,
     )
-    log.info("%s %s rows to %s", "appended" if action == "append" else "wrote", counted.rows, table.path)
+    if action == "partitions":
+        log.info(
+            "replaced %d partition(s) of %s with %s rows",
+            written["replaced_partitions"],
+            table.path,
+            counted.rows,
+        )
+    else:
+        log.info("%s %s rows to %s", "appended" if action == "append" else "wrote", counted.rows, table.path)
     return written
+
+
+def _replaced_by_partition(schema: pa.Schema, partition_by: tuple[str, ...]) -> str | None:
+    """The column whose partitions a publish replaces one by one: the one partition column, when
+    its values read back as the same text in DuckDB and in a delta-rs predicate (dates, strings)."""
+    if len(partition_by) != 1:
+        return None
+    typed = schema.field(partition_by[0]).type
+    return partition_by[0] if pa.types.is_date32(typed) or pa.types.is_string(typed) else None
+
+
+def _partition_condition(column: str, values: list[str | None], delta_type: pa.DataType | None = None) -> str:
+    """The rows of the partitions ``values`` (texts, None for the null partition) of a date or
+    string column: in DuckDB, over the column's text; with ``delta_type``, the column's Arrow type,
+    as a delta-rs predicate (which compares a date with dates)."""
+    texts = ["'" + v.replace("'", "''") + "'" for v in values if v is not None]
+    if delta_type is None:
+        quoted = f'"{column}"::varchar'
+    else:
+        quoted = f'"{column}"'
+        if pa.types.is_date32(delta_type):
+            texts = [f"cast({t} as date)" for t in texts]
+    terms = [f"{quoted} in ({', '.join(texts)})"] if texts else []
+    if None in values:
+        terms.append(f'"{column}" is null')
+    return " or ".join(terms)
 
 
 class _CountingBatches:

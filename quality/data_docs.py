@@ -109,10 +109,14 @@ def build_data_docs(lake: Lake, suite_names: list[str], validations: list[tuple[
     started = time.time()
     if not lake.root.is_local:
         _fetch_missing(lake, ("_ops", "gx"))
-    identifiers = [
-        *(ExpectationSuiteIdentifier(name=name) for name in suite_names),
-        *(ValidationResultIdentifier.from_tuple(key) for key in validations),
-    ]
+    # A set: GE tests every key of its stores for membership, against a list one by one (a cost
+    # growing with the results kept times the pages rendered); keys hash as their tuples.
+    identifiers = frozenset(
+        [
+            *(ExpectationSuiteIdentifier(name=name) for name in suite_names),
+            *(ValidationResultIdentifier.from_tuple(key) for key in validations),
+        ]
+    )
     gx_context(lake).build_data_docs(site_names=[SITE_NAME], resource_identifiers=identifiers)
     offline = site.joinpath(*OFFLINE_DIR)
     shutil.copytree(ASSETS_DIR, offline, dirs_exist_ok=True)

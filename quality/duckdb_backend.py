@@ -94,18 +94,34 @@ def _column_map(
 ) -> tuple[bool, dict]:
     kwargs = config.kwargs
     unexpected, params, missing, partition = _COLUMN_MAP[config.type](kwargs)
+    counts = None
+    if partition:
+        # Keys are unique when the distinct keys number the rows that have one: a hash aggregate,
+        # where counting each row's copies needs a window over the whole table (about 3x the CPU).
+        # Only when some key repeats is the window computed, for the count and the sample.
+        element_count, missing_count, keyed, distinct = connection.execute(
+            f"select count(*), count(*) filter (where {missing}), count(*) filter (where not ({missing})), "
+            f"count(distinct ({partition})) filter (where not ({missing})) from ({query})",
+            params,
+        ).fetchone()
+        if keyed == distinct:
+            counts = (element_count, missing_count, 0)
     copies = f", count(*) over (partition by {partition}) as _omnilake_copies" if partition else ""
     rows = f"with _omnilake_data as ({query}) select *{copies} from _omnilake_data"
-    element_count, missing_count, unexpected_count = connection.execute(
-        f"select count(*), count(*) filter (where {missing}), count(*) filter (where {unexpected}) "
-        f"from ({rows})",
-        params,
-    ).fetchone()
+    if counts is None:
+        counts = connection.execute(
+            f"select count(*), count(*) filter (where {missing}), count(*) filter (where {unexpected}) "
+            f"from ({rows})",
+            params,
+        ).fetchone()
+    element_count, missing_count, unexpected_count = counts
     named = sample_columns(kwargs, row_id)
-    sample = connection.execute(
-        f"select {', '.join(q(c) for c in named)} from ({rows}) where {unexpected} limit {int(max_listed)}",
-        params,
-    ).fetchall()
+    sample = []
+    if unexpected_count:  # else no row to list
+        sample = connection.execute(
+            f"select {', '.join(q(c) for c in named)} from ({rows}) where {unexpected} limit {int(max_listed)}",
+            params,
+        ).fetchall()
     return map_result(
         kwargs, row_id, element_count, missing_count if missing != "false" else None, unexpected_count, sample
     )

@@ -11,12 +11,20 @@ published (with the Arrow schema they were written with), and the next publish p
 - ``append``: an accumulating mart whose rows other than the run's (``known_at`` or ``observed_on``
   equal to the landing date) are exactly the released ones, with the same schema and version: the
   run's rows are appended;
+- ``partitions``: a mart partitioned by one column (its contract's ``partition_by``) whose Delta
+  table is still at the released version: the partitions whose digest differs from the released
+  one (new, changed or emptied) are replaced, with one predicate overwrite, and every other
+  partition is left as it is. The sales facts are partitioned by business date: a day changes the
+  lines of recent business dates (new orders, their status changes, the till files of the day)
+  and, through an identity merge or an erasure, a few old ones, so a day rewrites the business
+  dates it changed, not all of history;
 - ``overwrite``: anything else (the first publish, a full refresh, a contract change, a table
-  written since the release): the whole table.
+  written since the release, every partition changed): the whole table.
 
 The digest is order-independent: the count of rows and the sum of a 64-bit hash of each row (as a
-128-bit integer), so the digest of a mart is the sum of the digests of any split of its rows. It
-depends on DuckDB's hash function, so the DuckDB version is part of the schema key.
+128-bit integer), so the digest of a mart is the sum of the digests of any split of its rows, its
+partitions' among them. It depends on DuckDB's hash function, so the DuckDB version is part of the
+schema key.
 """
 
 from __future__ import annotations
@@ -37,7 +45,10 @@ RUN_COLUMNS: dict[str, str] = {
     "dim_customer_observations": "observed_on",
 }
 
-Action = Literal["unchanged", "append", "overwrite"]
+Action = Literal["unchanged", "append", "partitions", "overwrite"]
+
+# A partition's value as text (None for the null partition), its rows and its digest.
+Partition = tuple[str | None, int, str]
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,7 @@ class MartDigest:
     digest: str
     run_rows: int = 0
     rest_digest: str | None = None  # the digest of the rows other than the run's
+    partitions: tuple[Partition, ...] | None = None  # per value of the one partition column
 
 
 def schema_key(schema: pa.Schema, partition_by: tuple[str, ...]) -> str:
@@ -66,10 +78,19 @@ def mart_digest(
     columns: list[str],
     run_column: str | None,
     landing_date: date,
+    partition_column: str | None = None,
 ) -> MartDigest:
-    """The mart's digest in one scan, and the split into the run's rows and the rest."""
+    """The mart's digest in one scan, and the split into the run's rows and the rest, or into the
+    partitions of ``partition_column``."""
     quoted = ", ".join(f'"{c}"' for c in columns)
     row_hash = f"hash({quoted})::hugeint"
+    if partition_column is not None:
+        grouped = con.execute(
+            f'select "{partition_column}"::varchar, count(*), sum({row_hash}) from {relation} group by 1'
+        ).fetchall()
+        partitions = tuple(sorted(((v, int(n), _hex(t)) for v, n, t in grouped), key=_partition_order))
+        rows = sum(int(n) for _, n, _ in grouped)
+        return MartDigest(rows, _hex(sum(int(t) for _, _, t in grouped)), partitions=partitions)
     if run_column is None:
         # fetchall: a DuckDB 2 connection refuses other work while a result is left unfetched
         rows, total = con.execute(f"select count(*), sum({row_hash}) from {relation}").fetchall()[0]
@@ -81,6 +102,21 @@ def mart_digest(
         {"landing_date": landing_date},
     ).fetchall()[0]
     return MartDigest(int(rows), _hex(total), int(run_rows), _hex(rest))
+
+
+def _partition_order(partition: Partition) -> tuple[bool, str]:
+    return (partition[0] is None, partition[0] or "")
+
+
+def changed_partitions(digest: MartDigest, released: dict[str, Any]) -> list[str | None] | None:
+    """The partition values whose rows differ between the release and ``digest`` (new ones and
+    ones left empty included), in order; None when either side has no partition digests."""
+    if digest.partitions is None or released.get("partitions") is None:
+        return None
+    before = {value: (rows, total) for value, rows, total in released["partitions"]}
+    now = {value: (rows, total) for value, rows, total in digest.partitions}
+    changed = [v for v in {**before, **now} if before.get(v) != now.get(v)]
+    return sorted(changed, key=lambda v: (v is None, v or ""))
 
 
 def choose_action(
@@ -100,4 +136,7 @@ def choose_action(
         and released.get("rows") == digest.rows - digest.run_rows
     ):
         return "append"
+    changed = changed_partitions(digest, released)
+    if changed and {value for value, _, _ in digest.partitions or ()} - set(changed):
+        return "partitions"  # some partition kept: else the whole table is new
     return "overwrite"

@@ -20,6 +20,7 @@ from deltalake import DeltaTable, write_deltalake
 
 from omnilake.contracts import contract
 from omnilake.errors import SchemaMismatchError
+from omnilake.fingerprint import lake_fingerprints, table_fingerprint
 from omnilake.lake import Lake
 from omnilake.pipeline import RunContext
 from omnilake.publish import (
@@ -29,8 +30,10 @@ from omnilake.publish import (
     build_gold,
     publish_gold,
     published_warehouse_path,
+    read_release,
     silver_sources,
     staging_warehouse_path,
+    write_gold_delta,
 )
 from omnilake.settings import LakeRoot
 
@@ -172,3 +175,79 @@ def test_a_build_without_silver_stops_before_dbt_and_names_the_missing_tables(tm
         match=r"silver table\(s\) customer_key_merges, customers, event_attribution, events, .* missing",
     ):
         build_gold(_context(tmp_path, "no_silver"), docs=False)
+
+
+def _stage_sales(context: RunContext, lines: dict[str, tuple[str, int]]) -> None:
+    """A staging warehouse whose fct_sales holds ``lines``: basket -> (business date, quantity)."""
+    staging = _stage(context, sales_lines=0)
+    with duckdb.connect(str(staging)) as con:
+        for basket, (business_date, quantity) in lines.items():
+            con.execute(
+                "insert into fct_sales values ('store|S1|R1|' || $basket || '|1', 'store', 'sale', "
+                "'S1|' || $basket, null, 'store', 'SKU-A', 'S1', $quantity, 10.00, 0.00, 10.00 * $quantity, "
+                "$day::date, $day::timestamp + interval 12 hour)",
+                {"basket": basket, "quantity": quantity, "day": business_date},
+            )
+
+
+def _files_by_date(lake: Lake) -> dict[str, list[str]]:
+    adds = pa.table(DeltaTable(lake.table("gold.fct_sales").path).get_add_actions(flatten=True))
+    files: dict[str, list[str]] = {}
+    for row in adds.select(["path", "partition.business_date"]).to_pylist():
+        files.setdefault(str(row["partition.business_date"]), []).append(row["path"])
+    return files
+
+
+def test_the_sales_copy_replaces_only_the_business_dates_that_changed(tmp_path):
+    """fct_sales is partitioned by business date: a publish rewrites the dates whose lines changed
+    (a changed line, a removed basket, a new date) and leaves the others' files as they were; the
+    copy equals one written whole from the same warehouse. The first publish, and one after the
+    table was written outside a publish (an erasure), write it whole."""
+    first = _context(tmp_path / "lake", "first")
+    day_1 = {
+        "T1": ("2026-03-08", 1),
+        "T2": ("2026-03-08", 2),
+        "T3": ("2026-03-09", 1),
+        "T4": ("2026-03-10", 3),
+    }
+    _stage_sales(first, day_1)
+    assert publish_gold(first)["delta_writes"]["fct_sales"] == "overwrite"
+    before = _files_by_date(first.lake)
+    assert sorted(before) == ["2026-03-08", "2026-03-09", "2026-03-10"]
+
+    second = _context(tmp_path / "lake", "second")
+    # T1 changed (03-08), T3 removed (03-09 left empty), T5 new (03-11), T2 and T4 as they were
+    day_2 = {
+        "T1": ("2026-03-08", 5),
+        "T2": ("2026-03-08", 2),
+        "T4": ("2026-03-10", 3),
+        "T5": ("2026-03-11", 1),
+    }
+    _stage_sales(second, day_2)
+    result = publish_gold(second)
+    assert result["delta_writes"]["fct_sales"] == "partitions"
+    after = _files_by_date(second.lake)
+    assert sorted(after) == ["2026-03-08", "2026-03-10", "2026-03-11"]
+    assert after["2026-03-10"] == before["2026-03-10"]  # not rewritten
+    assert after["2026-03-08"] != before["2026-03-08"]
+    copy = DeltaTable(second.lake.table("gold.fct_sales").path).to_pyarrow_table()
+    assert sorted(zip(copy["order_id"].to_pylist(), copy["quantity"].to_pylist(), strict=True)) == [
+        ("S1|T1", 5), ("S1|T2", 2), ("S1|T4", 3), ("S1|T5", 1)
+    ]  # fmt: skip
+    released = read_release(second.lake)["tables"]["fct_sales"]
+    assert [(value, rows) for value, rows, _ in released["partitions"]] == [
+        ("2026-03-08", 2), ("2026-03-10", 1), ("2026-03-11", 1)
+    ]  # fmt: skip
+
+    # the same warehouse written whole on another lake, and after an erasure wrote the copy
+    published = published_warehouse_path(second.lake)
+    whole = Lake(LakeRoot(str(tmp_path / "whole")))
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert write_gold_delta(con, "fct_sales", whole, second.landing_date, None)["action"] == "overwrite"
+        assert lake_fingerprints(second.lake, ("gold",))["gold.fct_sales"] == table_fingerprint(
+            whole.table("gold.fct_sales")
+        )
+        DeltaTable(second.lake.table("gold.fct_sales").path).delete("order_id = 'S1|T5'")
+        rewritten = write_gold_delta(con, "fct_sales", second.lake, second.landing_date, released)
+    assert rewritten["action"] == "overwrite"
+    assert DeltaTable(second.lake.table("gold.fct_sales").path).to_pyarrow_table().num_rows == 4

@@ -79,6 +79,65 @@ def test_anything_else_is_a_whole_overwrite(case):
         assert copies.choose_action(fewer, LAYOUT, released, 0) == "overwrite"
 
 
+def _partitioned(rows: list[tuple]) -> copies.MartDigest:
+    with duckdb.connect() as con:
+        con.execute("create table mart (known_at date, customer_key varchar, score int)")
+        if rows:
+            con.executemany("insert into mart values (?, ?, ?)", rows)
+        return copies.mart_digest(con, "mart", COLUMNS, None, D2, partition_column="known_at")
+
+
+def _released_partitions(digest: copies.MartDigest) -> dict:
+    return {**_released(digest), "partitions": [list(p) for p in digest.partitions or ()]}
+
+
+D3 = date(2026, 3, 10)
+
+
+def test_a_partitioned_digest_is_the_sum_of_its_partitions():
+    both = _partitioned(DAY_1 + DAY_2)
+    assert (both.rows, both.digest) == (3, _digest(DAY_1 + DAY_2, run_column=None).digest)
+    assert [(value, rows) for value, rows, _ in both.partitions] == [("2026-03-08", 2), ("2026-03-09", 1)]
+    assert both.partitions[0][2] == _digest(DAY_1, run_column=None).digest
+    with_null = _partitioned([*DAY_1, (None, "c3", 1)])
+    assert [value for value, _, _ in with_null.partitions] == ["2026-03-08", None]  # null last
+
+
+@pytest.mark.parametrize(
+    ("case", "changed"),
+    [
+        ("a changed row", ["2026-03-08"]),
+        ("a partition emptied", ["2026-03-09"]),
+        ("a new partition", ["2026-03-10"]),
+        ("a null partition", [None]),
+    ],
+)
+def test_a_partitioned_mart_replaces_only_the_partitions_that_changed(case, changed):
+    released = _released_partitions(_partitioned(DAY_1 + DAY_2))
+    rows = {
+        "a changed row": [(D1, "c1", 1), DAY_1[1], *DAY_2],
+        "a partition emptied": [*DAY_1, (D3, "c1", 2)],
+        "a new partition": [*DAY_1, *DAY_2, (D3, "c1", 2)],
+        "a null partition": [*DAY_1, *DAY_2, (None, "c9", 2)],
+    }[case]
+    now = _partitioned(rows)
+    if case == "a partition emptied":  # 03-09 gone, 03-10 new: both replaced, 03-08 kept
+        changed = ["2026-03-09", "2026-03-10"]
+    assert copies.changed_partitions(now, released) == changed
+    assert copies.choose_action(now, LAYOUT, released, 0) == "partitions"
+
+
+def test_a_partitioned_mart_is_written_whole_when_no_partition_is_kept_or_the_release_has_none():
+    released = _released_partitions(_partitioned(DAY_1 + DAY_2))
+    every = _partitioned([(D1, "c1", 1), (D2, "c1", 1)])  # both partitions changed
+    assert copies.choose_action(every, LAYOUT, released, 0) == "overwrite"
+    one_changed = _partitioned([(D1, "c1", 1), DAY_1[1], *DAY_2])
+    assert copies.choose_action(one_changed, LAYOUT, _released(_partitioned(DAY_1 + DAY_2)), 0) == "overwrite"
+    assert copies.choose_action(one_changed, LAYOUT, released, 1) == "overwrite"  # written since
+    assert copies.choose_action(one_changed, LAYOUT, None, None) == "overwrite"  # first publish
+    assert copies.choose_action(_partitioned(DAY_1 + DAY_2), LAYOUT, released, 0) == "unchanged"
+
+
 def test_unit_tests_run_again_when_a_project_file_changes(tmp_path):
     project = tmp_path / "project"
     (project / "models").mkdir(parents=True)
