@@ -88,7 +88,9 @@ def mart_digest(
         grouped = con.execute(
             f'select "{partition_column}"::varchar, count(*), sum({row_hash}) from {relation} group by 1'
         ).fetchall()
-        partitions = tuple(sorted(((v, int(n), _hex(t)) for v, n, t in grouped), key=_partition_order))
+        partitions = tuple(
+            sorted(((v, int(n), _hex(t)) for v, n, t in grouped), key=lambda p: _value_order(p[0]))
+        )
         rows = sum(int(n) for _, n, _ in grouped)
         return MartDigest(rows, _hex(sum(int(t) for _, _, t in grouped)), partitions=partitions)
     if run_column is None:
@@ -104,8 +106,9 @@ def mart_digest(
     return MartDigest(int(rows), _hex(total), int(run_rows), _hex(rest))
 
 
-def _partition_order(partition: Partition) -> tuple[bool, str]:
-    return (partition[0] is None, partition[0] or "")
+def _value_order(value: str | None) -> tuple[bool, str]:
+    """Partition values in order, the null partition last."""
+    return (value is None, value or "")
 
 
 def changed_partitions(digest: MartDigest, released: dict[str, Any]) -> list[str | None] | None:
@@ -116,7 +119,7 @@ def changed_partitions(digest: MartDigest, released: dict[str, Any]) -> list[str
     before = {value: (rows, total) for value, rows, total in released["partitions"]}
     now = {value: (rows, total) for value, rows, total in digest.partitions}
     changed = [v for v in {**before, **now} if before.get(v) != now.get(v)]
-    return sorted(changed, key=lambda v: (v is None, v or ""))
+    return sorted(changed, key=_value_order)
 
 
 def choose_action(
