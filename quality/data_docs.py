@@ -43,6 +43,8 @@ SITE_NAME = "omnilake"
 OFFLINE_DIR = ("static", "offline")
 # The index lists at most this many validation results (the newest); older pages stay on disk.
 INDEX_VALIDATIONS_LIMIT = 500
+# The index's validation links as last rendered, so that the next index reads no stored result.
+_INDEX_LINKS = ("_ops", "gx", "index_links.json")
 
 
 def docs_root(lake: Lake) -> Path:
@@ -77,13 +79,20 @@ def gx_context(lake: Lake) -> EphemeralDataContext:
                     "base_directory": str(local_dir(lake.root, "_ops", "gx", folder)),
                 },
             }
+        # GE's builders, but listing nothing that grows with history (quality.data_docs_site)
+        given = {"module_name": "quality.data_docs_site", "class_name": "GivenPagesSectionBuilder"}
         sites[SITE_NAME] = {
             "class_name": "SiteBuilder",
             "show_how_to_buttons": False,
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site)},
+            "site_section_builders": {
+                section: dict(given) for section in ("expectations", "validations", "profiling")
+            },
             "site_index_builder": {
-                "class_name": "DefaultSiteIndexBuilder",
+                "module_name": "quality.data_docs_site",
+                "class_name": "RecordedIndexBuilder",
                 "validation_results_limit": INDEX_VALIDATIONS_LIMIT,
+                "links_file": str(index_links_path(lake)),
             },
         }
     config = DataContextConfig(
@@ -96,32 +105,59 @@ def gx_context(lake: Lake) -> EphemeralDataContext:
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
+def index_links_path(lake: Lake) -> Path:
+    """The index's validation links as last rendered (``quality.data_docs_site``)."""
+    return local_dir(lake.root, *_INDEX_LINKS)
+
+
 def build_data_docs(lake: Lake, suite_names: list[str], validations: list[tuple[str, ...]]) -> Path | None:
-    """Render the pages of these suites and validation results (``quality.ge_format`` keys) plus the
+    """Render the pages of these validation results (``quality.ge_format`` keys), the pages of their
+    suites and of ``suite_names`` that are missing or older than the suite's declaration, and the
     index, made readable offline. Returns the index page (on an object-store lake, its URI on the store).
+
+    What a build reads and writes is the pages it renders, the suites' declarations and the index's
+    recorded links: nothing that grows with the results kept.
     """
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
         ValidationResultIdentifier,
     )
 
+    from quality.data_docs_site import read_links, validation_link, write_links
+
     site = docs_root(lake)
     started = time.time()
     if not lake.root.is_local:
         _fetch_missing(lake, ("_ops", "gx"))
+        _fetch_latest(lake, _INDEX_LINKS)
+    results = local_dir(lake.root, "_ops", "gx", "validations")
+    keys = list(dict.fromkeys(tuple(key) for key in validations))
+    suites = {*suite_names, *(".".join(key[:-3]) for key in keys)}
+    stale = sorted(name for name in suites if _suite_page_stale(lake, site, name))
     # A set: GE tests every key of its stores for membership, against a list one by one (a cost
     # growing with the results kept times the pages rendered); keys hash as their tuples.
     identifiers = frozenset(
         [
-            *(ExpectationSuiteIdentifier(name=name) for name in suite_names),
-            *(ValidationResultIdentifier.from_tuple(key) for key in validations),
+            *(ExpectationSuiteIdentifier(name=name) for name in stale),
+            *(ValidationResultIdentifier.from_tuple(key) for key in keys),
         ]
     )
+    links_file = index_links_path(lake)
+    recorded = read_links(links_file)
+    if recorded is not None:  # else the index builder lists the site once and records it
+        new = [validation_link(key, _read_result(results, key)) for key in keys]
+        fresh = {tuple(link["key"]) for link in new}
+        write_links(links_file, [*new, *(link for link in recorded if tuple(link["key"]) not in fresh)])
     gx_context(lake).build_data_docs(site_names=[SITE_NAME], resource_identifiers=identifiers)
     offline = site.joinpath(*OFFLINE_DIR)
     shutil.copytree(ASSETS_DIR, offline, dirs_exist_ok=True)
-    for page in site.rglob("*.html"):
-        if offline in page.parents or page.stat().st_mtime < started - 1:
+    written = [
+        site / "index.html",
+        *(site.joinpath("expectations", *name.split(".")).with_suffix(".html") for name in stale),
+        *(site.joinpath("validations", *key[:-1], f"{key[-1]}.html") for key in keys),
+    ]
+    for page in written:
+        if not page.is_file() or page.stat().st_mtime < started - 1:
             continue
         static = Path(os.path.relpath(site / "static", page.parent)).as_posix()
         page.write_text(make_offline(page.read_text(encoding="utf-8"), static), encoding="utf-8")
@@ -130,6 +166,33 @@ def build_data_docs(lake: Lake, suite_names: list[str], validations: list[tuple[
             _upload_changed(lake, parts, started - 1)
         return lake.path("_ops", "data_docs", "index.html")  # type: ignore[return-value]
     return site / "index.html"
+
+
+def _read_result(results: Path, key: tuple[str, ...]) -> dict:
+    path = results.joinpath(*key[:-1], f"{key[-1]}.json")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _suite_page_stale(lake: Lake, site: Path, name: str) -> bool:
+    """Whether the suite's page is missing or older than its declaration in GE's store."""
+    declared = (
+        local_dir(lake.root, "_ops", "gx", "expectations").joinpath(*name.split(".")).with_suffix(".json")
+    )
+    page = site.joinpath("expectations", *name.split(".")).with_suffix(".html")
+    if not declared.is_file():
+        return False  # nothing to render (GE would skip it)
+    return not page.is_file() or page.stat().st_mtime < declared.stat().st_mtime
+
+
+def _fetch_latest(lake: Lake, parts: tuple[str, ...]) -> None:
+    """Download one file of the lake over the local copy (one the local folder may hold stale)."""
+    fs = filesystem_for(lake.root.uri)
+    remote = lake.path(*parts)
+    if fs.stat(remote) is not None:
+        fs.download(remote, local_dir(lake.root, *parts))
 
 
 def _fetch_missing(lake: Lake, parts: tuple[str, ...]) -> None:
