@@ -50,6 +50,7 @@ import duckdb
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
+from omnilake import delta
 from omnilake.analyst_views import ANALYST_SCHEMA, create_analyst_views
 from omnilake.contracts import Contract
 from omnilake.errors import ConfigError, ContractError, OmnilakeError, SchemaMismatchError
@@ -608,6 +609,9 @@ def write_gold_delta(
         partition_by=list(partition_by) or None,
         predicate=predicate,
     )
+    # delta-rs checkpoints its own writes only every 100 commits: without this, each of a publish's
+    # opens of a mart (its version, the write, the release) replays one more commit every day.
+    delta.checkpoint_if_due(table.path)
     if action == "partitions":
         log.info(
             "replaced %d partition(s) of %s with %s rows",
