@@ -123,9 +123,13 @@ def _parent_keys_may_have_gone(ctx: GateContext, parent: Scope, parent_column: s
     """Whether a value of ``parent_column`` held at the parent's last checked version is gone now,
     so that a child row checked then may have lost its parent.
 
-    Only rows in the files removed since then can have taken a value away; one query compares
-    their values with the table's. A whole-table parent scope (recreated, first check) or removed
-    files that cannot be read any more (vacuumed) count as gone: the whole child is checked.
+    Only rows in the files removed since then can have taken a value away, and a value they held
+    that is still in the table is, short of a duplicate key, in a file added since (a rewrite puts
+    a row's new version in a new file): one query compares the removed files' values with the
+    added files', not with every file of a growing parent. A value held both by a removed file and
+    by a file left as it was (a duplicate) counts as gone, which only widens the check. A
+    whole-table parent scope (recreated, first check) or removed files that cannot be read any
+    more (vacuumed) count as gone: the whole child is checked.
     """
     if parent.whole:
         return True
@@ -141,7 +145,10 @@ def _parent_keys_may_have_gone(ctx: GateContext, parent: Scope, parent_column: s
     try:
         removed = read_files(ctx.spark, parent.table, parent.removed)
         before = removed.select(F.col(parent_column).alias("_key")).where(F.col("_key").isNotNull())
-        now = ctx.read(parent.table.qualified_name).select(F.col(parent_column).alias("_key"))
+        added = read_files(ctx.spark, parent.table, parent.added)
+        if added is None:  # only removals: any value they held is gone
+            return bool(before.limit(1).collect())
+        now = added.select(F.col(parent_column).alias("_key"))
         return bool(before.join(now, "_key", "left_anti").limit(1).collect())
     except Exception as exc:  # the files are gone (vacuumed): nothing to build on
         log.info("%s: removed files unreadable (%s); checking every child row", parent.table, exc)

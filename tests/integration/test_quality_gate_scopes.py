@@ -272,3 +272,24 @@ def test_a_table_kept_in_revisions_reads_keys_of_the_new_rows_revisions_and_catc
         False,
         "1 of 2 rows written since version 2: message_id=m2 revision=1",
     )
+
+
+def test_an_order_deleted_from_a_rewritten_file_is_caught_while_rewritten_orders_are_not_gone(
+    spark, lake, tables
+):
+    """The removed files' orders are compared with the files added since: one still there (its file
+    rewritten) keeps the check to new lines, one deleted from a file that keeps others widens it."""
+    orders, lines = tables
+    delta.append(_orders(spark, [("o1", "placed", D1, "b1"), ("o3", "placed", D1, "b1")]), orders)
+    delta.append(_orders(spark, [("o2", "placed", D2, "b1")]), orders)
+    delta.append(_lines(spark, [("o1", 1), ("o2", 1), ("o3", 1)]), lines)
+    ref = "references(order_id -> silver.orders.order_id)"
+    assert _gate(lake, "r1", with_lines=True)[ref] == (True, "0 of 3 rows")
+
+    # o3 deleted: its file (shared with o1) is replaced by one holding o1 only; o2's is untouched.
+    delta.delete_where(spark, orders, "order_id = 'o3'")
+    delta.append(_lines(spark, [("o2", 2)]), lines)
+    assert _gate(lake, "r2", with_lines=True)[ref] == (
+        False,
+        "1 of 4 rows: line=1 order_id=o3 has_parent=False",
+    )
