@@ -313,7 +313,7 @@ def test_the_warehouse_holds_the_five_marts_and_their_analyst_views_and_nothing_
     )
     assert views == [("analyst", mart) for mart in sorted(MARTS)]
     assert gold["built"]["models"] == len(list((DBT_PROJECT_DIR / "models").rglob("*.sql")))
-    assert gold["built"]["tests_passed"] > 100
+    assert gold["built"]["tests_passed"] > 50  # data tests (one column_values per model) and unit tests
     assert gold["built"]["tests_warned"] == 0
 
 

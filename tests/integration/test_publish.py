@@ -157,9 +157,10 @@ def test_a_failed_build_leaves_the_published_warehouse_and_gold_delta_untouched(
 
     _silver_with_a_duplicated_customer(tmp_path)
     failing = _context(tmp_path, "failing")
+    # Silver written past its gate: the customer dimension built from it fails its unique key.
     with pytest.raises(
         GoldBuildError,
-        match=r"dbt build failed \(1 node\(s\)\): test\.omnilake\.unique_stg_silver__customers",
+        match=r"dbt build failed \(1 node\(s\)\): test\.omnilake\.column_values_dim_customer_",
     ):
         build_gold(failing, docs=False)
 
