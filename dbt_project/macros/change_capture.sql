@@ -65,3 +65,27 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+
+{#
+    replace_changed_units_and_snapshots(changed_units, column, revisions, snapshot_column): the
+    pre-hook of a dated mart rebuilt by unit and by snapshot (mart_customer_tags): in an
+    incremental run, delete the rows of the units the run rebuilds at every snapshot (`column` in
+    `changed_units`) and the rows of every unit at the snapshots the run revised (those with a
+    revision in `revisions` known at the run's landing date; every row on a recompute).
+#}
+{% macro replace_changed_units_and_snapshots(changed_units, column, revisions, snapshot_column) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        {%- if revised_only() %}
+        where {{ column }} in (select changed.{{ column }} from {{ changed_units }} as changed)
+            or {{ snapshot_column }} in (
+                select revised.{{ snapshot_column }}
+                from {{ revisions }} as revised
+                where revised.known_at = {{ run_known_at(revisions, 'known_at') }}
+            )
+        {%- endif -%}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

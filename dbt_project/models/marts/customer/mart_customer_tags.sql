@@ -4,7 +4,21 @@
     YAML. Profiling tags are filled only for customers whose profiling consent (dim_customer, the
     latest CRM flag) allows it; the consent-free tags, which describe the purchase relationship
     itself, are filled for everyone.
+
+    Incremental by change capture: a run writes the rows of the people whose inputs changed since
+    the last build (int_customer_tag_changed_customers), at every snapshot, and the rows of every
+    person at the snapshots it revised (mart_customer_rfm_revisions known at its landing date);
+    every other row depends only on inputs that did not change, so the table equals a whole
+    recompute. On Spark, and on a recompute, it is computed whole.
 #}
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ replace_changed_units_and_snapshots(ref('int_customer_tag_changed_customers'), 'customer_key',"
+        ~ " ref('mart_customer_rfm_revisions'), 'snapshot_date') }}",
+) }}
+{%- set changed_only = revised_only() %}
 with
 
 rfm as (
@@ -52,7 +66,24 @@ snapshots as (
 
 ),
 
+{% if changed_only %}
+changed_customers as (
+
+    select * from {{ ref('int_customer_tag_changed_customers') }}
+
+),
+
+revised_snapshots as (
+
+    select distinct snapshot_date
+    from {{ ref('mart_customer_rfm_revisions') }}
+    where known_at = {{ run_known_at(ref('mart_customer_rfm_revisions'), 'known_at') }}
+
+),
+{% endif %}
+
 -- A customer is tagged at a snapshot once known: seen (bought or browsed) or signed up by then.
+-- An incremental run computes the rows it replaces only (see above).
 customer_snapshots as (
 
     select
@@ -61,8 +92,16 @@ customer_snapshots as (
         customers.profiling_consent
     from customers
     cross join snapshots
-    where cast(customers.first_seen_at as date) <= snapshots.snapshot_date
+    where (
+        cast(customers.first_seen_at as date) <= snapshots.snapshot_date
         or customers.signup_date <= snapshots.snapshot_date
+    )
+    {% if changed_only %}
+        and (
+            customers.customer_key in (select changed_customers.customer_key from changed_customers)
+            or snapshots.snapshot_date in (select revised_snapshots.snapshot_date from revised_snapshots)
+        )
+    {% endif %}
 
 ),
 
