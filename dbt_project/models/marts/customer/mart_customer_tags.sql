@@ -9,16 +9,16 @@
     the last build (int_customer_tag_changed_customers), at every snapshot, and the rows of every
     person at the snapshots it revised (mart_customer_rfm_revisions known at its landing date);
     every other row depends only on inputs that did not change, so the table equals a whole
-    recompute. On Spark, and on a recompute, it is computed whole.
+    recompute. On Spark, on a recompute and while no digest is recorded, it is computed whole.
 #}
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{{ replace_changed_units_and_snapshots(ref('int_customer_tag_changed_customers'), 'customer_key',"
-        ~ " ref('mart_customer_rfm_revisions'), 'snapshot_date') }}",
+        ~ " ref('mart_customer_rfm_revisions'), 'snapshot_date', 'customer_tag_input_digests') }}",
 ) }}
-{%- set changed_only = revised_only() %}
+{%- set changed_only = changes_recorded('customer_tag_input_digests') %}
 {#-
     In an incremental run, the people whose inputs did not change are written at the revised
     snapshots only, the earliest of them after the opening date (the day before it). What their
