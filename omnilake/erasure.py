@@ -1094,6 +1094,20 @@ def erase_from_warehouse(
                 con.execute(f"delete from change_capture.sales_source_digests where {condition}")
             if count:
                 removed["warehouse.change_capture.sales_source_digests"] = count
+        # The customer tags' change capture records a digest per person: the erased ones go too.
+        has_tag_capture = con.execute(
+            "select count(*) from duckdb_tables() where database_name = current_database() "
+            "and schema_name = 'change_capture' and table_name = 'customer_tag_input_digests'"
+        ).fetchone()[0]
+        if has_tag_capture:
+            condition = "customer_key in (select customer_key from erased_keys)"
+            count = con.execute(
+                f"select count(*) from change_capture.customer_tag_input_digests where {condition}"
+            ).fetchone()[0]
+            if count and not dry_run:
+                con.execute(f"delete from change_capture.customer_tag_input_digests where {condition}")
+            if count:
+                removed["warehouse.change_capture.customer_tag_input_digests"] = count
         if removed and not dry_run:
             con.execute("checkpoint")
     if removed and not dry_run:

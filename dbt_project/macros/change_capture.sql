@@ -65,3 +65,35 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+
+{#
+    replace_changed_units_and_snapshots(changed_units, column, revisions, snapshot_column, capture):
+    the pre-hook of a dated mart rebuilt by unit and by snapshot (mart_customer_tags): in an
+    incremental run, delete the rows of the units the run rebuilds at every snapshot (`column` in
+    `changed_units`) and the rows of every unit at the snapshots the run revised (those with a
+    revision in `revisions` known at the run's landing date). Every row on a recompute, and while
+    the change-capture model `capture` has recorded nothing (a first build on a warehouse kept
+    from before it): the units gone since the mart was last built are then in no digest at all.
+
+    changes_recorded(capture): whether such a run may rebuild by unit, the condition above.
+#}
+{% macro changes_recorded(capture) -%}
+    {{ return(revised_only() and recorded_digests(capture) is not none) }}
+{%- endmacro %}
+
+{% macro replace_changed_units_and_snapshots(changed_units, column, revisions, snapshot_column, capture) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        {%- if changes_recorded(capture) %}
+        where {{ column }} in (select changed.{{ column }} from {{ changed_units }} as changed)
+            or {{ snapshot_column }} in (
+                select revised.{{ snapshot_column }}
+                from {{ revisions }} as revised
+                where revised.known_at = {{ run_known_at(revisions, 'known_at') }}
+            )
+        {%- endif -%}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

@@ -4,7 +4,39 @@
     YAML. Profiling tags are filled only for customers whose profiling consent (dim_customer, the
     latest CRM flag) allows it; the consent-free tags, which describe the purchase relationship
     itself, are filled for everyone.
+
+    Incremental by change capture: a run writes the rows of the people whose inputs changed since
+    the last build (int_customer_tag_changed_customers), at every snapshot, and the rows of every
+    person at the snapshots it revised (mart_customer_rfm_revisions known at its landing date);
+    every other row depends only on inputs that did not change, so the table equals a whole
+    recompute. On Spark, on a recompute and while no digest is recorded, it is computed whole.
 #}
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ replace_changed_units_and_snapshots(ref('int_customer_tag_changed_customers'), 'customer_key',"
+        ~ " ref('mart_customer_rfm_revisions'), 'snapshot_date', 'customer_tag_input_digests') }}",
+) }}
+{%- set changed_only = changes_recorded('customer_tag_input_digests') %}
+{#-
+    In an incremental run, the people whose inputs did not change are written at the revised
+    snapshots only, the earliest of them after the opening date (the day before it). What their
+    inputs add up to by the opening date goes into the running totals as one opening row dated
+    then (macro-like template `opening`: a dated delta row's date, or the opening date for an
+    unchanged person's row dated on or before it): sums and maxima over one row are those over
+    the rows it stands for, so every running total at those snapshots is what the whole timeline
+    gives, from far fewer rows.
+-#}
+{%- set opening -%}
+    case
+        when opening.opening_date is not null
+            and @date <= opening.opening_date
+            and @key not in (select changed_customers.customer_key from changed_customers)
+        then opening.opening_date
+        else @date
+    end
+{%- endset %}
 with
 
 rfm as (
@@ -52,7 +84,34 @@ snapshots as (
 
 ),
 
+{% if changed_only %}
+changed_customers as (
+
+    select * from {{ ref('int_customer_tag_changed_customers') }}
+
+),
+
+revised_snapshots as (
+
+    select distinct snapshot_date
+    from {{ ref('mart_customer_rfm_revisions') }}
+    where known_at = {{ run_known_at(ref('mart_customer_rfm_revisions'), 'known_at') }}
+
+),
+
+opening as (
+
+    select
+        cast({{ dbt.dateadd('day', -1, 'min(snapshot_date)') }} as date) as opening_date,
+        -- the latest snapshot: what is dated after it (the 30-day measures' take-offs) counts at none
+        (select max(snapshots.snapshot_date) from snapshots) as closing_date
+    from revised_snapshots
+
+),
+{% endif %}
+
 -- A customer is tagged at a snapshot once known: seen (bought or browsed) or signed up by then.
+-- An incremental run computes the rows it replaces only (see above).
 customer_snapshots as (
 
     select
@@ -61,8 +120,16 @@ customer_snapshots as (
         customers.profiling_consent
     from customers
     cross join snapshots
-    where cast(customers.first_seen_at as date) <= snapshots.snapshot_date
+    where (
+        cast(customers.first_seen_at as date) <= snapshots.snapshot_date
         or customers.signup_date <= snapshots.snapshot_date
+    )
+    {% if changed_only %}
+        and (
+            customers.customer_key in (select changed_customers.customer_key from changed_customers)
+            or snapshots.snapshot_date in (select revised_snapshots.snapshot_date from revised_snapshots)
+        )
+    {% endif %}
 
 ),
 
@@ -215,8 +282,20 @@ session_days as (
         session_id,
         event_date
     from events
+    {% if changed_only %}
+    cross join opening
+    {% endif %}
     where event_date is not null
         and session_id is not null
+    {% if changed_only %}
+        -- an unchanged person's day more than 30 days before the first snapshot written counts
+        -- at none of them (its window ends by the opening date)
+        and (
+            opening.opening_date is null
+            or event_date > cast({{ dbt.dateadd('day', -30, 'opening.opening_date') }} as date)
+            or customer_key in (select changed_customers.customer_key from changed_customers)
+        )
+    {% endif %}
 
 ),
 
@@ -289,7 +368,7 @@ customer_day_changes as (
 
     select
         customer_key,
-        on_date,
+        {{ opening | replace('@date', 'on_date') | replace('@key', 'customer_key') if changed_only else 'on_date' }} as on_date,
         0 as is_snapshot,
         sum(baskets) as baskets,
         sum(units) as units,
@@ -307,7 +386,11 @@ customer_day_changes as (
         sum(product_views) as product_views,
         sum(cart_adds) as cart_adds
     from customer_changes
-    group by customer_key, on_date
+    {% if changed_only %}
+    cross join opening
+    where opening.closing_date is null or customer_changes.on_date <= opening.closing_date
+    {% endif %}
+    group by 1, 2
 
 ),
 
@@ -372,14 +455,18 @@ category_day_spend as (
     select
         sales.customer_key,
         products.category,
-        sales.business_date as on_date,
+        {{ opening | replace('@date', 'sales.business_date') | replace('@key', 'sales.customer_key')
+            if changed_only else 'sales.business_date' }} as on_date,
         sum(sales.net_amount) as net_spend
     from sales
     inner join products
         on sales.sku = products.sku
+    {% if changed_only %}
+    cross join opening
+    {% endif %}
     where products.category is not null
         and sales.business_date is not null
-    group by sales.customer_key, products.category, sales.business_date
+    group by 1, 2, 3
 
 ),
 
@@ -483,10 +570,19 @@ store_changes as (
 
 store_day_changes as (
 
-    select customer_key, store_id, on_date, 0 as is_snapshot, sum(baskets) as baskets, max(final_visit_at) as final_visit_at
+    select
+        customer_key,
+        store_id,
+        {{ opening | replace('@date', 'on_date') | replace('@key', 'customer_key') if changed_only else 'on_date' }} as on_date,
+        0 as is_snapshot,
+        sum(baskets) as baskets,
+        max(final_visit_at) as final_visit_at
     from store_changes
+    {% if changed_only %}
+    cross join opening
+    {% endif %}
     where baskets != 0 or final_visit_at is not null
-    group by customer_key, store_id, on_date
+    group by 1, 2, 3, 4
 
 ),
 
