@@ -737,7 +737,12 @@ def resolve(
             )
             named = scratch.materialise(near_edges(all_edges, region), "edges_near")
             edges = inner_edges(named, region)
-            previous = scratch.materialise(previous.join(region, "node", "left_semi"), "previous")
+            # every identifier of the region's old keys (a weak one left out of the region as
+            # shared still counts towards its key's age, and its row is deleted)
+            region_keys = previous.join(region, "node", "left_semi").select("customer_key").distinct()
+            previous = scratch.materialise(
+                previous.join(region_keys, "customer_key", "left_semi"), "previous"
+            )
         else:
             nodes = scratch.materialise(identifier_nodes(observations), "nodes")
             edges = scratch.materialise(all_edges, "edges_observed")
