@@ -752,7 +752,7 @@ def resolve(
 
         if state.changed and state.extended:
             _merge_evidence(spark, state.new_observations, lake.table("silver.identity_observations"),
-                            _OBSERVED, ("first_seen_at", "last_seen_at"))  # fmt: skip
+                            (*_OBSERVED, "name_hash"), ("first_seen_at", "last_seen_at"))  # fmt: skip
             _merge_evidence(spark, state.new_checkouts, lake.table("silver.identity_checkouts"),
                             ("side", "order_id", *_CHECKOUT_IDS, "name_hash"),
                             ("first_seen_at", "last_seen_at"), stored=_CHECKOUT_IDS)  # fmt: skip
@@ -919,28 +919,33 @@ def _merge_evidence(
 
 
 def _replace_region(spark: SparkSession, assigned: DataFrame, previous: DataFrame, table) -> None:
-    """Write a region's rows of ``silver.customer_identifiers`` in one commit: its identifiers as
-    resolved now, and a delete for each identifier of the region no longer kept (a weak identifier
-    turned shared). Rows outside the region are left alone."""
-    rows = delta.check_schema(assigned, table)
+    """Write a region's rows of ``silver.customer_identifiers``: its identifiers as resolved now,
+    and a delete for each identifier of the region no longer kept (a weak identifier turned shared).
+    Rows outside the region are left alone."""
     gone = previous.join(
-        rows.select(node_key("identifier_type", "identifier_hash").alias("node")), "node", "left_anti"
-    ).select(
-        "identifier_type",
-        "identifier_hash",
-        F.lit(None).cast("string").alias("customer_key"),
-        F.lit(None).cast("timestamp").alias("first_seen_at"),
-        F.lit(None).cast("timestamp").alias("last_seen_at"),
+        assigned.select(node_key("identifier_type", "identifier_hash").alias("node")), "node", "left_anti"
+    ).select("identifier_type", "identifier_hash")
+    replace_rows(spark, assigned, gone, table)
+
+
+def replace_rows(spark: SparkSession, rows: DataFrame, gone: DataFrame, table) -> None:
+    """Upsert ``rows`` into ``table`` on its keys and delete the rows whose keys ``gone`` lists, in
+    one commit (one MERGE): a run stopped before it leaves the table as it was, and its rerun
+    writes the same rows."""
+    rows = delta.check_schema(rows, table)
+    keys = tuple(table.keys)
+    deleted = gone.select(*keys).select(
+        *[F.col(c) if c in keys else F.lit(None).cast(rows.schema[c].dataType).alias(c) for c in rows.columns]
     )
-    source = rows.withColumn("_gone", F.lit(False)).unionByName(gone.withColumn("_gone", F.lit(True)))
+    source = rows.withColumn("_gone", F.lit(False)).unionByName(deleted.withColumn("_gone", F.lit(True)))
     columns = ", ".join(f"`{c}`" for c in rows.columns)
     values = ", ".join(f"s.`{c}`" for c in rows.columns)
-    updates = ", ".join(f"`{c}` = s.`{c}`" for c in rows.columns if c not in table.keys)
+    updates = ", ".join(f"`{c}` = s.`{c}`" for c in rows.columns if c not in keys)
     _sql_merge(
         spark,
         source,
         table,
-        f"merge into delta.`{table.path}` as t using {{view}} as s on {_null_safe_on(tuple(table.keys))} "
+        f"merge into delta.`{table.path}` as t using {{view}} as s on {_null_safe_on(keys)} "
         f"when matched and s._gone then delete when matched then update set {updates} "
         f"when not matched and not s._gone then insert ({columns}) values ({values})",
     )
