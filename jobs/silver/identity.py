@@ -416,6 +416,7 @@ class GraphState:
     # what the new batches add (compacted), when the stored evidence was extended rather than rebuilt
     new_observations: DataFrame | None = None
     new_checkouts: DataFrame | None = None
+    stored_observations: DataFrame | None = None
 
     @property
     def extended(self) -> bool:
@@ -460,7 +461,9 @@ def grow_state(spark: SparkSession, lake: Lake, scratch: Scratch, rebuild: bool 
     old_checkouts = _loaded(delta.read(spark, checkouts_table), _CHECKOUT_IDS)
     if not batches:
         nothing = old_observations.limit(0)
-        return GraphState(old_observations, old_checkouts, batches, False, nothing, old_checkouts.limit(0))
+        return GraphState(
+            old_observations, old_checkouts, batches, False, nothing, old_checkouts.limit(0), old_observations
+        )
     by_source = {source: [b for b in batches if b.source == source] for source in STATE_SOURCES}
     new = {source: read_batches(spark, lake, found) for source, found in by_source.items() if found}
     parts = [old_observations]
@@ -489,7 +492,7 @@ def grow_state(spark: SparkSession, lake: Lake, scratch: Scratch, rebuild: bool 
     checkouts = scratch.materialise(checkouts, "checkouts")
     if new_halves is None:
         new_halves = old_checkouts.limit(0)
-    return GraphState(observations, checkouts, batches, True, added, new_halves)
+    return GraphState(observations, checkouts, batches, True, added, new_halves, old_observations)
 
 
 # --- 3. connected components ---------------------------------------------------------------------
@@ -714,16 +717,22 @@ def resolve(
         observations = state.observations
         # Operators' splits (ops.identity_splits) cut their links before any component is formed.
         splits = split_sides(spark, lake)
-        previous = delta.read(spark, identifiers_table).select(
+        previous = previous_all = delta.read(spark, identifiers_table).select(
             node_key("identifier_type", "identifier_hash").alias("node"),
             "identifier_type",
             "identifier_hash",
             "customer_key",
             "first_seen_at",
+            "last_seen_at",
         )
         all_edges = apply_splits(observation_edges(observations), splits)
+        resighted = None
         if state.extended:
-            touched = identifier_nodes(state.new_observations).select("node")
+            # An observation seen before (same identifiers, same name) adds no node, edge nor name:
+            # only its sightings move. The graph changes where the observations are new.
+            added, stored = state.new_observations, state.stored_observations
+            same = [added[c].eqNullSafe(stored[c]) for c in (*_OBSERVED, "name_hash")]
+            touched = identifier_nodes(added.join(stored, same, "left_anti")).select("node")
             if splits is not None:
                 touched = touched.unionByName(
                     spark.createDataFrame([(n,) for n in splits.nodes], "node string")
@@ -732,9 +741,12 @@ def resolve(
                 touched, previous.select("node", "customer_key"), all_edges, STRONG_TYPES,
                 MAX_COMPONENTS_PER_WEAK, scratch,
             )  # fmt: skip
-            nodes = scratch.materialise(
-                identifier_nodes(observations).join(region, "node", "left_semi"), "nodes"
+            seen = identifier_nodes(added).select("node").unionByName(region).distinct()
+            node_rows = scratch.materialise(
+                identifier_nodes(observations).join(seen, "node", "left_semi"), "nodes"
             )
+            nodes = node_rows.join(region, "node", "left_semi")
+            outside = node_rows.join(region, "node", "left_anti")
             named = scratch.materialise(near_edges(all_edges, region), "edges_near")
             edges = inner_edges(named, region)
             # every identifier of the region's old keys (a weak one left out of the region as
@@ -742,6 +754,9 @@ def resolve(
             region_keys = previous.join(region, "node", "left_semi").select("customer_key").distinct()
             previous = scratch.materialise(
                 previous.join(region_keys, "customer_key", "left_semi"), "previous"
+            )
+            resighted = scratch.materialise(
+                _resighted(outside.join(previous, "node", "left_anti"), previous_all), "resighted"
             )
         else:
             nodes = scratch.materialise(identifier_nodes(observations), "nodes")
@@ -760,8 +775,8 @@ def resolve(
             delta.overwrite(_stored(observations, _OBSERVED), lake.table("silver.identity_observations"))
             delta.overwrite(_stored(state.checkouts, _CHECKOUT_IDS), lake.table("silver.identity_checkouts"))
         if state.extended:
-            if graph.resolved:  # nothing touched, nothing to write
-                _replace_region(spark, graph.assigned, previous, identifiers_table)
+            if graph.resolved or not resighted.isEmpty():  # else nothing new, nothing to write
+                _replace_region(spark, graph.assigned.unionByName(resighted), previous, identifiers_table)
         else:
             delta.overwrite(graph.assigned, identifiers_table)
         delta.ensure_table(spark, merges_table)  # exists, if empty, before the first merge
@@ -915,6 +930,24 @@ def _merge_evidence(
         f"when matched then update set `{first}` = least(t.`{first}`, s.`{first}`), "
         f"`{last}` = greatest(t.`{last}`, s.`{last}`) "
         "when not matched then insert *",
+    )
+
+
+def _resighted(nodes: DataFrame, previous: DataFrame) -> DataFrame:
+    """``silver.customer_identifiers`` rows of identifiers outside the region whose first or last
+    sighting moved: the same key, the sightings of ``nodes`` (``identifier_nodes``)."""
+    sightings = nodes.select(
+        "node", F.col("first_seen_at").alias("first"), F.col("last_seen_at").alias("last")
+    )
+    moved = sightings.join(previous, "node").where(
+        ~F.col("first").eqNullSafe(F.col("first_seen_at")) | ~F.col("last").eqNullSafe(F.col("last_seen_at"))
+    )
+    return moved.select(
+        "identifier_type",
+        "identifier_hash",
+        "customer_key",
+        F.col("first").alias("first_seen_at"),
+        F.col("last").alias("last_seen_at"),
     )
 
 

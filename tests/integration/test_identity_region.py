@@ -34,25 +34,33 @@ def test_an_order_joining_two_people_merges_them_a_new_person_is_keyed_and_other
     deliver(spark, lake, "orders", DAY1, [
         order(1, "jane@example.com", account=101),
         order(3, "max@example.com", account=303, name=("Max", "Roe")),
+        order(5, "lu@example.com", account=505, name=("Lu", "Wu")),
     ])  # fmt: skip
     deliver(spark, lake, "crm_members", DAY1, [member("M1", "6045000000000001", email="j.doe@work.example")])
     resolve(lake)
     first = keys(spark, lake)
-    jane, member_key, max_key = (key_of(first, t, v) for t, v in
-                                 [("web_customer_id", "101"), ("member_id", "M1"), ("web_customer_id", "303")])  # fmt: skip
-    assert len({jane, member_key, max_key}) == 3
+    jane, member_key, max_key, lu = (key_of(first, t, v) for t, v in
+                                     [("web_customer_id", "101"), ("member_id", "M1"), ("web_customer_id", "303"),
+                                      ("web_customer_id", "505")])  # fmt: skip
+    assert len({jane, member_key, max_key, lu}) == 4
     max_rows = [r for r in identifier_rows(spark, lake) if r["customer_key"] == max_key]
 
-    # Jane's account orders with the member's address; someone new orders too; Max does nothing.
+    # Jane's account orders with the member's address; someone new orders; Lu orders again, as
+    # before (seen again: only her last sighting moves); Max does nothing.
+    again = {
+        **order(6, "lu@example.com", account=505, name=("Lu", "Wu")),
+        "created_at": "2024-03-02T08:00:00Z",
+    }
     deliver(spark, lake, "orders", DAY2, [
         order(2, "j.doe@work.example", account=101),
         order(4, "new@example.com", account=404, name=("Nia", "Lo")),
+        again,
     ], name="-day2")  # fmt: skip
     result = resolve(lake)
     second = keys(spark, lake)
     # The member's key survives: the CRM listed them on DAY1 (midnight), before Jane's order at 14:00Z.
     # Jane (account, e-mail), the member (id, card, e-mail) and the newcomer (account, e-mail):
-    # Max's two identifiers are not resolved again.
+    # neither Max's nor Lu's identifiers are resolved again.
     assert result.resolved == 7
     assert result.merges == 1 and result.inserted == 2 and result.rekeyed == 2  # Jane's two
     assert {key_of(second, t, v) for t, v in [("member_id", "M1"), ("loyalty_card", "6045000000000001"),
@@ -61,7 +69,9 @@ def test_an_order_joining_two_people_merges_them_a_new_person_is_keyed_and_other
     assert newcomer not in {jane, member_key, max_key}
     assert key_of(second, "email", "new@example.com") == newcomer
     assert [r for r in identifier_rows(spark, lake) if r["customer_key"] == max_key] == max_rows
-    assert (result.identifiers, result.customers) == (9, 3)
+    lu_rows = [r for r in identifier_rows(spark, lake) if r["customer_key"] == lu]
+    assert [str(r["last_seen_at"]) for r in lu_rows] == ["2024-03-02 08:00:00"] * 2
+    assert (result.identifiers, result.customers) == (11, 4)
     merges = rows_of(spark, lake, "silver.customer_key_merges", "merged_key")
     assert [(m["merged_key"], m["surviving_key"]) for m in merges] == [(jane, member_key)]
     assert_whole_graph_agrees(spark, lake)
