@@ -13,8 +13,8 @@ pseudonyms (``identifier_hash``) and masked display forms, never in clear text:
   member id (a member who left the snapshot keeps the last version listed); consent is false when
   unknown (not a member, or the CRM left it empty).
 
-The table is recomputed whole each run from the identity graph and compact evidence tables that
-each run extends with its new bronze batches only (``ops.silver_progress``):
+The rows come from the identity graph and compact evidence tables that each run extends with its
+new bronze batches only (``ops.silver_progress``):
 ``silver.customer_members`` (the latest snapshot of each CRM member), ``silver.customer_contacts``
 (every e-mail and phone an order or identify call gave, the last time it did) and
 ``silver.customer_web_accounts`` (each account's last use); people are few next to events, so merged
@@ -23,7 +23,9 @@ as changes (``jobs.bronze.snapshot_diff``): an unchanged member has no row in a 
 with a new CRM batch re-reads the CRM's change rows (few: they follow changes, not days) and a
 member's snapshot date follows the latest snapshot listing them. When the evidence is empty (a new
 lake, after an erasure) a run reads all of bronze instead, as ``rebuild`` does; both give the same
-table.
+table. A run recomputes only the people whose row can have changed (``changed_people``: a key an
+identifier moved to or from since ``silver.customers_identity_basis``, or the owner of new evidence)
+and replaces their rows; ``rebuild``, or an empty basis, recomputes every person.
 """
 
 from __future__ import annotations

@@ -57,9 +57,12 @@ The story of one run:
 
 The graph's evidence is kept compacted (``silver.identity_observations``, plus the halves of
 checkouts not linked yet in ``silver.identity_checkouts``): a run reads only the bronze batches it has
-not taken in (``ops.silver_progress``) and adds their observations, then resolves the graph over the
-compacted evidence (identifiers are few next to orders and events); ``rebuild`` (``omnilake
-rebuild``) reads all of bronze instead, with the same result. Only the key assignment depends on
+not taken in (``ops.silver_progress``) and merges their observations into it, then resolves only
+the region of the graph its new observations touch (``jobs.silver.identity_region``: their people,
+and those their weak identifiers reach) and rewrites only that region's rows of
+``silver.customer_identifiers`` (plus the sightings of identifiers seen again); ``rebuild``
+(``omnilake rebuild``), a new lake or an erasure (which empties the evidence) reads all of bronze
+and resolves the whole graph instead, with the same result. Only the key assignment depends on
 history. A weak identifier that turns shared later (a second
 household member uses the landline) leaves ``customer_identifiers``; when it was the only link of a
 component, that component splits: the old key stays with the part holding most of its identifiers
