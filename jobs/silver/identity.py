@@ -733,8 +733,9 @@ def resolve(
         if state.extended:
             # An observation seen before (same identifiers, same name) adds no node, edge nor name:
             # only its sightings move. The graph changes where the observations are new.
-            added, stored = state.new_observations, state.stored_observations
-            same = [added[c].eqNullSafe(stored[c]) for c in (*_OBSERVED, "name_hash")]
+            added, key = state.new_observations, (*_OBSERVED, "name_hash")
+            stored = state.stored_observations.select(*[F.col(c).alias(f"_stored_{c}") for c in key])
+            same = [F.col(c).eqNullSafe(F.col(f"_stored_{c}")) for c in key]
             touched = identifier_nodes(added.join(stored, same, "left_anti")).select("node")
             if splits is not None:
                 touched = touched.unionByName(
