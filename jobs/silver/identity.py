@@ -728,7 +728,9 @@ def resolve(
             "first_seen_at",
             "last_seen_at",
         )
-        all_edges = apply_splits(observation_edges(observations), splits)
+        all_edges = scratch.materialise(
+            apply_splits(observation_edges(observations), splits), "edges_observed"
+        )
         resighted = None
         if state.extended:
             # An observation seen before (same identifiers, same name) adds no node, edge nor name:
@@ -764,7 +766,7 @@ def resolve(
             )
         else:
             nodes = scratch.materialise(identifier_nodes(observations), "nodes")
-            edges = scratch.materialise(all_edges, "edges_observed")
+            edges = all_edges
             named = None
             previous = scratch.materialise(previous, "previous")
         graph = resolve_graph(nodes, edges, named, previous, splits, scratch)
