@@ -763,7 +763,6 @@ DERIVED_STATE = (
     "silver.customer_members",
     "silver.customer_contacts",
     "silver.customer_web_accounts",
-    "silver.customers_identity_basis",
 )
 
 

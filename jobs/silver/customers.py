@@ -13,8 +13,8 @@ pseudonyms (``identifier_hash``) and masked display forms, never in clear text:
   member id (a member who left the snapshot keeps the last version listed); consent is false when
   unknown (not a member, or the CRM left it empty).
 
-The rows come from the identity graph and compact evidence tables that each run extends with its
-new bronze batches only (``ops.silver_progress``):
+The table is recomputed whole each run from the identity graph and compact evidence tables that
+each run extends with its new bronze batches only (``ops.silver_progress``):
 ``silver.customer_members`` (the latest snapshot of each CRM member), ``silver.customer_contacts``
 (every e-mail and phone an order or identify call gave, the last time it did) and
 ``silver.customer_web_accounts`` (each account's last use); people are few next to events, so merged
@@ -23,9 +23,7 @@ as changes (``jobs.bronze.snapshot_diff``): an unchanged member has no row in a 
 with a new CRM batch re-reads the CRM's change rows (few: they follow changes, not days) and a
 member's snapshot date follows the latest snapshot listing them. When the evidence is empty (a new
 lake, after an erasure) a run reads all of bronze instead, as ``rebuild`` does; both give the same
-table. A run recomputes only the people whose row can have changed (``changed_people``: a key an
-identifier moved to or from since ``silver.customers_identity_basis``, or the owner of new evidence)
-and replaces their rows; ``rebuild``, or an empty basis, recomputes every person.
+table.
 """
 
 from __future__ import annotations
@@ -36,11 +34,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from deltalake import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.silver.identity import Scratch, replace_rows
+from jobs.silver.identity import Scratch
 from jobs.silver.outputs import ensure_outputs
 from jobs.silver.progress import Batch, pending_batches, read_batches, record_batches
 from jobs.silver.snapshots import changed_versions, latest_snapshot, versions
@@ -236,7 +233,6 @@ class CustomersResult:
     inserted: int
     updated: int
     removed: int
-    recomputed: int  # people whose row was computed again (and those who left), this run
     seconds: float
 
 
@@ -392,33 +388,11 @@ def _owned(df: DataFrame, identifiers: DataFrame, anchors: dict[str, str]) -> Da
 
 
 def customer_rows_from_evidence(
-    identifiers: DataFrame,
-    members: DataFrame,
-    contacts: DataFrame,
-    accounts: DataFrame,
-    only: DataFrame | None = None,
+    identifiers: DataFrame, members: DataFrame, contacts: DataFrame, accounts: DataFrame
 ) -> DataFrame:
     """``silver.customers`` rows computed from the evidence tables (same as ``customer_rows`` over
-    bronze); ``only`` (customer_key): the rows of those people alone.
-
-    A person's row depends only on their identifiers and the evidence anchored to them, so the
-    evidence is cut to the rows with an anchor among those identifiers before it is keyed (keyed
-    with every identifier: a contact goes to the owner of its first anchor that has one)."""
-    if only is not None:
-        own = identifiers.join(only, "customer_key", "left_semi")
-        members = _anchored(members, own, {"member_id": "member_id_hash"})
-        contacts = _anchored(
-            contacts, own, {"web_customer_id": "anchor_web_customer_id_hash", "email": "anchor_email_hash"}
-        )
-        accounts = _anchored(
-            accounts.withColumn("_hash", identifier_hash("web_customer_id", F.col("web_customer_id"))),
-            own,
-            {"web_customer_id": "_hash"},
-        ).drop("_hash")
-        identifiers_of_people = own
-    else:
-        identifiers_of_people = identifiers
-    people = identifiers_of_people.groupBy("customer_key").agg(F.count("*").cast("int").alias("identifiers"))
+    bronze)."""
+    people = identifiers.groupBy("customer_key").agg(F.count("*").cast("int").alias("identifiers"))
     keyed_members = _owned(members, identifiers, {"member_id": "member_id_hash"})
     membership = _membership(keyed_members)
     crm_given = keyed_members.select(
@@ -476,24 +450,6 @@ def customer_rows_from_evidence(
     return _customer_columns(rows)
 
 
-def _anchored(df: DataFrame, identifiers: DataFrame, anchors: dict[str, str]) -> DataFrame:
-    """The rows of ``df`` with an anchor hash column (type -> column) among ``identifiers``."""
-    parts = [
-        df.join(
-            identifiers.where(F.col("identifier_type") == identifier_type).select(
-                F.col("identifier_hash").alias(column)
-            ),
-            column,
-            "left_semi",
-        )
-        for identifier_type, column in anchors.items()
-    ]
-    found = parts[0]
-    for more in parts[1:]:
-        found = found.unionByName(more)
-    return found.distinct() if len(parts) > 1 else found
-
-
 def _customer_columns(rows: DataFrame) -> DataFrame:
     """The ``silver.customers`` columns, the same from all of bronze and from compact evidence."""
     return rows.select(
@@ -521,8 +477,6 @@ class Evidence:
     accounts: DataFrame
     batches: list[Batch]
     changed: bool
-    # what the new batches add, when the stored evidence was extended (None: built from all of bronze)
-    added: list[DataFrame] | None = None
 
 
 def grow_evidence(spark: SparkSession, lake: Lake, scratch: Scratch, rebuild: bool = False) -> Evidence:
@@ -541,7 +495,7 @@ def grow_evidence(spark: SparkSession, lake: Lake, scratch: Scratch, rebuild: bo
     if not stored:
         log.info("silver customers: building the evidence from all of bronze")
     if stored and not batches:
-        return Evidence(*old, batches, changed=False, added=[])
+        return Evidence(*old, batches, changed=False)
     if stored:
         new = {s: read_batches(spark, lake, [b for b in batches if b.source == s]) for s in EVIDENCE_SOURCES
                if any(b.source == s for b in batches)}  # fmt: skip
@@ -549,25 +503,18 @@ def grow_evidence(spark: SparkSession, lake: Lake, scratch: Scratch, rebuild: bo
         new = {s: frame for s in EVIDENCE_SOURCES if (frame := _bronze(spark, lake, s)) is not None}
         old = [spark.createDataFrame([], t.contract.spark_schema()) for t in tables]
     members, contacts, accounts = old
-    added = []
     if "crm_members" in new:  # the new snapshots' versions, and the changed ends of earlier ones
         crm = (
             changed_versions(spark, lake, "crm_members", ["member_id"], new["crm_members"])
             if stored
             else versions(new["crm_members"], ["member_id"], latest_snapshot(lake, "crm_members"))
         )
-        listed = scratch.materialise(member_evidence(crm), "new_members")
-        added.append(listed)
-        members = _latest_member_rows(members.unionByName(listed))
+        members = _latest_member_rows(members.unionByName(member_evidence(crm)))
     found = contact_evidence(new.get("orders"), new.get("events"))
     if found is not None:
-        found = scratch.materialise(found, "new_contacts")
-        added.append(found)
         contacts = _last_given(contacts.unionByName(found))
     used = account_evidence(new.get("orders"), new.get("events"))
     if used is not None:
-        used = scratch.materialise(used, "new_accounts")
-        added.append(used)
         accounts = (
             accounts.unionByName(used).groupBy("web_customer_id").agg(F.max("seen_at").alias("seen_at"))
         )
@@ -577,134 +524,57 @@ def grow_evidence(spark: SparkSession, lake: Lake, scratch: Scratch, rebuild: bo
         scratch.materialise(accounts, "accounts"),
         batches,
         changed=True,
-        added=added if stored else None,
     )
 
 
 def build_customers(
     lake: Lake | None = None, *, rebuild: bool = False, run_id: str | None = None
 ) -> CustomersResult:
-    """Bring ``silver.customers`` up to date with the identity graph and the evidence, extended with
-    the new bronze batches; ``rebuild`` computes it from all of bronze instead (``customer_rows``).
-
-    When the evidence was extended and ``silver.customers_identity_basis`` says which key each
-    identifier had when the table was last written, only the people whose identifiers or evidence
-    changed are recomputed (``changed_people``) and their rows replaced; otherwise every row is."""
+    """Recompute ``silver.customers`` from the identity graph and the evidence, extended with the new
+    bronze batches; ``rebuild`` computes it from all of bronze instead (``customer_rows``)."""
     started = time.perf_counter()
     lake = lake or get_lake()
     spark = get_spark()
     table = lake.table("silver.customers")
-    basis_table = lake.table(BASIS)
     identifiers = delta.read(spark, lake.table("silver.customer_identifiers"))
     scratch = Scratch(lake, "customers")
     try:
         evidence = grow_evidence(spark, lake, scratch, rebuild=rebuild)
-        basis = delta.read(spark, basis_table)
-        people = None
         if rebuild:
             rows = _rows_from_bronze(spark, lake, identifiers)
-        elif evidence.added is not None and not basis.isEmpty():
-            people = scratch.materialise(
-                changed_people(identifiers, basis, evidence.added, evidence.contacts), "people"
-            )
-            rows = customer_rows_from_evidence(
-                identifiers, evidence.members, evidence.contacts, evidence.accounts, only=people
-            )
         else:
             rows = customer_rows_from_evidence(
                 identifiers, evidence.members, evidence.contacts, evidence.accounts
             )
         rows = scratch.materialise(rows, "customers")
         old = delta.read(spark, table)
-        if people is not None:
-            old = old.join(people, "customer_key", "left_semi")
         compared = rows.select("customer_key", _row_digest(rows).alias("new")).join(
             old.select("customer_key", _row_digest(old).alias("old")), "customer_key", "full"
         )
         counts = compared.agg(
+            F.count("new").alias("customers"),
             F.sum(F.when(F.col("old").isNull(), 1).otherwise(0)).alias("inserted"),
             F.sum(F.when(F.col("new").isNull(), 1).otherwise(0)).alias("removed"),
             F.sum(F.when(F.col("new") != F.col("old"), 1).otherwise(0)).alias("updated"),
-            F.count("*").alias("recomputed"),
         ).first()
         if evidence.changed:
             for name, frame in zip(
                 EVIDENCE, (evidence.members, evidence.contacts, evidence.accounts), strict=True
             ):
                 delta.overwrite(frame, lake.table(name))
-        linking = identifiers.select("identifier_type", "identifier_hash", "customer_key")
-        if people is None:
-            delta.overwrite(rows, table)
-            delta.overwrite(linking, basis_table)
-        else:
-            gone = old.join(rows.select("customer_key"), "customer_key", "left_anti").select("customer_key")
-            replace_rows(spark, rows, gone, table)
-            moved = _moved(linking, basis).drop("_was")
-            replace_rows(
-                spark,
-                moved.where(F.col("customer_key").isNotNull()),
-                moved.where(F.col("customer_key").isNull()).select("identifier_type", "identifier_hash"),
-                basis_table,
-            )
+        delta.overwrite(rows, table)
         record_batches(spark, lake, PROGRESS_TABLE, evidence.batches, run_id)
     finally:
         scratch.cleanup()
     result = CustomersResult(
-        customers=_count_rows(table),
+        customers=int(counts["customers"] or 0),
         inserted=int(counts["inserted"] or 0),
         updated=int(counts["updated"] or 0),
         removed=int(counts["removed"] or 0),
-        recomputed=int(counts["recomputed"] or 0),
         seconds=time.perf_counter() - started,
     )
     log.info("silver customers: %s", result)
     return result
-
-
-BASIS = "silver.customers_identity_basis"
-
-
-def _moved(linking: DataFrame, basis: DataFrame) -> DataFrame:
-    """(identifier_type, identifier_hash, customer_key, _was) of every identifier whose key differs
-    from the basis (``customer_key`` null: no longer kept; ``_was`` null: new)."""
-    ids = ["identifier_type", "identifier_hash"]
-    return linking.join(basis.select(*ids, F.col("customer_key").alias("_was")), ids, "full").where(
-        ~F.col("customer_key").eqNullSafe(F.col("_was"))
-    )
-
-
-def changed_people(
-    identifiers: DataFrame, basis: DataFrame, added: list[DataFrame], contacts: DataFrame
-) -> DataFrame:
-    """(customer_key) of every person whose row may differ from the one written last: a key an
-    identifier moved to or from since the basis, the owner now of a contact point anchored on such
-    an identifier (a contact goes to its first anchor with a key: when the account anchor lost its
-    key, the e-mail's owner takes it), or the owner of evidence the new batches gave (``added``: new
-    rows of ``silver.customer_members``, ``customer_contacts``, ``customer_web_accounts``, keyed here
-    with every identifier as the rows are)."""
-    moved = _moved(identifiers.select("identifier_type", "identifier_hash", "customer_key"), basis)
-    keys = moved.select("customer_key").unionByName(moved.select(F.col("_was").alias("customer_key")))
-    contact_anchors = {"web_customer_id": "anchor_web_customer_id_hash", "email": "anchor_email_hash"}
-    rekeyed_contacts = _anchored(contacts, moved, contact_anchors)
-    keys = keys.unionByName(_owned(rekeyed_contacts, identifiers, contact_anchors).select("customer_key"))
-    anchors = {
-        "member_id_hash": {"member_id": "member_id_hash"},
-        "anchor_email_hash": {"web_customer_id": "anchor_web_customer_id_hash", "email": "anchor_email_hash"},
-        "web_customer_id": {"web_customer_id": "_hash"},
-    }
-    for frame in added:
-        column = next(c for c in anchors if c in frame.columns)
-        if column == "web_customer_id":
-            frame = frame.withColumn("_hash", identifier_hash("web_customer_id", F.col("web_customer_id")))
-        keys = keys.unionByName(_owned(frame, identifiers, anchors[column]).select("customer_key"))
-    return keys.where(F.col("customer_key").isNotNull()).distinct()
-
-
-def _count_rows(table) -> int:
-    """Rows of a table, read in this process (one column; no engine call)."""
-    if not delta.exists(table):
-        return 0
-    return len(DeltaTable(table.path).to_pyarrow_table(columns=["customer_key"]))
 
 
 def _rows_from_bronze(spark: SparkSession, lake: Lake, identifiers: DataFrame) -> DataFrame:
@@ -725,7 +595,7 @@ def customers_step(context: RunContext) -> dict[str, Any]:
     """Pipeline step: recompute ``silver.customers`` (after the identity step)."""
     result = build_customers(context.lake, rebuild=context.rebuild, run_id=context.run_id)
     # the evidence tables exist (empty) even where a source that feeds them is not delivered
-    ensure_outputs(get_spark(), context.lake, *(name.removeprefix("silver.") for name in (*EVIDENCE, BASIS)))
+    ensure_outputs(get_spark(), context.lake, *(name.removeprefix("silver.") for name in EVIDENCE))
     return {
         "rows_in": result.customers,
         "inserted": result.inserted,

@@ -282,8 +282,9 @@ def node_key(identifier_type: Column | str, identifier_hash_col: Column | str) -
     return F.concat(t, F.lit(":"), h)
 
 
-def identifier_nodes(observations: DataFrame) -> DataFrame:
-    """(node, identifier_type, identifier_hash, first_seen_at, last_seen_at) of every identifier."""
+def identifier_nodes(observations: DataFrame, only: DataFrame | None = None) -> DataFrame:
+    """(node, identifier_type, identifier_hash, first_seen_at, last_seen_at) of every identifier, or
+    of those ``only`` (node) lists (cut before the sightings are aggregated)."""
     exploded = observations.select(
         F.explode(
             F.array(
@@ -296,9 +297,12 @@ def identifier_nodes(observations: DataFrame) -> DataFrame:
         "first_seen_at",
         "last_seen_at",
     ).select("id.identifier_type", "id.identifier_hash", "first_seen_at", "last_seen_at")
+    known = exploded.where(F.col("identifier_hash").isNotNull())
+    if only is not None:
+        node = node_key("identifier_type", "identifier_hash").alias("node")
+        known = known.select(node, *known.columns).join(only.select("node"), "node", "left_semi").drop("node")
     return (
-        exploded.where(F.col("identifier_hash").isNotNull())
-        .groupBy("identifier_type", "identifier_hash")
+        known.groupBy("identifier_type", "identifier_hash")
         .agg(F.min("first_seen_at").alias("first_seen_at"), F.max("last_seen_at").alias("last_seen_at"))
         .withColumn("node", node_key("identifier_type", "identifier_hash"))
     )
@@ -412,8 +416,8 @@ class GraphState:
     """The identity graph's evidence after this run: every compacted observation and checkout half,
     and the bronze batches they add (to be recorded once the graph is written)."""
 
-    observations: DataFrame
-    checkouts: DataFrame
+    observations: DataFrame  # when extended: the stored ones and the added ones, not compacted together
+    checkouts: DataFrame  # when extended: not compacted with the new halves (only the rebuild writes it)
     batches: list[Batch]
     changed: bool
     # what the new batches add (compacted), when the stored evidence was extended rather than rebuilt
@@ -491,8 +495,10 @@ def grow_state(spark: SparkSession, lake: Lake, scratch: Scratch, rebuild: bool 
     else:
         checkouts = old_checkouts
     added = scratch.materialise(merge_compacted(_union(parts[1:])), "new_observations")
-    observations = scratch.materialise(merge_compacted(old_observations.unionByName(added)), "observations")
-    checkouts = scratch.materialise(checkouts, "checkouts")
+    # Not compacted again, nor the checkouts: the edges and the identifiers' sightings of the stored
+    # and the added observations are those of their compaction (a distinct, a min and a max), and
+    # the stored tables take in only what is added (``_merge_evidence``).
+    observations = old_observations.unionByName(added)
     if new_halves is None:
         new_halves = old_checkouts.limit(0)
     return GraphState(observations, checkouts, batches, True, added, new_halves, old_observations)
@@ -748,9 +754,7 @@ def resolve(
                 MAX_COMPONENTS_PER_WEAK, scratch,
             )  # fmt: skip
             seen = identifier_nodes(added).select("node").unionByName(region).distinct()
-            node_rows = scratch.materialise(
-                identifier_nodes(observations).join(seen, "node", "left_semi"), "nodes"
-            )
+            node_rows = scratch.materialise(identifier_nodes(observations, only=seen), "nodes")
             nodes = node_rows.join(region, "node", "left_semi")
             outside = node_rows.join(region, "node", "left_anti")
             named = scratch.materialise(near_edges(all_edges, region), "edges_near")

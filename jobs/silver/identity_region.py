@@ -64,28 +64,29 @@ def touched_region(
 
     touched = touched.select("node").distinct()
     near = scratch.materialise(touched.unionByName(people_of(touched)).distinct(), "region_near")
-    directed = edges.select(F.col("src").alias("a"), F.col("dst").alias("b")).unionByName(
-        edges.select(F.col("dst").alias("a"), F.col("src").alias("b"))
+    # Every (weak, strong) pair of the edges, unread until cut down to the few pairs the region can
+    # involve: each cut is one scan of the edges against a small set (no aggregation over history).
+    src_strong, dst_strong = strong("src"), strong("dst")
+    weak_strong = edges.where(src_strong != dst_strong).select(
+        F.when(src_strong, F.col("dst")).otherwise(F.col("src")).alias("weak"),
+        F.when(src_strong, F.col("src")).otherwise(F.col("dst")).alias("strong"),
     )
-    weak_strong = (
-        directed.where(~strong("a") & strong("b")).select(
-            F.col("a").alias("weak"), F.col("b").alias("strong")
-        )
-    ).distinct()
-    dirty_weak = (
+    dirty_weak = scratch.materialise(
         touched.where(~strong("node"))
         .select(F.col("node").alias("weak"))
         .unionByName(
             weak_strong.join(
-                near.where(strong("node")).select(F.col("node").alias("strong")), "strong"
+                near.where(strong("node")).select(F.col("node").alias("strong")), "strong", "left_semi"
             ).select("weak")
         )
-        .distinct()
+        .distinct(),
+        "region_dirty_weak",
     )
-    outside = (
-        weak_strong.join(dirty_weak, "weak")
-        .join(near.select(F.col("node").alias("strong")), "strong", "left_anti")
-        .join(previous.select(F.col("node").alias("strong"), "customer_key"), "strong", "left")
+    dirty_pairs = scratch.materialise(
+        weak_strong.join(dirty_weak, "weak", "left_semi").distinct(), "region_dirty_pairs"
+    )
+    outside = dirty_pairs.join(near.select(F.col("node").alias("strong")), "strong", "left_anti").join(
+        previous.select(F.col("node").alias("strong"), "customer_key"), "strong", "left"
     )
     fan_out = outside.groupBy("weak").agg(
         F.countDistinct(F.coalesce(F.col("customer_key"), F.col("strong"))).alias("people")

@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 
-from jobs.silver.customers import build_customers
 from jobs.silver.identity import resolve
 from omnilake.erasure import erase
 from tests.integration.silver_bronze import deliver, rows_of
@@ -122,38 +121,3 @@ def test_after_an_erasure_the_graph_is_resolved_whole_without_the_person(spark, 
     assert set(after.values()) == {max_key} and len(after) == 2
     assert result.resolved == 2  # the emptied evidence is rebuilt from bronze: the whole graph
     assert_whole_graph_agrees(spark, lake)
-
-
-def test_customers_recompute_only_the_people_whose_identifiers_or_evidence_changed(spark, lake):
-    deliver(spark, lake, "orders", DAY1, [
-        order(1, "jane@example.com", account=101),
-        order(3, "max@example.com", account=303, name=("Max", "Roe")),
-    ])  # fmt: skip
-    deliver(spark, lake, "crm_members", DAY1, [member("M1", "6045000000000001", email="j.doe@work.example")])
-    resolve(lake)
-    assert build_customers(lake).customers == 3
-    first = keys(spark, lake)
-    jane, member_key, max_key = (key_of(first, t, v) for t, v in
-                                 [("web_customer_id", "101"), ("member_id", "M1"), ("web_customer_id", "303")])  # fmt: skip
-    max_row = [
-        r for r in rows_of(spark, lake, "silver.customers", "customer_key") if r["customer_key"] == max_key
-    ]
-
-    deliver(spark, lake, "orders", DAY2, [order(2, "j.doe@work.example", account=101)], name="-day2")
-    resolve(lake)
-    result = build_customers(lake)
-    # Jane's key is merged into the member's (older): her row goes, the member's now carries her
-    # account; Max is not recomputed.
-    assert (result.recomputed, result.removed, result.updated, result.inserted, result.customers) == (
-        2,
-        1,
-        1,
-        0,
-        2,
-    )
-    rows = {r["customer_key"]: r for r in rows_of(spark, lake, "silver.customers", "customer_key")}
-    assert set(rows) == {member_key, max_key} and jane not in rows
-    assert (rows[member_key]["web_customer_id"], rows[member_key]["identifiers"]) == ("101", 5)
-    assert [rows[max_key]] == max_row
-    full = build_customers(lake, rebuild=True)
-    assert (full.inserted, full.updated, full.removed, full.recomputed) == (0, 0, 0, 2)
