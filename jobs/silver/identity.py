@@ -734,9 +734,9 @@ def resolve(
             "first_seen_at",
             "last_seen_at",
         )
-        all_edges = scratch.materialise(
-            apply_splits(observation_edges(observations), splits), "edges_observed"
-        )
+        edges_table = lake.table("silver.identity_edges")
+        observed, new_edges = _observed_edges(spark, state, edges_table, scratch)
+        all_edges = apply_splits(observed, splits)
         resighted = None
         if state.extended:
             # An observation seen before (same identifiers, same name) adds no node, edge nor name:
@@ -775,6 +775,12 @@ def resolve(
             previous = scratch.materialise(previous, "previous")
         graph = resolve_graph(nodes, edges, named, previous, splits, scratch)
 
+        # the edges first: a run stopped before the observations are written finds every edge of
+        # the evidence it will then hold (its rerun adds none twice: ``_observed_edges``)
+        if new_edges is None:
+            delta.overwrite(observed, edges_table)
+        elif state.changed:
+            delta.append(new_edges, edges_table)
         if state.changed and state.extended:
             _merge_evidence(spark, state.new_observations, lake.table("silver.identity_observations"),
                             (*_OBSERVED, "name_hash"), ("first_seen_at", "last_seen_at"))  # fmt: skip
@@ -914,6 +920,34 @@ def resolve_graph(
     )
 
 
+def _observed_edges(
+    spark: SparkSession, state: GraphState, table, scratch: Scratch
+) -> tuple[DataFrame, DataFrame | None]:
+    """(every observation edge, the edges this run adds to ``silver.identity_edges``).
+
+    When the evidence was extended and the stored edges are there, the edges are the stored ones
+    plus those of the added observations not stored yet (an edge does not depend on when it was
+    seen), so history is read, not derived again; otherwise (a rebuild, a new lake, after an
+    erasure, a lake written before the table existed) every edge is derived from the observations
+    and ``None`` says the table is to be written whole."""
+    stored = state.extended and delta.exists(table) and bool(DeltaTable(table.path).file_uris())
+    if not stored:
+        return scratch.materialise(observation_edges(state.observations), "edges_observed"), None
+    old = delta.read(spark, table).select(*_EDGE_COLUMNS)
+    found = observation_edges(state.new_observations)
+    kept = old.select(*[F.col(c).alias(f"_old_{c}") for c in ("src", "dst", "name_hash")])
+    same = [
+        F.col("src") == F.col("_old_src"),
+        F.col("dst") == F.col("_old_dst"),
+        F.col("name_hash").eqNullSafe(F.col("_old_name_hash")),
+    ]
+    added = scratch.materialise(found.join(kept, same, "left_anti"), "edges_added")
+    return old.unionByName(added), added
+
+
+_EDGE_COLUMNS = ("src", "dst", "src_type", "dst_type", "name_hash")
+
+
 def _null_safe_on(keys: tuple[str, ...]) -> str:
     return " and ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
 
@@ -1048,7 +1082,7 @@ def identity_step(context: RunContext) -> dict[str, Any]:
     """Pipeline step: take the new bronze batches into the identity graph and resolve it."""
     result = resolve(context.lake, rebuild=context.rebuild, run_id=context.run_id)
     # the evidence tables exist (empty) even where a source that feeds them is not delivered
-    ensure_outputs(get_spark(), context.lake, "identity_observations", "identity_checkouts")
+    ensure_outputs(get_spark(), context.lake, "identity_observations", "identity_checkouts", "identity_edges")
     return {
         "rows_in": result.identifiers,
         "inserted": result.inserted,
