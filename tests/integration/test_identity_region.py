@@ -2,6 +2,7 @@
 with the result of resolving the whole graph: after each incremental run, ``resolve(rebuild=True)``
 (the whole graph from all of bronze) must find nothing to change."""
 
+import shutil
 from datetime import date
 
 import pytest
@@ -20,13 +21,19 @@ def identifier_rows(spark, lake) -> list[dict]:
     return rows_of(spark, lake, "silver.customer_identifiers", ["identifier_type", "identifier_hash"])
 
 
+def edge_rows(spark, lake) -> list[dict]:
+    return rows_of(spark, lake, "silver.identity_edges", ["src", "dst", "name_hash"])
+
+
 def assert_whole_graph_agrees(spark, lake) -> None:
-    """A full resolve over all of bronze keeps every row the incremental runs left."""
-    before = identifier_rows(spark, lake)
+    """A full resolve over all of bronze keeps every row the incremental runs left, and derives
+    the edges they stored."""
+    before, edges = identifier_rows(spark, lake), edge_rows(spark, lake)
     full = resolve(lake, rebuild=True)
     assert (full.inserted, full.rekeyed, full.removed, full.merges) == (0, 0, 0, 0)
     assert full.resolved == len(before)
     assert identifier_rows(spark, lake) == before
+    assert edge_rows(spark, lake) == edges
 
 
 def test_an_order_joining_two_people_merges_them_a_new_person_is_keyed_and_others_are_left_alone(spark, lake):
@@ -120,4 +127,32 @@ def test_after_an_erasure_the_graph_is_resolved_whole_without_the_person(spark, 
     after = keys(spark, lake)
     assert set(after.values()) == {max_key} and len(after) == 2
     assert result.resolved == 2  # the emptied evidence is rebuilt from bronze: the whole graph
+    assert_whole_graph_agrees(spark, lake)
+
+
+def test_stored_edges_grow_by_the_new_observations_and_a_lake_without_them_derives_them(spark, lake):
+    deliver(spark, lake, "orders", DAY1, [order(1, "jane@example.com", account=101)])
+    resolve(lake)
+    day1_edges = edge_rows(spark, lake)
+    # the order and its account give one pair, the account and the e-mail, with Jane's name
+    assert [(e["src_type"], e["dst_type"]) for e in day1_edges] == [("email", "web_customer_id")]
+    assert day1_edges[0]["name_hash"] is not None
+    resolve(lake)  # nothing new: no edge added twice
+    assert edge_rows(spark, lake) == day1_edges
+
+    deliver(spark, lake, "orders", DAY2, [order(2, "j.doe@work.example", account=101)], name="-day2")
+    resolve(lake)
+    day2_edges = edge_rows(spark, lake)
+    added = [e for e in day2_edges if e not in day1_edges]
+    # one pair more, the account and its new e-mail; day 1's pair is kept
+    assert len(day2_edges) == 2 and day1_edges[0] in day2_edges
+    assert [(e["src_type"], e["dst_type"]) for e in added] == [("email", "web_customer_id")]
+    assert_whole_graph_agrees(spark, lake)
+
+    # a lake written before the edges were stored: the next run derives them from the evidence
+    shutil.rmtree(lake.table("silver.identity_edges").path)
+    deliver(spark, lake, "orders", date(2024, 3, 3), [order(3, "max@example.com", account=303)], name="-day3")
+    resolve(lake)
+    day3_edges = edge_rows(spark, lake)
+    assert len(day3_edges) == 3 and all(e in day3_edges for e in day2_edges)
     assert_whole_graph_agrees(spark, lake)
