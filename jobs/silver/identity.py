@@ -56,8 +56,9 @@ The story of one run:
    over the same data gives the same keys.
 
 The graph's evidence is kept compacted (``silver.identity_observations``, plus the halves of
-checkouts not linked yet in ``silver.identity_checkouts``): a run reads only the bronze batches it has
-not taken in (``ops.silver_progress``) and merges their observations into it, then resolves only
+checkouts not linked yet in ``silver.identity_checkouts``, and the pairs they link in
+``silver.identity_edges``): a run reads only the bronze batches it has not taken in
+(``ops.silver_progress``), merges their observations into it and adds their new pairs, then resolves only
 the region of the graph its new observations touch (``jobs.silver.identity_region``: their people,
 and those their weak identifiers reach) and rewrites only that region's rows of
 ``silver.customer_identifiers`` (plus the sightings of identifiers seen again); ``rebuild``
