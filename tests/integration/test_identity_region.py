@@ -147,7 +147,6 @@ def test_stored_edges_grow_by_the_new_observations_and_a_lake_without_them_deriv
     # one pair more, the account and its new e-mail; day 1's pair is kept
     assert len(day2_edges) == 2 and day1_edges[0] in day2_edges
     assert [(e["src_type"], e["dst_type"]) for e in added] == [("email", "web_customer_id")]
-    assert_whole_graph_agrees(spark, lake)
 
     # a lake written before the edges were stored: the next run derives them from the evidence
     shutil.rmtree(lake.table("silver.identity_edges").path)
