@@ -759,6 +759,7 @@ def _erase_identifiers(spark: SparkSession, lake: Lake, person: Person, receipt,
 DERIVED_STATE = (
     "silver.identity_observations",
     "silver.identity_checkouts",
+    "silver.identity_edges",
     "silver.events_identity_basis",
     "silver.customer_members",
     "silver.customer_contacts",

@@ -56,10 +56,14 @@ The story of one run:
    over the same data gives the same keys.
 
 The graph's evidence is kept compacted (``silver.identity_observations``, plus the halves of
-checkouts not linked yet in ``silver.identity_checkouts``): a run reads only the bronze batches it has
-not taken in (``ops.silver_progress``) and adds their observations, then resolves the graph over the
-compacted evidence (identifiers are few next to orders and events); ``rebuild`` (``omnilake
-rebuild``) reads all of bronze instead, with the same result. Only the key assignment depends on
+checkouts not linked yet in ``silver.identity_checkouts``, and the pairs they link in
+``silver.identity_edges``): a run reads only the bronze batches it has not taken in
+(``ops.silver_progress``), merges their observations into it and adds their new pairs, then resolves only
+the region of the graph its new observations touch (``jobs.silver.identity_region``: their people,
+and those their weak identifiers reach) and rewrites only that region's rows of
+``silver.customer_identifiers`` (plus the sightings of identifiers seen again); ``rebuild``
+(``omnilake rebuild``), a new lake or an erasure (which empties the evidence) reads all of bronze
+and resolves the whole graph instead, with the same result. Only the key assignment depends on
 history. A weak identifier that turns shared later (a second
 household member uses the landline) leaves ``customer_identifiers``; when it was the only link of a
 component, that component splits: the old key stays with the part holding most of its identifiers
@@ -82,10 +86,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pyarrow.compute as pc
+from deltalake import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.silver.identity_splits import apply_splits, reunited, split_sides
+from jobs.silver.identity_region import inner_edges, near_edges, touched_region
+from jobs.silver.identity_splits import SplitSides, apply_splits, reunited, split_sides
 from jobs.silver.outputs import ensure_outputs
 from jobs.silver.progress import Batch, pending_batches, read_batches, record_batches
 from jobs.silver.snapshots import changed_versions, latest_snapshot, versions
@@ -276,8 +283,9 @@ def node_key(identifier_type: Column | str, identifier_hash_col: Column | str) -
     return F.concat(t, F.lit(":"), h)
 
 
-def identifier_nodes(observations: DataFrame) -> DataFrame:
-    """(node, identifier_type, identifier_hash, first_seen_at, last_seen_at) of every identifier."""
+def identifier_nodes(observations: DataFrame, only: DataFrame | None = None) -> DataFrame:
+    """(node, identifier_type, identifier_hash, first_seen_at, last_seen_at) of every identifier, or
+    of those ``only`` (node) lists (cut before the sightings are aggregated)."""
     exploded = observations.select(
         F.explode(
             F.array(
@@ -290,9 +298,12 @@ def identifier_nodes(observations: DataFrame) -> DataFrame:
         "first_seen_at",
         "last_seen_at",
     ).select("id.identifier_type", "id.identifier_hash", "first_seen_at", "last_seen_at")
+    known = exploded.where(F.col("identifier_hash").isNotNull())
+    if only is not None:
+        node = node_key("identifier_type", "identifier_hash").alias("node")
+        known = known.select(node, *known.columns).join(only.select("node"), "node", "left_semi").drop("node")
     return (
-        exploded.where(F.col("identifier_hash").isNotNull())
-        .groupBy("identifier_type", "identifier_hash")
+        known.groupBy("identifier_type", "identifier_hash")
         .agg(F.min("first_seen_at").alias("first_seen_at"), F.max("last_seen_at").alias("last_seen_at"))
         .withColumn("node", node_key("identifier_type", "identifier_hash"))
     )
@@ -406,10 +417,19 @@ class GraphState:
     """The identity graph's evidence after this run: every compacted observation and checkout half,
     and the bronze batches they add (to be recorded once the graph is written)."""
 
-    observations: DataFrame
-    checkouts: DataFrame
+    observations: DataFrame  # when extended: the stored ones and the added ones, not compacted together
+    checkouts: DataFrame  # when extended: not compacted with the new halves (only the rebuild writes it)
     batches: list[Batch]
     changed: bool
+    # what the new batches add (compacted), when the stored evidence was extended rather than rebuilt
+    new_observations: DataFrame | None = None
+    new_checkouts: DataFrame | None = None
+    stored_observations: DataFrame | None = None
+
+    @property
+    def extended(self) -> bool:
+        """The stored evidence was extended with the new batches (not rebuilt from all of bronze)."""
+        return self.new_observations is not None
 
 
 def grow_state(spark: SparkSession, lake: Lake, scratch: Scratch, rebuild: bool = False) -> GraphState:
@@ -448,7 +468,10 @@ def grow_state(spark: SparkSession, lake: Lake, scratch: Scratch, rebuild: bool 
     old_observations = _loaded(delta.read(spark, observations_table), _OBSERVED)
     old_checkouts = _loaded(delta.read(spark, checkouts_table), _CHECKOUT_IDS)
     if not batches:
-        return GraphState(old_observations, old_checkouts, batches, changed=False)
+        nothing = old_observations.limit(0)
+        return GraphState(
+            old_observations, old_checkouts, batches, False, nothing, old_checkouts.limit(0), old_observations
+        )
     by_source = {source: [b for b in batches if b.source == source] for source in STATE_SOURCES}
     new = {source: read_batches(spark, lake, found) for source, found in by_source.items() if found}
     parts = [old_observations]
@@ -460,6 +483,7 @@ def grow_state(spark: SparkSession, lake: Lake, scratch: Scratch, rebuild: bool 
         halves.append(completed_orders(new["events"]))
     if "orders" in new:
         halves.append(placed_orders(new["orders"]))
+    new_halves = None
     if halves:
         new_halves = scratch.materialise(compact_checkouts(_union(halves)), "new_checkouts")
         new_completed = new_halves.where(F.col("side") == "completed")
@@ -471,9 +495,14 @@ def grow_state(spark: SparkSession, lake: Lake, scratch: Scratch, rebuild: bool 
         checkouts = compact_checkouts(old_checkouts.unionByName(new_halves))
     else:
         checkouts = old_checkouts
-    observations = scratch.materialise(merge_compacted(_union(parts)), "observations")
-    checkouts = scratch.materialise(checkouts, "checkouts")
-    return GraphState(observations, checkouts, batches, changed=True)
+    added = scratch.materialise(merge_compacted(_union(parts[1:])), "new_observations")
+    # Not compacted again, nor the checkouts: the edges and the identifiers' sightings of the stored
+    # and the added observations are those of their compaction (a distinct, a min and a max), and
+    # the stored tables take in only what is added (``_merge_evidence``).
+    observations = old_observations.unionByName(added)
+    if new_halves is None:
+        new_halves = old_checkouts.limit(0)
+    return GraphState(observations, checkouts, batches, True, added, new_halves, old_observations)
 
 
 # --- 3. connected components ---------------------------------------------------------------------
@@ -532,12 +561,17 @@ def connected_components(
 
 
 def guarded_edges(
-    edges: DataFrame, strong_labels: DataFrame, max_components: int = MAX_COMPONENTS_PER_WEAK
+    edges: DataFrame,
+    strong_labels: DataFrame,
+    max_components: int = MAX_COMPONENTS_PER_WEAK,
+    named: DataFrame | None = None,
 ) -> tuple[DataFrame, DataFrame]:
     """(edges to use, shared weak identifiers) after the over-merge guard (see the module docstring).
 
     ``edges`` come from ``observation_edges``; ``strong_labels`` maps each strong node to its strong
     component. Weak-weak edges are dropped (every weak identifier is observed with a strong one).
+    ``named`` (default ``edges``) are the edges whose names a component carries: when ``edges`` are
+    a region's, every edge with an end in the region (``jobs.silver.identity_region``).
     """
     strong_edges = edges.where(F.col("src_type").isin(*STRONG_TYPES) & F.col("dst_type").isin(*STRONG_TYPES))
     src_weak = F.col("src_type").isin(*WEAK_TYPES)
@@ -554,7 +588,8 @@ def guarded_edges(
         "weak", "strong", F.col("label").alias("component")
     )
     component_names = (
-        edges.where(F.col("name_hash").isNotNull())
+        (edges if named is None else named)
+        .where(F.col("name_hash").isNotNull())
         .select(F.explode(F.array("src", "dst")).alias("node"), "name_hash")
         .join(strong_labels, "node")
         .groupBy("label")
@@ -662,6 +697,7 @@ class IdentityResult:
     shared_identifiers: int
     strong_rounds: int
     rounds: int
+    resolved: int  # identifiers resolved this run (the region's, or all)
     seconds: float
 
 
@@ -674,7 +710,11 @@ def resolve(
 ) -> IdentityResult:
     """Take the new bronze batches into the graph's evidence (``grow_state``; all of bronze when
     ``rebuild``), resolve the graph and write ``silver.customer_identifiers`` and
-    ``silver.customer_key_merges`` with stable keys."""
+    ``silver.customer_key_merges`` with stable keys.
+
+    When the stored evidence was extended, only the region the new observations touch is resolved
+    and rewritten (``jobs.silver.identity_region``); when it was rebuilt (``rebuild``, a new lake,
+    after an erasure) the whole graph is, as the region would then be everything."""
     started = time.perf_counter()
     lake = lake or get_lake()
     spark = get_spark()
@@ -685,102 +725,327 @@ def resolve(
     try:
         state = grow_state(spark, lake, scratch, rebuild=rebuild)
         observations = state.observations
-        nodes = scratch.materialise(identifier_nodes(observations), "nodes")
-        edges = scratch.materialise(observation_edges(observations), "edges_observed")
         # Operators' splits (ops.identity_splits) cut their links before any component is formed.
         splits = split_sides(spark, lake)
-        edges = apply_splits(edges, splits)
-
-        strong_nodes = nodes.where(F.col("identifier_type").isin(*STRONG_TYPES))
-        strong_only = edges.where(
-            F.col("src_type").isin(*STRONG_TYPES) & F.col("dst_type").isin(*STRONG_TYPES)
+        previous = previous_all = delta.read(spark, identifiers_table).select(
+            node_key("identifier_type", "identifier_hash").alias("node"),
+            "identifier_type",
+            "identifier_hash",
+            "customer_key",
+            "first_seen_at",
+            "last_seen_at",
         )
-        strong_labels, strong_rounds = connected_components(strong_nodes, strong_only, scratch)
-        used_edges, shared = guarded_edges(edges, strong_labels)
-        used_edges = scratch.materialise(used_edges, "edges_used")
-        shared = scratch.materialise(shared, "shared")
-        # A person is anchored by a strong identifier: a weak one joins only through a used edge.
-        linked_weak = used_edges.select(F.col("src").alias("node")).unionByName(
-            used_edges.select(F.col("dst").alias("node"))
-        )
-        kept_nodes = scratch.materialise(
-            strong_nodes.unionByName(
-                nodes.where(F.col("identifier_type").isin(*WEAK_TYPES)).join(linked_weak.distinct(), "node")
-            ),
-            "kept_nodes",
-        )
-        labels, rounds = connected_components(kept_nodes, used_edges, scratch)
-        components = scratch.materialise(labels.join(kept_nodes, "node"), "components")
-        if reunited(components, splits):
-            log.warning("identity: a split's two sides are linked again through new identifiers")
-
-        previous = delta.read(spark, identifiers_table).select(
-            node_key("identifier_type", "identifier_hash").alias("node"), "customer_key", "first_seen_at"
-        )
-        previous = scratch.materialise(previous, "previous")
-        keyed, merges = assign_keys(components, previous, used_edges)
-        keyed = scratch.materialise(keyed.select("node", "customer_key"), "keyed")
-        assigned = scratch.materialise(
-            keyed.join(kept_nodes, "node").select(
-                "identifier_type", "identifier_hash", "customer_key", "first_seen_at", "last_seen_at"
-            ),
-            "assigned",
-        )
-        merges = scratch.materialise(merges, "merges")
-
-        current = assigned.select(
-            node_key("identifier_type", "identifier_hash").alias("node"), "customer_key"
-        )
-        compared = current.join(
-            previous.select("node", F.col("customer_key").alias("old_key")), "node", "full"
-        )
-        counts = compared.agg(
-            F.sum(F.when(F.col("old_key").isNull(), 1).otherwise(0)).alias("inserted"),
-            F.sum(F.when(F.col("customer_key").isNull(), 1).otherwise(0)).alias("removed"),
-            F.sum(F.when(F.col("customer_key") != F.col("old_key"), 1).otherwise(0)).alias("rekeyed"),
-            F.count("customer_key").alias("identifiers"),
-            F.countDistinct("customer_key").alias("customers"),
-        ).first()
-        merge_count = merges.count()
-        shared_count = shared.count()
-        split_count = (
-            components.join(previous, "node")
-            .groupBy("customer_key")
-            .agg(F.countDistinct("label").alias("parts"))
-            .where(F.col("parts") > 1)
-            .count()
-        )
-        if split_count:
-            log.warning(
-                "identity: %d earlier key(s) split (a linking identifier turned shared, or an operator's split)",
-                split_count,
+        edges_table = lake.table("silver.identity_edges")
+        observed, new_edges = _observed_edges(spark, state, edges_table, scratch)
+        all_edges = apply_splits(observed, splits)
+        resighted = None
+        if state.extended:
+            # An observation seen before (same identifiers, same name) adds no node, edge nor name:
+            # only its sightings move. The graph changes where the observations are new.
+            added, key = state.new_observations, (*_OBSERVED, "name_hash")
+            stored = state.stored_observations.select(*[F.col(c).alias(f"_stored_{c}") for c in key])
+            same = [F.col(c).eqNullSafe(F.col(f"_stored_{c}")) for c in key]
+            touched = identifier_nodes(added.join(stored, same, "left_anti")).select("node")
+            if splits is not None:
+                touched = touched.unionByName(
+                    spark.createDataFrame([(n,) for n in splits.nodes], "node string")
+                )
+            region = touched_region(
+                touched, previous.select("node", "customer_key"), all_edges, STRONG_TYPES,
+                MAX_COMPONENTS_PER_WEAK, scratch,
+            )  # fmt: skip
+            seen = identifier_nodes(added).select("node").unionByName(region).distinct()
+            node_rows = scratch.materialise(identifier_nodes(observations, only=seen), "nodes")
+            nodes = node_rows.join(region, "node", "left_semi")
+            outside = node_rows.join(region, "node", "left_anti")
+            named = scratch.materialise(near_edges(all_edges, region), "edges_near")
+            edges = inner_edges(named, region)
+            # every identifier of the region's old keys (a weak one left out of the region as
+            # shared still counts towards its key's age, and its row is deleted)
+            region_keys = previous.join(region, "node", "left_semi").select("customer_key").distinct()
+            previous = scratch.materialise(
+                previous.join(region_keys, "customer_key", "left_semi"), "previous"
             )
+            resighted = scratch.materialise(
+                _resighted(outside.join(previous, "node", "left_anti"), previous_all), "resighted"
+            )
+        else:
+            nodes = scratch.materialise(identifier_nodes(observations), "nodes")
+            edges = all_edges
+            named = None
+            previous = scratch.materialise(previous, "previous")
+        graph = resolve_graph(nodes, edges, named, previous, splits, scratch)
 
-        if state.changed:
+        # the edges first: a run stopped before the observations are written finds every edge of
+        # the evidence it will then hold (its rerun adds none twice: ``_observed_edges``)
+        if new_edges is None:
+            delta.overwrite(observed, edges_table)
+        elif state.changed:
+            delta.append(new_edges, edges_table)
+        if state.changed and state.extended:
+            _merge_evidence(spark, state.new_observations, lake.table("silver.identity_observations"),
+                            (*_OBSERVED, "name_hash"), ("first_seen_at", "last_seen_at"))  # fmt: skip
+            _merge_evidence(spark, state.new_checkouts, lake.table("silver.identity_checkouts"),
+                            ("side", "order_id", *_CHECKOUT_IDS, "name_hash"),
+                            ("first_seen_at", "last_seen_at"), stored=_CHECKOUT_IDS)  # fmt: skip
+        elif state.changed:
             delta.overwrite(_stored(observations, _OBSERVED), lake.table("silver.identity_observations"))
             delta.overwrite(_stored(state.checkouts, _CHECKOUT_IDS), lake.table("silver.identity_checkouts"))
-        delta.overwrite(assigned, identifiers_table)
+        if state.extended:
+            if graph.resolved or not resighted.isEmpty():  # else nothing new, nothing to write
+                _replace_region(spark, graph.assigned.unionByName(resighted), previous, identifiers_table)
+        else:
+            delta.overwrite(graph.assigned, identifiers_table)
         delta.ensure_table(spark, merges_table)  # exists, if empty, before the first merge
-        if merge_count:
-            _record_merges(spark, merges, merges_table, now, _latest_delivery(spark, lake))
+        if graph.merges_found:
+            _record_merges(spark, graph.merges, merges_table, now, _latest_delivery(spark, lake))
         record_batches(spark, lake, PROGRESS_TABLE, state.batches, run_id)
     finally:
         scratch.cleanup()
+    identifiers, customers = _totals(identifiers_table)
     result = IdentityResult(
-        identifiers=int(counts["identifiers"] or 0),
-        inserted=int(counts["inserted"] or 0),
-        rekeyed=int(counts["rekeyed"] or 0),
-        removed=int(counts["removed"] or 0),
-        customers=int(counts["customers"] or 0),
-        merges=merge_count,
-        splits=split_count,
-        shared_identifiers=shared_count,
-        strong_rounds=strong_rounds,
-        rounds=rounds,
+        identifiers=identifiers,
+        inserted=graph.inserted,
+        rekeyed=graph.rekeyed,
+        removed=graph.removed,
+        customers=customers,
+        merges=graph.merges_found,
+        splits=graph.splits,
+        shared_identifiers=graph.shared,
+        strong_rounds=graph.strong_rounds,
+        rounds=graph.rounds,
+        resolved=graph.resolved,
         seconds=time.perf_counter() - started,
     )
     log.info("identity resolved: %s", result)
     return result
+
+
+@dataclass
+class ResolvedGraph:
+    """One resolution of a graph (the whole one or a region): the rows to write and what changed."""
+
+    assigned: DataFrame
+    merges: DataFrame
+    merges_found: int
+    inserted: int
+    rekeyed: int
+    removed: int
+    resolved: int
+    shared: int
+    splits: int
+    strong_rounds: int
+    rounds: int
+
+
+def resolve_graph(
+    nodes: DataFrame,
+    edges: DataFrame,
+    named: DataFrame | None,
+    previous: DataFrame,
+    splits: SplitSides | None,
+    scratch: Scratch,
+) -> ResolvedGraph:
+    """Components, guard and stable keys over ``nodes`` and ``edges`` (after the splits' cuts), given
+    the ``previous`` assignment of these nodes; ``named``: the edges whose names the components
+    carry (see ``guarded_edges``)."""
+    strong_nodes = nodes.where(F.col("identifier_type").isin(*STRONG_TYPES))
+    strong_only = edges.where(F.col("src_type").isin(*STRONG_TYPES) & F.col("dst_type").isin(*STRONG_TYPES))
+    strong_labels, strong_rounds = connected_components(strong_nodes, strong_only, scratch)
+    used_edges, shared = guarded_edges(edges, strong_labels, named=named)
+    used_edges = scratch.materialise(used_edges, "edges_used")
+    shared = scratch.materialise(shared, "shared")
+    # A person is anchored by a strong identifier: a weak one joins only through a used edge.
+    linked_weak = used_edges.select(F.col("src").alias("node")).unionByName(
+        used_edges.select(F.col("dst").alias("node"))
+    )
+    kept_nodes = scratch.materialise(
+        strong_nodes.unionByName(
+            nodes.where(F.col("identifier_type").isin(*WEAK_TYPES)).join(linked_weak.distinct(), "node")
+        ),
+        "kept_nodes",
+    )
+    labels, rounds = connected_components(kept_nodes, used_edges, scratch)
+    components = scratch.materialise(labels.join(kept_nodes, "node"), "components")
+    if reunited(components, splits):
+        log.warning("identity: a split's two sides are linked again through new identifiers")
+
+    keyed, merges = assign_keys(components, previous, used_edges)
+    keyed = scratch.materialise(keyed.select("node", "customer_key"), "keyed")
+    assigned = scratch.materialise(
+        keyed.join(kept_nodes, "node").select(
+            "identifier_type", "identifier_hash", "customer_key", "first_seen_at", "last_seen_at"
+        ),
+        "assigned",
+    )
+    merges = scratch.materialise(merges, "merges")
+
+    current = assigned.select(node_key("identifier_type", "identifier_hash").alias("node"), "customer_key")
+    compared = current.join(previous.select("node", F.col("customer_key").alias("old_key")), "node", "full")
+    split_parts = (
+        components.join(previous.select("node", "customer_key"), "node")
+        .groupBy("customer_key")
+        .agg(F.countDistinct("label").alias("parts"))
+        .where(F.col("parts") > 1)
+    )
+    counts = (
+        compared.agg(
+            F.sum(F.when(F.col("old_key").isNull(), 1).otherwise(0)).alias("inserted"),
+            F.sum(F.when(F.col("customer_key").isNull(), 1).otherwise(0)).alias("removed"),
+            F.sum(F.when(F.col("customer_key") != F.col("old_key"), 1).otherwise(0)).alias("rekeyed"),
+            F.count("*").alias("resolved"),
+        )
+        .crossJoin(merges.agg(F.count("*").alias("merges")))
+        .crossJoin(shared.agg(F.count("*").alias("shared")))
+        .crossJoin(split_parts.agg(F.count("*").alias("splits")))
+        .first()
+    )
+    split_count = int(counts["splits"] or 0)
+    if split_count:
+        log.warning(
+            "identity: %d earlier key(s) split (a linking identifier turned shared, or an operator's split)",
+            split_count,
+        )
+    return ResolvedGraph(
+        assigned=assigned,
+        merges=merges,
+        merges_found=int(counts["merges"] or 0),
+        inserted=int(counts["inserted"] or 0),
+        rekeyed=int(counts["rekeyed"] or 0),
+        removed=int(counts["removed"] or 0),
+        resolved=int(counts["resolved"] or 0),
+        shared=int(counts["shared"] or 0),
+        splits=split_count,
+        strong_rounds=strong_rounds,
+        rounds=rounds,
+    )
+
+
+def _observed_edges(
+    spark: SparkSession, state: GraphState, table, scratch: Scratch
+) -> tuple[DataFrame, DataFrame | None]:
+    """(every observation edge, the edges this run adds to ``silver.identity_edges``).
+
+    When the evidence was extended and the stored edges are there, the edges are the stored ones
+    plus those of the added observations not stored yet (an edge does not depend on when it was
+    seen), so history is read, not derived again; otherwise (a rebuild, a new lake, after an
+    erasure, a lake written before the table existed) every edge is derived from the observations
+    and ``None`` says the table is to be written whole."""
+    stored = state.extended and delta.exists(table) and bool(DeltaTable(table.path).file_uris())
+    if not stored:
+        return scratch.materialise(observation_edges(state.observations), "edges_observed"), None
+    old = delta.read(spark, table).select(*_EDGE_COLUMNS)
+    found = observation_edges(state.new_observations)
+    kept = old.select(*[F.col(c).alias(f"_old_{c}") for c in ("src", "dst", "name_hash")])
+    same = [
+        F.col("src") == F.col("_old_src"),
+        F.col("dst") == F.col("_old_dst"),
+        F.col("name_hash").eqNullSafe(F.col("_old_name_hash")),
+    ]
+    added = scratch.materialise(found.join(kept, same, "left_anti"), "edges_added")
+    return old.unionByName(added), added
+
+
+_EDGE_COLUMNS = ("src", "dst", "src_type", "dst_type", "name_hash")
+
+
+def _null_safe_on(keys: tuple[str, ...]) -> str:
+    return " and ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+
+
+def _merge_evidence(
+    spark: SparkSession,
+    added: DataFrame,
+    table,
+    keys: tuple[str, ...],
+    seen: tuple[str, str],
+    stored: tuple[str, ...] = _OBSERVED,
+) -> None:
+    """Fold the new compacted evidence into its table: an observation seen before keeps its earliest
+    first and latest last sighting, a new one is inserted (the keys hold nulls: matched null-safe).
+    Idempotent, so a run repeated after a crash writes the same rows."""
+    rows = delta.check_schema(_stored(added, stored), table)
+    names = [f"{k}_hash" if k in stored else k for k in keys]
+    first, last = seen
+    _sql_merge(
+        spark,
+        rows,
+        table,
+        f"merge into delta.`{table.path}` as t using {{view}} as s on {_null_safe_on(tuple(names))} "
+        f"when matched then update set `{first}` = least(t.`{first}`, s.`{first}`), "
+        f"`{last}` = greatest(t.`{last}`, s.`{last}`) "
+        "when not matched then insert *",
+    )
+
+
+def _resighted(nodes: DataFrame, previous: DataFrame) -> DataFrame:
+    """``silver.customer_identifiers`` rows of identifiers outside the region whose first or last
+    sighting moved: the same key, the sightings of ``nodes`` (``identifier_nodes``)."""
+    sightings = nodes.select(
+        "node", F.col("first_seen_at").alias("first"), F.col("last_seen_at").alias("last")
+    )
+    moved = sightings.join(previous, "node").where(
+        ~F.col("first").eqNullSafe(F.col("first_seen_at")) | ~F.col("last").eqNullSafe(F.col("last_seen_at"))
+    )
+    return moved.select(
+        "identifier_type",
+        "identifier_hash",
+        "customer_key",
+        F.col("first").alias("first_seen_at"),
+        F.col("last").alias("last_seen_at"),
+    )
+
+
+def _replace_region(spark: SparkSession, assigned: DataFrame, previous: DataFrame, table) -> None:
+    """Write a region's rows of ``silver.customer_identifiers``: its identifiers as resolved now,
+    and a delete for each identifier of the region no longer kept (a weak identifier turned shared).
+    Rows outside the region are left alone."""
+    gone = previous.join(
+        assigned.select(node_key("identifier_type", "identifier_hash").alias("node")), "node", "left_anti"
+    ).select("identifier_type", "identifier_hash")
+    replace_rows(spark, assigned, gone, table)
+
+
+def replace_rows(spark: SparkSession, rows: DataFrame, gone: DataFrame, table) -> None:
+    """Upsert ``rows`` into ``table`` on its keys and delete the rows whose keys ``gone`` lists, in
+    one commit (one MERGE): a run stopped before it leaves the table as it was, and its rerun
+    writes the same rows."""
+    rows = delta.check_schema(rows, table)
+    keys = tuple(table.keys)
+    deleted = gone.select(*keys).select(
+        *[F.col(c) if c in keys else F.lit(None).cast(rows.schema[c].dataType).alias(c) for c in rows.columns]
+    )
+    source = rows.withColumn("_gone", F.lit(False)).unionByName(deleted.withColumn("_gone", F.lit(True)))
+    columns = ", ".join(f"`{c}`" for c in rows.columns)
+    values = ", ".join(f"s.`{c}`" for c in rows.columns)
+    updates = ", ".join(f"`{c}` = s.`{c}`" for c in rows.columns if c not in keys)
+    _sql_merge(
+        spark,
+        source,
+        table,
+        f"merge into delta.`{table.path}` as t using {{view}} as s on {_null_safe_on(keys)} "
+        f"when matched and s._gone then delete when matched then update set {updates} "
+        f"when not matched and not s._gone then insert ({columns}) values ({values})",
+    )
+
+
+def _sql_merge(spark: SparkSession, source: DataFrame, table, statement: str) -> None:
+    """Run a MERGE ``statement`` whose ``{view}`` is ``source`` (bounded files, as every write)."""
+    delta.prepare_write(spark, table)
+    view = f"merge_source_{uuid.uuid4().hex}"
+    source.createOrReplaceTempView(view)
+    try:
+        spark.sql(statement.format(view=view))
+    finally:
+        spark.catalog.dropTempView(view)
+
+
+def _totals(table) -> tuple[int, int]:
+    """(identifiers, customers) of ``silver.customer_identifiers``, read in this process (one column)."""
+    if not delta.exists(table):
+        return 0, 0
+    keys = DeltaTable(table.path).to_pyarrow_table(columns=["customer_key"]).column("customer_key")
+    return len(keys), len(pc.unique(keys))
 
 
 def _latest_delivery(spark: SparkSession, lake: Lake) -> date | None:
@@ -818,7 +1083,7 @@ def identity_step(context: RunContext) -> dict[str, Any]:
     """Pipeline step: take the new bronze batches into the identity graph and resolve it."""
     result = resolve(context.lake, rebuild=context.rebuild, run_id=context.run_id)
     # the evidence tables exist (empty) even where a source that feeds them is not delivered
-    ensure_outputs(get_spark(), context.lake, "identity_observations", "identity_checkouts")
+    ensure_outputs(get_spark(), context.lake, "identity_observations", "identity_checkouts", "identity_edges")
     return {
         "rows_in": result.identifiers,
         "inserted": result.inserted,
