@@ -551,7 +551,9 @@ def test_docs_describe_every_column_of_every_model_as_built(gold):
 
 def test_staging_and_intermediate_are_built_in_memory_and_tables_when_read_more_than_once(gold):
     """They never reach the warehouse file (the build's in-memory database), and a relation that
-    two or more models read is a table there, evaluated once per build rather than once per reader."""
+    two or more models read is a table there, evaluated once per build rather than once per reader,
+    unless it is a staging view straight over one silver source: each reader then scans only the
+    columns it uses of the source's files, which costs less than a table of every column."""
     manifest = json.loads((dbt_artifacts_path(gold["context"].lake) / "manifest.json").read_text())
     models = {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] == "model"}
     readers: dict[str, int] = {}
@@ -562,7 +564,8 @@ def test_staging_and_intermediate_are_built_in_memory_and_tables_when_read_more_
     assert len(layers) >= 20
     for uid, node in layers.items():
         assert node["database"] == "transient", uid
-        if readers.get(uid, 0) >= 2:
+        over_one_source = [u.split(".")[0] for u in node["depends_on"]["nodes"]] == ["source"]
+        if readers.get(uid, 0) >= 2 and not (node["fqn"][1] == "staging" and over_one_source):
             assert node["config"]["materialized"] == "table", uid
     assert all(n["database"] != "transient" for uid, n in models.items() if uid not in layers)
     built = {r["unique_id"] for r in gold["built"]["nodes"] if r["status"] == "success"}
@@ -616,13 +619,18 @@ def test_rfm_revisions_accumulate_and_a_run_writes_only_what_it_knew(gold, tmp_p
             [SNAPSHOT],
         )
 
+    dbt_log = home / "_ops" / "dbt" / "logs" / "dbt.log"
+    logged_before = dbt_log.stat().st_size
     built = build_gold(context, docs=False)
     publish_gold(context)
+    # Nothing of the lake is in what dbt hashes (the profile's paths are relative to the folder dbt
+    # runs in, the sources' to the lake root): the copy, at another root, reuses the parse.
+    with dbt_log.open(encoding="utf-8") as log_file:
+        log_file.seek(logged_before)
+        assert "Unable to do partial parsing" not in log_file.read()
     # And 03-10 again, a real rerun. The snapshot date is a run parameter, not a --vars value, and
     # dbt builds into the same file every run of a lake: so this build reuses the previous one's
-    # parse although its snapshot date differs (the first build here parsed again: the copied
-    # lake's root, hence its build file, differs from the original's).
-    dbt_log = home / "_ops" / "dbt" / "logs" / "dbt.log"
+    # parse although its snapshot date differs.
     logged_before = dbt_log.stat().st_size
     rerun = context_for(home, "run_0310_again", SNAPSHOT)
     build_gold(rerun, docs=False)
