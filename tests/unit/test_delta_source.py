@@ -46,7 +46,9 @@ def _read(sql_or_dataset) -> tuple[list[tuple], list[str]]:
 def test_a_partitioned_table_reads_as_the_pyarrow_dataset_does(tmp_path):
     path = str(tmp_path / "orders")
     at = datetime(2026, 1, 2, 10, 30, tzinfo=UTC)
-    write_deltalake(path, _rows(("o1", 2, Decimal("9.99"), at, date(2026, 1, 1))), partition_by=["business_date"])
+    write_deltalake(
+        path, _rows(("o1", 2, Decimal("9.99"), at, date(2026, 1, 1))), partition_by=["business_date"]
+    )
     write_deltalake(
         path,
         _rows(("o2", 1, Decimal("0.50"), None, date(2026, 1, 2)), ("o3", None, None, at, date(2026, 1, 2))),
@@ -78,7 +80,9 @@ def test_a_filter_on_the_partition_column_reads_only_its_files(tmp_path):
     path = str(tmp_path / "orders")
     at = datetime(2026, 1, 2, 10, 30, tzinfo=UTC)
     for day, order in ((date(2026, 1, 1), "o1"), (date(2026, 1, 2), "o2")):
-        write_deltalake(path, _rows((order, 1, Decimal("1.00"), at, day)), partition_by=["business_date"], mode="append")
+        write_deltalake(
+            path, _rows((order, 1, Decimal("1.00"), at, day)), partition_by=["business_date"], mode="append"
+        )
     con = duckdb.connect()
     plan = "\n".join(
         row[1]
