@@ -27,8 +27,8 @@ RFM snapshot date) reach the models as ``OMNILAKE_RUN_<NAME>`` environment varia
 ``run_parameter`` macro at execution time (``dbt_project/macros/run_context.sql``), never at parse
 time. With nothing lake-specific in the parse, one parse serves every lake (``omnilake.gold.parse_cache``).
 
-The warehouse holds the marts only (schema ``main``). The sources are views over the silver
-tables' current files (``omnilake.gold.delta_source``), valid only inside the dbt process, and are dropped after the build; staging and intermediate
+The warehouse holds the marts only (schema ``main``). The sources are views over the run's Arrow
+data, valid only inside the dbt process, and are dropped after the build; staging and intermediate
 relations are built in an in-memory database of the dbt process (``transient``, attached by the
 profile), so they are evaluated once per build and none of their rows or blocks reach the file.
 """

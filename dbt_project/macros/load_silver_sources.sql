@@ -1,8 +1,8 @@
 {#
-    DuckDB only: load every silver source (a view in schema silver over the table's current files,
-    omnilake.gold.delta_source) before the models run, one after the other. dbt-duckdb otherwise
-    loads a source while the first model using it compiles, and parallel loads race on creating
-    the schema and on the list of registered relations. The sources' save_mode is `ignore`, so a staging model does not load
+    DuckDB only: load every silver source (delta-rs -> Arrow -> a view in schema silver) before
+    the models run, one after the other. dbt-duckdb otherwise loads a source while the first model
+    using it compiles, and parallel loads race on creating the schema and on the list of
+    registered Arrow tables. The sources' save_mode is `ignore`, so a staging model does not load
     its source again (each load opens the Delta table and replays its log); the hook first drops
     schema silver, so a view left by an earlier process (a bare `dbt build` on the warehouse) is
     not taken for this run's.

@@ -26,9 +26,9 @@ HEADER = """\
 #
 # The silver Delta tables the Spark jobs write under <lake>/silver/<table>; the silver quality gate
 # checks them before dbt runs. delta_table_path is relative to the lake root (OMNILAKE_HOME when dbt
-# runs). On DuckDB the project's delta plugin (omnilake.gold.delta_source) lists each table's files
-# with delta-rs and DuckDB reads them (no DuckDB extension download); on Spark it is the table
-# silver.<table> (see the register_silver_tables macro).
+# runs). On DuckDB each table is read with delta-rs into Arrow by the project's delta plugin
+# (omnilake.gold.delta_source, dbt-duckdb's own with lake-relative paths; no DuckDB extension
+# download); on Spark it is the table silver.<table> (see the register_silver_tables macro).
 """
 
 
