@@ -10,6 +10,8 @@ export PYTHONWARNINGS ?= ignore::FutureWarning
 bootstrap:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@$(UV) sync --frozen --quiet --compile-bytecode
+	@# one dbt parse shared by every lake (omnilake.gold.parse_cache); a no-op once this code's is cached
+	@$(UV) run --no-sync python -c "from omnilake.publish import seed_parse_cache; seed_parse_cache()"
 
 run: bootstrap
 	$(UV) run omnilake run --sample

@@ -21,9 +21,11 @@ this module. One child runs the build and, when asked, ``dbt docs generate`` on 
 dbt keeps its parse between runs (``partial_parse.msgpack`` in the lake's dbt target) only if
 nothing it hashes changes: the CLI ``--vars``, and the profile's connection keys, which include the
 warehouse path. So dbt always builds into one fixed file per lake (``dbt_build_path``), renamed to
-the run's staging file afterwards, and run parameters (the RFM snapshot date) reach the models as
-``OMNILAKE_RUN_<NAME>`` environment variables read by the ``run_parameter`` macro at execution time
-(``dbt_project/macros/run_context.sql``), never at parse time.
+the run's staging file afterwards; it runs in that file's folder and the profile names the file and
+its spill folder relative to it, so the profile is the same for every lake; and run parameters (the
+RFM snapshot date) reach the models as ``OMNILAKE_RUN_<NAME>`` environment variables read by the
+``run_parameter`` macro at execution time (``dbt_project/macros/run_context.sql``), never at parse
+time. With nothing lake-specific in the parse, one parse serves every lake (``omnilake.gold.parse_cache``).
 
 The warehouse holds the marts only (schema ``main``). The sources are views over the run's Arrow
 data, valid only inside the dbt process, and are dropped after the build; staging and intermediate
@@ -55,7 +57,7 @@ from omnilake.analyst_views import ANALYST_SCHEMA, create_analyst_views
 from omnilake.contracts import Contract
 from omnilake.errors import ConfigError, ContractError, OmnilakeError, SchemaMismatchError
 from omnilake.faults import crash_point
-from omnilake.gold import copies, unit_tests
+from omnilake.gold import copies, parse_cache, unit_tests
 from omnilake.gold.revisions import create_as_known_at_macros, revision_changes
 from omnilake.gold_models import DBT_PROJECT_DIR, FAILED
 from omnilake.pipeline import GOLD_MARTS
@@ -255,6 +257,8 @@ def run_dbt_plan(
     """
     artifacts = dbt_artifacts_path(lake)
     artifacts.mkdir(parents=True, exist_ok=True)
+    parse = dbt_parse_key(lake, warehouse, parameters or {})
+    parse_cache.prime(artifacts, parse)
     status = artifacts.parent / f"plan-status.{os.getpid()}.json"
     plan_path = artifacts.parent / f"plan.{os.getpid()}.json"
     status.unlink(missing_ok=True)
@@ -280,6 +284,9 @@ def run_dbt_plan(
         results = first["nodes"]
     else:  # the plan stopped at the parse or died: what dbt wrote, if anything
         results = _node_results(artifacts / "run_results.json") if commands[0]["args"][0] != "docs" else []
+    parsed = outcomes and not any(o["command"] == "parse" for o in outcomes)  # a failed parse is an outcome
+    if parsed:
+        parse_cache.keep(artifacts, parse)
     for outcome in outcomes:
         if not outcome["success"] and outcome.get("optional"):
             log.warning("dbt %s failed; the gold build stands: %s", outcome["command"], outcome["error"])
@@ -300,6 +307,36 @@ def run_dbt_plan(
             node_results=results,
         )
     return results
+
+
+def seed_parse_cache() -> bool:
+    """Parse the project once into the shared parse cache (``make bootstrap`` runs it), so that
+    even the first lake of a machine starts from a parse. Returns whether a parse was cached;
+    nothing to do when the cache already holds this code's parse."""
+    import tempfile
+
+    from omnilake.lake import Lake
+    from omnilake.settings import LakeRoot
+
+    with tempfile.TemporaryDirectory(prefix="omnilake-dbt-parse-") as tmp:
+        lake = Lake(LakeRoot(tmp))
+        warehouse = dbt_build_path(lake)
+        key = dbt_parse_key(lake, warehouse, {})
+        if (parse_cache.cache_dir() / f"{key}.msgpack").exists():
+            return False
+        artifacts = dbt_artifacts_path(lake)
+        artifacts.mkdir(parents=True, exist_ok=True)
+        status = artifacts.parent / "plan-status.json"
+        plan_path = artifacts.parent / "plan.json"
+        plan_path.write_text(
+            json.dumps({"commands": [], "common": _dbt_common_args(lake), "status": str(status)}),
+            encoding="utf-8",
+        )
+        returncode, stdout = _run_child(["--plan", str(plan_path)], lake, warehouse, {}, "parse")
+        if returncode != 0:
+            raise GoldBuildError(f"dbt parse failed: {_error_summary(stdout)}")
+        parse_cache.keep(artifacts, key)
+        return True
 
 
 def run_dbt(args: list[str], *, lake: Lake, warehouse: Path, parameters: dict[str, Any] | None = None):
@@ -331,19 +368,47 @@ def _dbt_common_args(lake: Lake) -> list[str]:
     ]
 
 
+# The environment variables profiles.yml renders: their values are in the profile dbt hashes.
+_PROFILE_ENV = (
+    "OMNILAKE_DBT_TARGET",
+    "OMNILAKE_WAREHOUSE_PATH",
+    "OMNILAKE_DBT_MEMORY_LIMIT",
+    "OMNILAKE_DBT_SPILL_DIRECTORY",
+    "SPARK_REMOTE",
+    "OMNILAKE_GOLD_SCHEMA",
+)
+
+
 def _dbt_child_env(lake: Lake, warehouse: Path, parameters: dict[str, Any]) -> dict[str, str]:
-    """The dbt process's environment: the profile's paths and limits, the run's parameters."""
+    """The dbt process's environment: the profile's paths and limits, the run's parameters.
+
+    The warehouse and spill paths are relative to the folder dbt runs in (``dbt_working_dir``):
+    absolute, they would make the profile, and so the parse, the lake's own."""
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith(RUN_PARAMETER_PREFIX)},
         **run_parameter_env(parameters),
         "OMNILAKE_HOME": lake.root.uri,
-        "OMNILAKE_WAREHOUSE_PATH": str(warehouse),
+        "OMNILAKE_WAREHOUSE_PATH": warehouse.name,
         "OMNILAKE_DBT_TARGET": "duckdb",
         "OMNILAKE_DBT_MEMORY_LIMIT": get_settings().dbt_memory_limit,
-        "OMNILAKE_DBT_SPILL_DIRECTORY": str(spill_directory(warehouse)),
+        "OMNILAKE_DBT_SPILL_DIRECTORY": spill_directory(warehouse).name,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "OMNILAKE_DBT_PARENT_PID": str(os.getpid()),
     }
+
+
+def dbt_working_dir(warehouse: Path) -> Path:
+    """The folder the dbt process runs in: the warehouse file's (profile paths are relative to it)."""
+    return warehouse.parent
+
+
+def dbt_parse_key(lake: Lake, warehouse: Path, parameters: dict[str, Any]) -> str:
+    """The key of this build's parse in the shared parse cache (``omnilake.gold.parse_cache``)."""
+    env = _dbt_child_env(lake, warehouse, parameters)
+    profile = {k: env.get(k, "") for k in _PROFILE_ENV}
+    # the parse records where the project and dbt's own macros are: one cache entry per install
+    installed = {"project_dir": str(DBT_PROJECT_DIR), "python": sys.prefix}
+    return parse_cache.parse_key(unit_tests.code_version(), {**profile, **installed})
 
 
 def _run_child(
@@ -360,6 +425,7 @@ def _run_child(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        cwd=dbt_working_dir(warehouse),
     ) as process:
         assert process.stdout is not None
         for line in process.stdout:

@@ -11,7 +11,9 @@
     {% endif %}
     {% do run_query('create schema if not exists silver') %}
     {% for source in graph.sources.values() if source.source_name == 'silver' %}
-        {% set location = source.meta.get('delta_table_path') or source.config.meta.get('delta_table_path') %}
+        {% set path = source.meta.get('delta_table_path') or source.config.meta.get('delta_table_path') %}
+        {#- relative to the lake root, read here at execution (a parse-time env_var would tie the parse to the lake) -#}
+        {% set location = path if ('://' in path or path.startswith('/')) else env_var('OMNILAKE_HOME', '.omnilake') ~ '/' ~ path %}
         {% do run_query("create table if not exists silver." ~ source.name ~ " using delta location '" ~ location ~ "'") %}
         {{ log("registered silver." ~ source.name ~ " at " ~ location, info=true) }}
     {% endfor %}

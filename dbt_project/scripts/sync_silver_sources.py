@@ -25,9 +25,10 @@ HEADER = """\
 # contracts, then rerun the script.
 #
 # The silver Delta tables the Spark jobs write under <lake>/silver/<table>; the silver quality gate
-# checks them before dbt runs. On DuckDB each table is read with delta-rs into Arrow by dbt-duckdb's
-# delta plugin (no DuckDB extension download); on Spark it is the table silver.<table> (see the
-# register_silver_tables macro).
+# checks them before dbt runs. delta_table_path is relative to the lake root (OMNILAKE_HOME when dbt
+# runs). On DuckDB each table is read with delta-rs into Arrow by the project's delta plugin
+# (omnilake.gold.delta_source, dbt-duckdb's own with lake-relative paths; no DuckDB extension
+# download); on Spark it is the table silver.<table> (see the register_silver_tables macro).
 """
 
 
@@ -43,8 +44,10 @@ def sources_document() -> dict:
                 + f" Contract: schemas/silver/{contract.name}.yaml.",
                 "config": {
                     "meta": {
-                        "delta_table_path": "{{ env_var('OMNILAKE_HOME', '.omnilake') }}"
-                        f"/silver/{contract.name}"
+                        # relative to the lake root, resolved when dbt runs (the delta plugin,
+                        # omnilake.gold.delta_source; register_silver_tables on Spark): nothing
+                        # in the parsed project names the lake, so one parse serves every lake
+                        "delta_table_path": f"silver/{contract.name}"
                     }
                 },
                 "columns": [

@@ -22,7 +22,7 @@ def _fake_child(seen: dict, *, exit_code: int):
     def run_child(child_args, lake, warehouse, parameters, names):
         env = publish._dbt_child_env(lake, warehouse, parameters)
         seen.update(env)
-        spill = Path(env["OMNILAKE_DBT_SPILL_DIRECTORY"])
+        spill = publish.dbt_working_dir(warehouse) / env["OMNILAKE_DBT_SPILL_DIRECTORY"]
         seen["left_over_at_start"] = spill.exists()
         spill.mkdir(parents=True, exist_ok=True)
         (spill / "duckdb_temp_storage_DEFAULT-0.tmp").write_bytes(b"\0" * 4096)
@@ -58,7 +58,9 @@ def test_spill_files_are_removed_after_the_build_and_a_killed_build_s_are_cleare
 
     assert seen["left_over_at_start"] is False
     assert seen["OMNILAKE_DBT_MEMORY_LIMIT"] == "300MiB"
-    assert seen["OMNILAKE_DBT_SPILL_DIRECTORY"] == str(warehouse) + ".tmp"
+    assert publish.dbt_working_dir(warehouse) / seen["OMNILAKE_DBT_SPILL_DIRECTORY"] == Path(
+        str(warehouse) + ".tmp"
+    )
     assert not spill.exists()
     get_settings.cache_clear()
 
