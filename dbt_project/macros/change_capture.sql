@@ -8,7 +8,9 @@
     row_digest(expressions): a 64-bit hash of one row's values (nulls included), the same for the
     same values in every run on one engine.
     digest_of_rows(row_hash): an order-independent digest of a group's rows: how many, and the
-    exclusive-or of their hashes (the rows of a unit are distinct by their keys).
+    exclusive-or of their hashes (the rows of a unit are distinct by their keys); never null: an
+    empty group's is '0-0', so a digest of no rows (a lake without products yet) still compares
+    unequal to the digest of the rows that come later.
 #}
 {% macro row_digest(expressions) -%}
     {{ return(adapter.dispatch('row_digest', 'omnilake')(expressions)) }}
@@ -26,7 +28,7 @@
 {% macro digest_of_rows(row_hash) -%}
     {{ dbt.concat([
         "cast(count(*) as " ~ dbt.type_string() ~ ")", "'-'",
-        "cast(bit_xor(" ~ row_hash ~ ") as " ~ dbt.type_string() ~ ")"
+        "cast(coalesce(bit_xor(" ~ row_hash ~ "), 0) as " ~ dbt.type_string() ~ ")"
     ]) }}
 {%- endmacro %}
 
