@@ -190,3 +190,23 @@ def test_customer_key_comes_from_the_identity_graph_when_it_exists(spark, lake):
         email_hash,
         "j***@example.com",
     )
+
+
+def test_status_change_of_an_old_order_is_recorded_once_when_it_comes_weeks_later(spark, lake):
+    # Day 1: order 7 placed and paid. Twenty days later its refund arrives with the paid change
+    # delivered again: the refund is a new state (the order's only new history row), the paid
+    # change is held already and keeps the day it first arrived.
+    later = date(2024, 3, 21)
+    paid = version(7, "2024-03-01T10:00:00-05:00", "paid")
+    deliver(spark, lake, "orders", DAY1, [paid])
+    transform_orders(spark, lake)
+    refunded = version(7, "2024-03-20T12:00:00-04:00", "refunded")  # EDT from 10 March
+    deliver(spark, lake, "orders", later, [paid, refunded])
+    reports = {r.table: r for r in transform_orders(spark, lake)}
+
+    assert reports["order_status_history"].inserted == 1
+    history = rows_of(spark, lake, "silver.order_status_history", "changed_at")
+    assert [(h["changed_at"], h["order_status"], h["received_on"]) for h in history] == [
+        (datetime(2024, 3, 1, 15, 0), "paid", DAY1),
+        (datetime(2024, 3, 20, 16, 0), "refunded", later),
+    ]

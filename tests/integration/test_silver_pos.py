@@ -152,6 +152,25 @@ def test_repeated_lines_are_kept_once_within_and_across_deliveries(spark, lake, 
     assert len(rows_of(spark, lake, "silver.pos_lines", "line_no")) == 2
 
 
+def test_a_line_delivered_again_weeks_later_is_not_taken_in_twice(spark, lake, reference):
+    # The line's first delivery keeps its place (received on 1 July); the redelivery twenty days
+    # later brings one new line, the only one taken in.
+    sale = till("S001", "S001-01-20240701-0001", 1, "2024-07-01 10:00:00", 1)
+    deliver(spark, lake, "pos", JUL1, [sale])
+    transform_pos(spark, lake)
+    later = date(2024, 7, 21)
+    new_sale = till("S001", "S001-01-20240721-0001", 1, "2024-07-21 11:00:00", 2)
+    deliver(spark, lake, "pos", later, [{**sale, "tender_type": "cash"}, new_sale], name="_resent")
+    report = transform_pos(spark, lake)
+
+    assert (report.rows_in, report.inserted, report.updated) == (2, 1, 0)
+    lines = rows_of(spark, lake, "silver.pos_lines", "transaction_id")
+    assert [(r["transaction_id"], r["tender"], r["quantity"], r["received_on"]) for r in lines] == [
+        ("S001-01-20240701-0001", "card", 1, JUL1),
+        ("S001-01-20240721-0001", "card", 2, later),
+    ]
+
+
 def test_barcode_resolves_the_sku_and_unknown_skus_are_flagged_not_dropped(spark, lake, reference):
     deliver(
         spark,
