@@ -1081,34 +1081,26 @@ def erase_from_warehouse(
                 con.execute(f"delete from main.{mart} where {condition}")
             if count:
                 removed[f"warehouse.{mart}"] = count
-        # The sales change capture records a digest per online order: the erased ones go too.
-        has_capture = con.execute(
-            "select count(*) from duckdb_tables() where database_name = current_database() "
-            "and schema_name = 'change_capture' and table_name = 'sales_source_digests'"
-        ).fetchone()[0]
-        if has_capture:
-            condition = "channel = 'online' and order_id in (select order_id from erased_orders)"
-            count = con.execute(
-                f"select count(*) from change_capture.sales_source_digests where {condition}"
+        # The change capture records a digest per online order (sales) and per person (customer
+        # tags): the erased ones go too, where the table exists.
+        captures = {
+            "sales_source_digests": "channel = 'online' and order_id in (select order_id from erased_orders)",
+            "customer_tag_input_digests": "customer_key in (select customer_key from erased_keys)",
+        }
+        for table, condition in captures.items():
+            exists = con.execute(
+                "select count(*) from duckdb_tables() where database_name = current_database() "
+                "and schema_name = 'change_capture' and table_name = ?",
+                [table],
             ).fetchone()[0]
+            if not exists:
+                continue
+            found = con.execute(f"select count(*) from change_capture.{table} where {condition}")
+            count = found.fetchone()[0]
             if count and not dry_run:
-                con.execute(f"delete from change_capture.sales_source_digests where {condition}")
+                con.execute(f"delete from change_capture.{table} where {condition}")
             if count:
-                removed["warehouse.change_capture.sales_source_digests"] = count
-        # The customer tags' change capture records a digest per person: the erased ones go too.
-        has_tag_capture = con.execute(
-            "select count(*) from duckdb_tables() where database_name = current_database() "
-            "and schema_name = 'change_capture' and table_name = 'customer_tag_input_digests'"
-        ).fetchone()[0]
-        if has_tag_capture:
-            condition = "customer_key in (select customer_key from erased_keys)"
-            count = con.execute(
-                f"select count(*) from change_capture.customer_tag_input_digests where {condition}"
-            ).fetchone()[0]
-            if count and not dry_run:
-                con.execute(f"delete from change_capture.customer_tag_input_digests where {condition}")
-            if count:
-                removed["warehouse.change_capture.customer_tag_input_digests"] = count
+                removed[f"warehouse.change_capture.{table}"] = count
         if removed and not dry_run:
             con.execute("checkpoint")
     if removed and not dry_run:
