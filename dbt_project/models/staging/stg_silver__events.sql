@@ -14,6 +14,9 @@ attribution as (
 
 ),
 
+-- only the columns gold reads (silver's event_type, page_path and revenue are read by no model):
+-- this table is a copy of every event, each build, so a column nobody reads is paid for in every
+-- build's scan and in the transient database's memory
 renamed as (
 
     select
@@ -26,15 +29,10 @@ renamed as (
         source.order_id,
 
         -- strings
-        source.event_type,
         source.event_name,
         attribution.journey_stage,
         source.channel,
         source.device_type,
-        source.page_path,
-
-        -- numerics
-        cast(source.revenue as decimal(12, 2)) as revenue,
 
         -- dates
         cast(source.event_date as date) as event_date,
