@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache, reduce
@@ -301,6 +302,69 @@ def files_exist(files: tuple[DataFile, ...]) -> bool:
         elif filesystem_for(file.uri).stat(file.uri) is None:
             return False
     return True
+
+
+# Narrowed to more than this share of a table's files, the whole table is read instead: one scan
+# of it plans and runs faster than the same files read apart and unioned.
+NARROWED_SHARE_MAX = 0.5
+
+
+def rows_near(
+    spark: SparkSession,
+    table: Table,
+    probe_table: Table,
+    probe_files: tuple[DataFile, ...],
+    columns: Mapping[str, str],
+) -> DataFrame:
+    """The rows of ``table`` that can agree on ``columns`` (its column -> ``probe_table``'s) with
+    some row of ``probe_files``: those of its files whose value bounds overlap a probe file's on
+    every column (``omnilake.pruning.ranges``). Every row when the logs do not narrow it enough.
+
+    The rows of the other files cannot hold such a value, so a lookup of the probe rows' values in
+    these rows finds what it would find in the whole table."""
+    from omnilake.pruning.ranges import file_ranges
+
+    whole = spark.read.format("delta").load(table.path)
+    files = file_ranges(table, columns.keys())
+    probes_of = files if probe_table.path == table.path else file_ranges(probe_table, columns.values())
+    if files is None or probes_of is None or not files:
+        return whole
+    probes = [probes_of.get(f.uri) for f in probe_files]
+    if any(p is None for p in probes):  # not the files the log has now: nothing to go by
+        return whole
+    kept = tuple(f for f in files.values() if any(f.overlaps(p, columns) for p in probes))
+    if table.partition_by:
+        # read as partitions of the table (a literal filter the engine prunes by): one scan, and
+        # a partition's other files come along, which only widens the lookup
+        partitions = {f.partition_values for f in kept}
+        if len(partitions) > NARROWED_SHARE_MAX * len({f.partition_values for f in files.values()}):
+            return whole
+        log.debug("%s: %d of its partitions can hold the values looked up", table, len(partitions))
+        return whole.where(_in_partitions(partitions)) if partitions else whole.limit(0)
+    if len(kept) > NARROWED_SHARE_MAX * len(files):
+        return whole
+    log.debug("%s: %d of %d files can hold the values looked up", table, len(kept), len(files))
+    return read_files(spark, table, kept) if kept else whole.limit(0)
+
+
+def _in_partitions(partitions: set[tuple[tuple[str, object], ...]]):
+    """A filter selecting the rows of these partitions, by literals (``isin`` for one column)."""
+    from pyspark.sql import functions as F
+
+    columns = {c for values in partitions for c, _ in values}
+    if len(columns) == 1:
+        (column,) = columns
+        values = sorted({v for ((_, v),) in partitions if v is not None})
+        selected = F.col(column).isin(values) if values else F.lit(False)
+        return selected | F.col(column).isNull() if any(v is None for ((_, v),) in partitions) else selected
+
+    def matches(values: tuple[tuple[str, object], ...]):
+        return reduce(
+            lambda a, b: a & b,
+            (F.col(c).isNull() if v is None else F.col(c) == F.lit(v) for c, v in values),
+        )
+
+    return reduce(lambda a, b: a | b, (matches(v) for v in sorted(partitions, key=repr)))
 
 
 def scoped_rows(spark: SparkSession, scope: Scope) -> DataFrame | None:
