@@ -23,7 +23,9 @@ def _report(layer, run_id, observed):
 
 def _rows(lake):
     table = DeltaTable(lake.table("ops.quality_results").path)
-    return sorted((r["run_id"], r["layer"], r["observed_value"]) for r in table.to_pyarrow_table().to_pylist())
+    return sorted(
+        (r["run_id"], r["layer"], r["observed_value"]) for r in table.to_pyarrow_table().to_pylist()
+    )
 
 
 def _operations(lake):
