@@ -148,7 +148,7 @@ def contract_suite(
         keys_from = (
             None
             if scope.whole or rows is None or not keys
-            else rows_near(ctx.spark, table, table, scope.added, {k: k for k in keys})
+            else rows_near(ctx.spark, table, table, scope.added, {k: k for k in keys}, ctx.scopes.ranges)
         )
         latest_by = table.contract.options.get("latest_by")
         if keys_from is not None and rows is not None and latest_by in table.contract.keys:

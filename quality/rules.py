@@ -63,7 +63,14 @@ def references(
         parent_rows = (
             ctx.read(parent)
             if child_scope.whole
-            else rows_near(ctx.spark, parent_table, child_table, child_scope.added, {parent_column: column})
+            else rows_near(
+                ctx.spark,
+                parent_table,
+                child_table,
+                child_scope.added,
+                {parent_column: column},
+                ctx.scopes.ranges,
+            )
         )
         parent_keys = parent_rows.select(F.col(parent_column).alias("_parent_key"))
         keys = parent_keys.join(

@@ -150,6 +150,8 @@ class ScopeBook:
     _changes: dict[tuple[str, int], delta.FileChanges | None] = field(default_factory=dict)
     # (warehouse relation, column) -> per-group digests (quality.warehouse_scope), read once a gate
     group_digests: dict[tuple[str, str], dict] = field(default_factory=dict)
+    # (table path, columns) -> the files' value bounds (``rows_near``), read once a gate
+    ranges: dict[tuple[str, tuple[str, ...]], dict | None] = field(default_factory=dict)
 
     def _last_passed(self) -> dict[tuple[str, str], dict]:
         if self._passed is None:
@@ -239,6 +241,7 @@ class ScopeBook:
         delta.bound_files_for_merge(table, get_settings().merge_max_files)
         delta.checkpoint_if_due(table.path)
         self.used.clear()
+        self.ranges.clear()
         self._passed = None
 
 
@@ -315,18 +318,29 @@ def rows_near(
     probe_table: Table,
     probe_files: tuple[DataFile, ...],
     columns: Mapping[str, str],
+    cache: dict | None = None,
 ) -> DataFrame:
     """The rows of ``table`` that can agree on ``columns`` (its column -> ``probe_table``'s) with
     some row of ``probe_files``: those of its files whose value bounds overlap a probe file's on
     every column (``omnilake.pruning.ranges``). Every row when the logs do not narrow it enough.
+    ``cache`` keeps the bounds read from a log for the next lookup in the same tables (a gate's,
+    ``ScopeBook.ranges``: nothing writes them while it runs).
 
     The rows of the other files cannot hold such a value, so a lookup of the probe rows' values in
     these rows finds what it would find in the whole table."""
     from omnilake.pruning.ranges import file_ranges
 
+    def ranges(of: Table, names):
+        key = (of.path, tuple(sorted(names)))
+        if cache is None:
+            return file_ranges(of, names)
+        if key not in cache:
+            cache[key] = file_ranges(of, names)
+        return cache[key]
+
     whole = spark.read.format("delta").load(table.path)
-    files = file_ranges(table, columns.keys())
-    probes_of = files if probe_table.path == table.path else file_ranges(probe_table, columns.values())
+    files = ranges(table, columns.keys())
+    probes_of = files if probe_table.path == table.path else ranges(probe_table, columns.values())
     if files is None or probes_of is None or not files:
         return whole
     probes = [probes_of.get(f.uri) for f in probe_files]

@@ -145,17 +145,3 @@ def files_holding(
         comparable[column] = sorted(given)
     kept = [f for f in files.values() if f.may_hold_values(comparable)]
     return kept, list(files.values())
-
-
-def files_overlapping(
-    table: Table, probes: Iterable[FileRanges], columns: Mapping[str, str]
-) -> tuple[list[FileRanges], list[FileRanges]] | None:
-    """(the files of ``table`` whose bounds overlap some probe file's on every column pair, the
-    table's column -> the probe's; every live file); None if the log cannot be read.
-    A probe without bounds on a column overlaps every file on it."""
-    files = file_ranges(table, columns)
-    if files is None:
-        return None
-    probes = list(probes)
-    kept = [f for f in files.values() if any(f.overlaps(p, columns) for p in probes)]
-    return kept, list(files.values())
