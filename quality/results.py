@@ -239,5 +239,20 @@ def write_results(spark: SparkSession, lake: Lake, report: GateReport, checked_a
         for r in report.results
     ]
     frame = spark.createDataFrame(rows, table.contract.spark_schema())
+    if not _may_hold_run(table, report.run_id, report.layer):
+        # the first results of this run and layer (the usual case): nothing to replace, and the
+        # delete would scan every run's results to find so
+        delta.append(frame, table)
+        return
     where = f"run_id = {delta.sql_literal(report.run_id)} and layer = {delta.sql_literal(report.layer)}"
     delta.overwrite(frame, table, replace_where=where)
+
+
+def _may_hold_run(table, run_id: str, layer: str) -> bool:
+    """Whether some data file's statistics allow rows of this run and layer (no file is read)."""
+    from omnilake.pruning.ranges import files_holding
+
+    if not delta.exists(table):
+        return False
+    found = files_holding(table, {"run_id": [run_id], "layer": [layer]})
+    return found is None or bool(found[0])

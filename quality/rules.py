@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from omnilake.contracts import all_contracts
 from quality import expectations
 from quality.checks import Check, GateContext, Severity, Suite
-from quality.scope import Scoped, files_exist, read_files, scoped_rows
+from quality.scope import Scoped, files_exist, read_files, rows_near, scoped_rows
 
 if TYPE_CHECKING:
     from quality.scope import Scope
@@ -59,7 +59,20 @@ def references(
         # the parent's keys that some row in scope names: a key-only scan of the parent, narrowed
         # to those keys before it is deduplicated (not every key of a growing parent, each run)
         wanted = rows.select(F.col(column).alias("_wanted")).distinct()
-        parent_keys = ctx.read(parent).select(F.col(parent_column).alias("_parent_key"))
+        # (only the parent's files whose bounds overlap a file of the rows can hold such a key)
+        parent_rows = (
+            ctx.read(parent)
+            if child_scope.whole
+            else rows_near(
+                ctx.spark,
+                parent_table,
+                child_table,
+                child_scope.added,
+                {parent_column: column},
+                ctx.scopes.ranges,
+            )
+        )
+        parent_keys = parent_rows.select(F.col(parent_column).alias("_parent_key"))
         keys = parent_keys.join(
             wanted, parent_keys["_parent_key"] == wanted["_wanted"], "left_semi"
         ).distinct()

@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache, reduce
@@ -149,6 +150,8 @@ class ScopeBook:
     _changes: dict[tuple[str, int], delta.FileChanges | None] = field(default_factory=dict)
     # (warehouse relation, column) -> per-group digests (quality.warehouse_scope), read once a gate
     group_digests: dict[tuple[str, str], dict] = field(default_factory=dict)
+    # (table path, columns) -> the files' value bounds (``rows_near``), read once a gate
+    ranges: dict[tuple[str, tuple[str, ...]], dict | None] = field(default_factory=dict)
 
     def _last_passed(self) -> dict[tuple[str, str], dict]:
         if self._passed is None:
@@ -238,6 +241,7 @@ class ScopeBook:
         delta.bound_files_for_merge(table, get_settings().merge_max_files)
         delta.checkpoint_if_due(table.path)
         self.used.clear()
+        self.ranges.clear()
         self._passed = None
 
 
@@ -301,6 +305,80 @@ def files_exist(files: tuple[DataFile, ...]) -> bool:
         elif filesystem_for(file.uri).stat(file.uri) is None:
             return False
     return True
+
+
+# Narrowed to more than this share of a table's files, the whole table is read instead: one scan
+# of it plans and runs faster than the same files read apart and unioned.
+NARROWED_SHARE_MAX = 0.5
+
+
+def rows_near(
+    spark: SparkSession,
+    table: Table,
+    probe_table: Table,
+    probe_files: tuple[DataFile, ...],
+    columns: Mapping[str, str],
+    cache: dict | None = None,
+) -> DataFrame:
+    """The rows of ``table`` that can agree on ``columns`` (its column -> ``probe_table``'s) with
+    some row of ``probe_files``: those of its files whose value bounds overlap a probe file's on
+    every column (``omnilake.pruning.ranges``). Every row when the logs do not narrow it enough.
+    ``cache`` keeps the bounds read from a log for the next lookup in the same tables (a gate's,
+    ``ScopeBook.ranges``: nothing writes them while it runs).
+
+    The rows of the other files cannot hold such a value, so a lookup of the probe rows' values in
+    these rows finds what it would find in the whole table."""
+    from omnilake.pruning.ranges import file_ranges
+
+    def ranges(of: Table, names):
+        key = (of.path, tuple(sorted(names)))
+        if cache is None:
+            return file_ranges(of, names)
+        if key not in cache:
+            cache[key] = file_ranges(of, names)
+        return cache[key]
+
+    whole = spark.read.format("delta").load(table.path)
+    files = ranges(table, columns.keys())
+    probes_of = files if probe_table.path == table.path else ranges(probe_table, columns.values())
+    if files is None or probes_of is None or not files:
+        return whole
+    probes = [probes_of.get(f.uri) for f in probe_files]
+    if any(p is None for p in probes):  # not the files the log has now: nothing to go by
+        return whole
+    kept = tuple(f for f in files.values() if any(f.overlaps(p, columns) for p in probes))
+    if table.partition_by:
+        # read as partitions of the table (a literal filter the engine prunes by): one scan, and
+        # a partition's other files come along, which only widens the lookup
+        partitions = {f.partition_values for f in kept}
+        if len(partitions) > NARROWED_SHARE_MAX * len({f.partition_values for f in files.values()}):
+            return whole
+        log.debug("%s: %d of its partitions can hold the values looked up", table, len(partitions))
+        return whole.where(_in_partitions(partitions)) if partitions else whole.limit(0)
+    if len(kept) > NARROWED_SHARE_MAX * len(files):
+        return whole
+    log.debug("%s: %d of %d files can hold the values looked up", table, len(kept), len(files))
+    return read_files(spark, table, kept) if kept else whole.limit(0)
+
+
+def _in_partitions(partitions: set[tuple[tuple[str, object], ...]]):
+    """A filter selecting the rows of these partitions, by literals (``isin`` for one column)."""
+    from pyspark.sql import functions as F
+
+    columns = {c for values in partitions for c, _ in values}
+    if len(columns) == 1:
+        (column,) = columns
+        values = sorted({v for ((_, v),) in partitions if v is not None})
+        selected = F.col(column).isin(values) if values else F.lit(False)
+        return selected | F.col(column).isNull() if any(v is None for ((_, v),) in partitions) else selected
+
+    def matches(values: tuple[tuple[str, object], ...]):
+        return reduce(
+            lambda a, b: a & b,
+            (F.col(c).isNull() if v is None else F.col(c) == F.lit(v) for c, v in values),
+        )
+
+    return reduce(lambda a, b: a | b, (matches(v) for v in sorted(partitions, key=repr)))
 
 
 def scoped_rows(spark: SparkSession, scope: Scope) -> DataFrame | None:

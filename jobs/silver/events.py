@@ -521,8 +521,11 @@ def build_events(
             duplicates = rows_in - new_rows
             window_from = window_start(existing, fresh)
             recent = existing.where(_from_date(window_from))
+            # the window's attribution only: its events' rows of the attribution, not every event's
+            in_window = scratch.materialise(recent_window(recent, fresh), "window_events")
+            rows = delta.read(spark, lake.table(f"silver.{ATTRIBUTION}"))
             written = scratch.materialise(
-                attributed(recent_window(recent, fresh), read_attribution(spark, lake)), "window"
+                attributed(in_window, current_attribution(rows, of=in_window)), "window"
             )
             window = written.drop(*_DERIVED)
             resessionised = window.count()

@@ -20,6 +20,7 @@ from quality.config import QualityConfig
 from quality.contract_checks import contract_suite
 from quality.gates import run_suites
 from quality.rules import references
+from quality.scope import rows_near
 
 pytestmark = pytest.mark.integration
 
@@ -292,4 +293,40 @@ def test_an_order_deleted_from_a_rewritten_file_is_caught_while_rewritten_orders
     assert _gate(lake, "r2", with_lines=True)[ref] == (
         False,
         "1 of 4 rows: line=1 order_id=o3 has_parent=False",
+    )
+
+
+def test_keys_are_looked_up_only_in_partitions_whose_key_range_can_hold_them(
+    spark, lake, tables, monkeypatch
+):
+    """Ids that follow time cluster by day: a new row's key is judged against the partitions whose
+    files' key bounds reach it, and a repeat of an old key there is still a duplicate."""
+    monkeypatch.setattr("quality.scope.NARROWED_SHARE_MAX", 1.0)  # narrow even this small a table
+    orders, lines = tables
+    delta.append(_orders(spark, [("a1", "placed", D1, "b1"), ("a2", "placed", D1, "b1")]), orders)
+    delta.append(_orders(spark, [("m1", "placed", D2, "b1"), ("m2", "placed", D2, "b1")]), orders)
+    delta.append(_lines(spark, [("a1", 1), ("m2", 1)]), lines)
+    ref = "references(order_id -> silver.orders.order_id)"
+    assert _gate(lake, "r1", with_lines=True)[ref] == (True, "0 of 2 rows")
+
+    delta.append(_orders(spark, [("a1", "shipped", D3, "b2"), ("a3", "placed", D3, "b2")]), orders)
+    ctx = GateContext("silver", "probe", lake, QualityConfig(data_docs=False))
+    ctx.suite = contract_suite(orders)
+    scope = ctx.scope(orders)
+    near = rows_near(spark, orders, orders, scope.added, {"order_id": "order_id"})
+    # the new file holds a1..a3: D1's a1..a2 can share a key with it, D2's m1..m2 cannot
+    assert sorted(r["order_id"] for r in near.collect()) == ["a1", "a1", "a2", "a3"]
+    assert _gate(lake, "r2")["unique(order_id)"] == (
+        False,
+        "1 of 2 rows written since version 2: order_id=a1",
+    )
+
+    # a line of an old order (a2, in D1) and one of no order (a9): only D1 and D3 are read for them
+    delta.append(_lines(spark, [("a2", 1), ("a9", 1)]), lines)
+    ctx.suite = references("silver.order_lines", "order_id", "silver.orders")
+    parents = rows_near(spark, orders, lines, ctx.scope(lines).added, {"order_id": "order_id"})
+    assert sorted(r["order_id"] for r in parents.collect()) == ["a1", "a1", "a2", "a3"]
+    assert _gate(lake, "r3", with_lines=True)[ref] == (
+        False,
+        "1 of 2 rows written since version 1: line=1 order_id=a9 has_parent=False",
     )
