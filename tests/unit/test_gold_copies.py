@@ -161,7 +161,11 @@ def test_unit_tests_passed_on_the_machine_are_not_run_again_on_a_new_lake(tmp_pa
     (project / "models").mkdir(parents=True)
     (project / "dbt_project.yml").write_text("name: p\n")
     (project / "models" / "m.sql").write_text("select 1 as x\n")
-    machine, first_lake, new_lake = tmp_path / "machine", tmp_path / "lake1" / "dbt", tmp_path / "lake2" / "dbt"
+    machine, first_lake, new_lake = (
+        tmp_path / "machine",
+        tmp_path / "lake1" / "dbt",
+        tmp_path / "lake2" / "dbt",
+    )
     version = unit_tests.code_version(project)
     assert unit_tests.needs_unit_tests(first_lake, version, machine)
     unit_tests.record_passed(first_lake, version, machine)
