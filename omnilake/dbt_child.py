@@ -45,7 +45,7 @@ def run_plan(plan: dict[str, Any]) -> int:
 
     common = list(plan.get("common", []))
     outcomes: list[dict[str, Any]] = []
-    parsed = dbtRunner().invoke(["parse", *common])
+    parsed = dbtRunner().invoke(["parse", "--no-write-json", *common])
     manifest = parsed.result if parsed.success else None
     if manifest is None:
         outcomes.append({"command": "parse", "success": False, "error": str(parsed.exception or "")})

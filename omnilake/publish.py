@@ -192,13 +192,14 @@ def build_gold(
     with_unit_tests = full_refresh or unit_tests.needs_unit_tests(
         dbt_artifacts_path(lake).parent, code_version
     )
-    if not with_unit_tests:  # they passed for this code on this lake (omnilake.gold.unit_tests)
+    if not with_unit_tests:  # they passed for this code, on this lake or machine (omnilake.gold.unit_tests)
         build_args += ["--exclude-resource-type", "unit_test"]
     commands: list[dict[str, Any]] = [{"args": build_args}]
     if with_docs:
-        # One thread: docs generation skips the run hooks that load the sources before parallel
-        # compilation. Optional: a docs failure leaves the build standing.
-        commands.append({"args": ["docs", "generate", "--threads", "1"], "optional": True})
+        # Not compiled again: the build compiled every node it ran into the manifest the plan
+        # shares, so the docs show the SQL that ran (compiling again cost ~2 CPU-s and showed the
+        # incremental models' SQL of the next run). Optional: a docs failure leaves the build standing.
+        commands.append({"args": ["docs", "generate", "--no-compile"], "optional": True})
     try:
         results = run_dbt_plan(
             commands,

@@ -123,7 +123,7 @@ def run_suites(ctx: GateContext, suites: list[Suite], *, docs: bool = True) -> G
         else:
             defer_pages(ctx.lake, pages)
     report.seconds = time.perf_counter() - started
-    write_results(ctx.spark, ctx.lake, report, ctx.checked_at)
+    write_results(None, ctx.lake, report, ctx.checked_at)  # no engine needed (started if it is)
     if "scopes" in ctx.__dict__:  # after the results: a version is built on only once recorded as checked
         held = {s.name: True for s in validated}
         for r in results:

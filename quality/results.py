@@ -9,6 +9,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+
 from omnilake import delta
 
 if TYPE_CHECKING:
@@ -217,9 +219,19 @@ def suite_error_result(suite: Suite, error: Exception) -> CheckResult:
 # --- ops.quality_results ---------------------------------------------------------------------------
 
 
-def write_results(spark: SparkSession, lake: Lake, report: GateReport, checked_at: datetime) -> None:
-    """Replace this run's rows for this layer (re-running a gate for a run is idempotent)."""
+def write_results(spark: SparkSession | None, lake: Lake, report: GateReport, checked_at: datetime) -> None:
+    """Replace this run's rows for this layer (re-running a gate for a run is idempotent).
+
+    A gate's few dozen rows are written with delta-rs in one commit, as the ingestion ledger's small
+    ops tables are: no engine plan is needed, so the gold gate, the only engine use after the dbt
+    build, no longer starts a Sail server and session for them (~1 CPU-s a day). The engine
+    (``spark``, default the run's, started only then) still creates or migrates the table when its
+    contract requires it (``delta.prepare_write``)."""
+    from deltalake import DeltaTable, write_deltalake
+    from pyspark.sql.pandas.types import to_arrow_schema
+
     table = lake.table("ops.quality_results")
+    schema = table.contract.spark_schema()
     rows = [
         (
             report.run_id,
@@ -238,14 +250,28 @@ def write_results(spark: SparkSession, lake: Lake, report: GateReport, checked_a
         )
         for r in report.results
     ]
-    frame = spark.createDataFrame(rows, table.contract.spark_schema())
+    delta.prepare_write(spark if spark is not None else _EngineWhenUsed(), table)
+    frame = (
+        pa.Table.from_pylist(
+            [dict(zip(schema.names, row, strict=True)) for row in rows],
+            schema=to_arrow_schema(schema, timezone="UTC"),
+        )
+        if rows
+        else None
+    )
     if not _may_hold_run(table, report.run_id, report.layer):
-        # the first results of this run and layer (the usual case): nothing to replace, and the
-        # delete would scan every run's results to find so
-        delta.append(frame, table)
+        # the first results of this run and layer (the usual case): nothing to replace, and a
+        # predicate would scan every run's results to find so
+        if frame is not None:
+            write_deltalake(table.path, frame, mode="append")
+            delta.checkpoint_if_due(table.path)
         return
-    where = f"run_id = {delta.sql_literal(report.run_id)} and layer = {delta.sql_literal(report.layer)}"
-    delta.overwrite(frame, table, replace_where=where)
+    where = f"run_id = {_text_literal(report.run_id)} and layer = {_text_literal(report.layer)}"
+    if frame is not None:
+        write_deltalake(table.path, frame, mode="overwrite", predicate=where)
+    else:
+        DeltaTable(table.path).delete(where)
+    delta.checkpoint_if_due(table.path)  # delta-rs checkpoints only every 100 commits itself
 
 
 def _may_hold_run(table, run_id: str, layer: str) -> bool:
@@ -256,3 +282,17 @@ def _may_hold_run(table, run_id: str, layer: str) -> bool:
         return False
     found = files_holding(table, {"run_id": [run_id], "layer": [layer]})
     return found is None or bool(found[0])
+
+
+def _text_literal(value: str) -> str:
+    """A string literal in delta-rs (DataFusion) SQL: quotes doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+class _EngineWhenUsed:
+    """Stands for the run's engine session and starts it only when something is asked of it."""
+
+    def __getattr__(self, name: str) -> Any:
+        from omnilake.engine import get_spark
+
+        return getattr(get_spark(), name)

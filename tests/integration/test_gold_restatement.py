@@ -186,9 +186,11 @@ def daily(tmp_path_factory):
     """Silver growing delivery by delivery, gold run after each (default lateness window, 3)."""
     home = tmp_path_factory.mktemp("daily")
     builds = {}
-    for day in DAYS:
-        write_silver(home, delivered_by(day))
-        builds[day] = run_day(home, day, f"run_{day:%m%d}")
+    with pytest.MonkeyPatch.context() as patch:  # a machine that never passed this code's unit tests
+        patch.setenv("OMNILAKE_DBT_UNIT_TESTS_CACHE", str(tmp_path_factory.mktemp("unit-tests-passed")))
+        for day in DAYS:
+            write_silver(home, delivered_by(day))
+            builds[day] = run_day(home, day, f"run_{day:%m%d}")
     return {"home": home, "builds": builds}
 
 

@@ -144,13 +144,32 @@ def test_unit_tests_run_again_when_a_project_file_changes(tmp_path):
     (project / "dbt_project.yml").write_text("name: p\n")
     model = project / "models" / "m.sql"
     model.write_text("select 1 as x\n")
-    dbt_dir = tmp_path / "dbt"
+    dbt_dir, machine = tmp_path / "dbt", tmp_path / "machine"
     first = unit_tests.code_version(project)
-    assert unit_tests.needs_unit_tests(dbt_dir, first)  # never passed on this lake
-    unit_tests.record_passed(dbt_dir, first)
-    assert not unit_tests.needs_unit_tests(dbt_dir, unit_tests.code_version(project))
+    assert unit_tests.needs_unit_tests(dbt_dir, first, machine)  # never passed on this lake
+    unit_tests.record_passed(dbt_dir, first, machine)
+    assert not unit_tests.needs_unit_tests(dbt_dir, unit_tests.code_version(project), machine)
     model.write_text("select 2 as x\n")
-    assert unit_tests.needs_unit_tests(dbt_dir, unit_tests.code_version(project))
+    assert unit_tests.needs_unit_tests(dbt_dir, unit_tests.code_version(project), machine)
     model.write_text("select 1 as x\n")
     (project / "models" / "n.sql").write_text("select 1 as x\n")  # a new file counts too
-    assert unit_tests.needs_unit_tests(dbt_dir, unit_tests.code_version(project))
+    assert unit_tests.needs_unit_tests(dbt_dir, unit_tests.code_version(project), machine)
+
+
+def test_unit_tests_passed_on_the_machine_are_not_run_again_on_a_new_lake(tmp_path):
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: p\n")
+    (project / "models" / "m.sql").write_text("select 1 as x\n")
+    machine, first_lake, new_lake = (
+        tmp_path / "machine",
+        tmp_path / "lake1" / "dbt",
+        tmp_path / "lake2" / "dbt",
+    )
+    version = unit_tests.code_version(project)
+    assert unit_tests.needs_unit_tests(first_lake, version, machine)
+    unit_tests.record_passed(first_lake, version, machine)
+    assert not unit_tests.needs_unit_tests(new_lake, version, machine)  # passed here, on another lake
+    assert unit_tests.needs_unit_tests(new_lake, version, tmp_path / "other-machine")
+    (project / "models" / "m.sql").write_text("select 2 as x\n")
+    assert unit_tests.needs_unit_tests(new_lake, unit_tests.code_version(project), machine)
