@@ -259,7 +259,7 @@ def _classified_once(spark: SparkSession, staging: Staging, classified: DataFram
     read the classified records; as one lazy plan every one of them parsed and typed every record
     again (on 45k events the quarantine write alone repeated 2.3 CPU-s of parsing). The record map and
     the problem list are dropped first: nothing after classification reads them."""
-    kept = classified.drop("_map", "_fields", "_problems", "_unknown")
+    kept = classified.drop("_map", "_fields", "_problems")
     path = staging.for_spark("classified")
     kept.write.mode("overwrite").parquet(path)
     return spark.read.schema(kept.schema).parquet(path)

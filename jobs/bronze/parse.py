@@ -114,21 +114,30 @@ def classify(staged: DataFrame, contract: Contract) -> DataFrame:
     )
     separator = thousands_separator(contract)
     typed_columns = {f"_typed_{f.name}": _typed(f, values[f.name], separator) for f in fields}
-    unknown = F.map_filter(F.col("_map"), lambda key, _: ~key.isin(declared_raw))
-    problems_column = F.when(structural.isNotNull(), F.array(structural)).otherwise(
-        F.filter(F.array(*problems), lambda p: p.isNotNull())
+    # Fields outside the contract are rare: their names by a set difference, and the map of them
+    # (a lambda per entry) built only for the records that have any.
+    unknown_fields = F.array_except(
+        F.map_keys("_map"), F.array(*[F.lit(name) for name in declared_raw]).cast("array<string>")
     )
+    # The problems joined into one string by ``concat_ws`` (which skips nulls; "" when there are
+    # none), a plain scalar function: an array of every check filtered by a lambda cost Sail about
+    # as much again as typing the fields. Every field problem is "kind: detail" and a structural one
+    # comes alone, so the reason (the first problem's kind) is the text before the first colon.
+    problems_text = F.when(structural.isNotNull(), structural).otherwise(F.concat_ws("; ", *problems))
+    has_problems = F.col("_problems") != F.lit("")
     return (
         with_map.withColumns(typed_columns)
         .repartition(partitions)
-        .withColumns({"_problems": problems_column, "_unknown": unknown})
+        .withColumns({"_problems": problems_text, "_unknown_fields": unknown_fields})
         .repartition(partitions)
         .withColumns(
             {
-                "reason": F.when(F.size("_problems") > 0, F.split(F.col("_problems")[0], ":")[0]),
-                "detail": F.when(F.size("_problems") > 0, F.array_join("_problems", "; ")),
-                "_rescued": F.when(F.size("_unknown") > 0, F.to_json("_unknown")),
-                "_unknown_fields": F.map_keys("_unknown"),
+                "reason": F.when(has_problems, F.split("_problems", ":")[0]),
+                "detail": F.when(has_problems, F.col("_problems")),
+                "_rescued": F.when(
+                    F.size("_unknown_fields") > 0,
+                    F.to_json(F.map_filter(F.col("_map"), lambda key, _: ~key.isin(declared_raw))),
+                ),
             }
         )
     )
