@@ -25,6 +25,19 @@ os.environ["OMNILAKE_ENV"] = "test"
 os.environ.setdefault("OMNILAKE_SAIL_MEMORY_LIMIT", "4GiB")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _dbt_caches(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> None:
+    """The dbt parse cache and the unit-test record live in this run's temporary folder, not in the
+    developer's ``~/.cache``; both xdist workers share one (their writes are atomic renames)."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if worker_id != "master" else base) / "omnilake-cache"
+    for name, folder in (
+        ("OMNILAKE_DBT_PARSE_CACHE", "dbt-parse"),
+        ("OMNILAKE_DBT_UNIT_TESTS_CACHE", "dbt-unit-tests"),
+    ):
+        os.environ.setdefault(name, str(root / folder))
+
+
 @pytest.fixture
 def lake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh, empty lake root for this test."""
