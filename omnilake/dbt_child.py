@@ -79,6 +79,58 @@ def _spare_dbt_overheads() -> None:
     MacroFuzzEnvironment.compile = compile_cached
 
 
+def _register_sources_only_where_read(manifest: Any) -> None:
+    """dbt-duckdb registers every plugin source's Arrow dataset on each cursor it opens (about 160
+    a build, one per node, 11 sources: ~5 ms a cursor), so that a query naming a source's view
+    binds it. Only a node reading a source, itself or through views and ephemeral models, can bind
+    one: the cursors of the other nodes (the tests of tables, most models) open without them.
+    Connections not named after a node (hooks, the catalog, source loads) register as before; a
+    node wrongly left out would fail loudly (DuckDB cannot find the dataset), never read other data.
+    """
+    import threading
+
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.adapters.duckdb.environments.local import LocalEnvironment
+
+    nodes = manifest.nodes
+    reads: dict[str, bool] = {}
+
+    def reads_sources(unique_id: str) -> bool:
+        if unique_id not in reads:
+            reads[unique_id] = False  # a cycle reads nothing through itself
+            node = nodes[unique_id]
+            reads[unique_id] = any(
+                dep.startswith("source.")
+                or (
+                    dep in nodes
+                    and getattr(nodes[dep].config, "materialized", None) in ("view", "ephemeral")
+                    and reads_sources(dep)
+                )
+                or (dep not in nodes and not dep.startswith(("model.", "test.", "seed.", "snapshot.")))
+                for dep in node.depends_on.nodes
+            )
+        return reads[unique_id]
+
+    without = frozenset(uid for uid in nodes if not reads_sources(uid))
+    opening = threading.local()
+    open_connection = DuckDBConnectionManager.open.__func__
+    initialize_cursor = LocalEnvironment.initialize_cursor.__func__
+
+    def open_for_node(cls, connection):  # noqa: ANN001
+        opening.bare = connection.name in without
+        try:
+            return open_connection(cls, connection)
+        finally:
+            opening.bare = False
+
+    def initialize(cls, creds, cursor, plugins=None, registered_df=None):  # noqa: ANN001
+        bare = getattr(opening, "bare", False)
+        return initialize_cursor(cls, creds, cursor, plugins, {} if bare else (registered_df or {}))
+
+    DuckDBConnectionManager.open = classmethod(open_for_node)
+    LocalEnvironment.initialize_cursor = classmethod(initialize)
+
+
 def run_plan(plan: dict[str, Any]) -> int:
     """Parse once, then run each command on that manifest; write the outcomes; return the exit code."""
     from dbt.cli.main import dbtRunner
@@ -92,6 +144,7 @@ def run_plan(plan: dict[str, Any]) -> int:
     if manifest is None:
         outcomes.append({"command": "parse", "success": False, "error": str(parsed.exception or "")})
     else:
+        _register_sources_only_where_read(manifest)
         for command in plan["commands"]:
             args = command["args"] if isinstance(command, dict) else command
             optional = bool(command.get("optional")) if isinstance(command, dict) else False
