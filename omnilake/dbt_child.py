@@ -59,16 +59,33 @@ def _spare_dbt_overheads() -> None:
     compiled: dict[tuple[Any, ...], Any] = {}
     compile_source = MacroFuzzEnvironment.compile
 
-    def compile_cached(self, source, name=None, filename=None, raw=False, defer_init=False):  # noqa: ANN001
+    def compile_cached(self, source, name=None, filename=None, raw=False, defer_init=False):
         if not isinstance(source, str):
             return compile_source(self, source, name, filename, raw, defer_init)
         key = (
-            type(self), source, name, filename, raw, defer_init, self.is_async, self.optimized,
-            self.finalize, self.newline_sequence, self.keep_trailing_newline, self.trim_blocks,
-            self.lstrip_blocks, self.block_start_string, self.block_end_string,
-            self.variable_start_string, self.variable_end_string, self.comment_start_string,
-            self.comment_end_string, self.line_statement_prefix, self.line_comment_prefix,
-            tuple(self.extensions), tuple((k, id(v)) for k, v in self.filters.items()),
+            type(self),
+            source,
+            name,
+            filename,
+            raw,
+            defer_init,
+            self.is_async,
+            self.optimized,
+            self.finalize,
+            self.newline_sequence,
+            self.keep_trailing_newline,
+            self.trim_blocks,
+            self.lstrip_blocks,
+            self.block_start_string,
+            self.block_end_string,
+            self.variable_start_string,
+            self.variable_end_string,
+            self.comment_start_string,
+            self.comment_end_string,
+            self.line_statement_prefix,
+            self.line_comment_prefix,
+            tuple(self.extensions),
+            tuple((k, id(v)) for k, v in self.filters.items()),
             tuple((k, id(v)) for k, v in self.tests.items()),
         )
         code = compiled.get(key)
@@ -77,6 +94,29 @@ def _spare_dbt_overheads() -> None:
         return code
 
     MacroFuzzEnvironment.compile = compile_cached
+
+
+def nodes_reading_no_source(nodes: dict[str, Any]) -> frozenset[str]:
+    """The nodes whose queries can bind no source: none of their inputs is a source, or a view or
+    ephemeral model that reads one (a table or incremental model holds its rows itself). An input
+    of a kind not known here counts as reading sources."""
+    reads: dict[str, bool] = {}
+
+    def reads_sources(unique_id: str) -> bool:
+        if unique_id not in reads:
+            reads[unique_id] = False  # a cycle reads nothing through itself
+            reads[unique_id] = any(
+                not dep.startswith(("model.", "test.", "seed.", "snapshot."))
+                or (
+                    dep in nodes
+                    and getattr(nodes[dep].config, "materialized", None) in ("view", "ephemeral")
+                    and reads_sources(dep)
+                )
+                for dep in nodes[unique_id].depends_on.nodes
+            )
+        return reads[unique_id]
+
+    return frozenset(uid for uid in nodes if not reads_sources(uid))
 
 
 def _register_sources_only_where_read(manifest: Any) -> None:
@@ -92,38 +132,19 @@ def _register_sources_only_where_read(manifest: Any) -> None:
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.adapters.duckdb.environments.local import LocalEnvironment
 
-    nodes = manifest.nodes
-    reads: dict[str, bool] = {}
-
-    def reads_sources(unique_id: str) -> bool:
-        if unique_id not in reads:
-            reads[unique_id] = False  # a cycle reads nothing through itself
-            node = nodes[unique_id]
-            reads[unique_id] = any(
-                dep.startswith("source.")
-                or (
-                    dep in nodes
-                    and getattr(nodes[dep].config, "materialized", None) in ("view", "ephemeral")
-                    and reads_sources(dep)
-                )
-                or (dep not in nodes and not dep.startswith(("model.", "test.", "seed.", "snapshot.")))
-                for dep in node.depends_on.nodes
-            )
-        return reads[unique_id]
-
-    without = frozenset(uid for uid in nodes if not reads_sources(uid))
+    without = nodes_reading_no_source(manifest.nodes)
     opening = threading.local()
     open_connection = DuckDBConnectionManager.open.__func__
     initialize_cursor = LocalEnvironment.initialize_cursor.__func__
 
-    def open_for_node(cls, connection):  # noqa: ANN001
+    def open_for_node(cls, connection):
         opening.bare = connection.name in without
         try:
             return open_connection(cls, connection)
         finally:
             opening.bare = False
 
-    def initialize(cls, creds, cursor, plugins=None, registered_df=None):  # noqa: ANN001
+    def initialize(cls, creds, cursor, plugins=None, registered_df=None):
         bare = getattr(opening, "bare", False)
         return initialize_cursor(cls, creds, cursor, plugins, {} if bare else (registered_df or {}))
 

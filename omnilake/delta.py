@@ -115,9 +115,13 @@ def prepare_write(spark: SparkSession, table: Table) -> DeltaTable | None:
     Returns the table as now loaded (None when it was just created): a delta-rs write given it,
     and ``checkpoint_if_due`` after, load the table no more (each load replays its log)."""
     delta = ensure_table(spark, table)
-    if delta is not None and not table.partition_by:
-        if _bound_files(table, delta, get_settings().merge_max_files) is not None:
-            delta = DeltaTable(table.path)
+    compacted = (
+        delta is not None
+        and not table.partition_by
+        and _bound_files(table, delta, get_settings().merge_max_files) is not None
+    )
+    if compacted:
+        delta = DeltaTable(table.path)
     return delta
 
 

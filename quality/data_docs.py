@@ -69,7 +69,7 @@ class _SlimImport(MetaPathFinder):
         self.unused = tuple(name for name in _GE_UNUSED if name not in sys.modules)
         self.deferred = tuple(name for name in _GE_DEFERRED if name not in sys.modules)
 
-    def find_spec(self, name: str, path, target=None) -> ModuleSpec | None:  # noqa: ANN001
+    def find_spec(self, name: str, path, target=None) -> ModuleSpec | None:
         if any(name == unused or name.startswith(unused + ".") for unused in self.unused):
             raise ModuleNotFoundError(f"No module named {name!r} (not loaded for Data Docs)", name=name)
         if name not in self.deferred:
