@@ -104,15 +104,25 @@ def ensure_table(spark: SparkSession, table: Table) -> DeltaTable | None:
     if added:
         delta.alter.add_columns([DeltaField.from_json(json.dumps(f.jsonValue())) for f in added])
         log.info("evolved %s: added %s", table, [f.name for f in added])
+        delta = DeltaTable(table.path)
     return delta
 
 
-def prepare_write(spark: SparkSession, table: Table) -> None:
+def prepare_write(spark: SparkSession, table: Table) -> DeltaTable | None:
     """``ensure_table``, then bound the data files of an unpartitioned table (``_bound_files``);
-    every write of this module starts here (never a read: reading must not commit)."""
+    every write of this module starts here (never a read: reading must not commit).
+
+    Returns the table as now loaded (None when it was just created): a delta-rs write given it,
+    and ``checkpoint_if_due`` after, load the table no more (each load replays its log)."""
     delta = ensure_table(spark, table)
-    if delta is not None and not table.partition_by:
-        _bound_files(table, delta, get_settings().merge_max_files)
+    compacted = (
+        delta is not None
+        and not table.partition_by
+        and _bound_files(table, delta, get_settings().merge_max_files) is not None
+    )
+    if compacted:
+        delta = DeltaTable(table.path)
+    return delta
 
 
 def widens_to_text(on_disk: T.DataType, declared: T.DataType) -> bool:
@@ -399,14 +409,18 @@ def last_checkpoint_version(path: str) -> int | None:
         return None  # a damaged pointer: readers list the log instead, and the next checkpoint fixes it
 
 
-def checkpoint_if_due(path: str, interval: int = CHECKPOINT_INTERVAL) -> int | None:
+def checkpoint_if_due(
+    path: str, interval: int = CHECKPOINT_INTERVAL, *, loaded: DeltaTable | None = None
+) -> int | None:
     """Write a checkpoint when ``interval`` commits or more followed the last one; its version, or None.
 
     A reader (Sail, delta-rs) starts from the latest checkpoint and replays every commit after it.
     Sail checkpoints its own commits every 10 (``delta.checkpointInterval``); delta-rs only every 100,
     so a table delta-rs writes (``ops.snapshot_state``, the compactions of this module) would make
-    every later load replay a growing log. Called after each delta-rs write."""
-    delta = DeltaTable(path)
+    every later load replay a growing log. Called after each delta-rs write; ``loaded`` is the
+    table as that write left it (a ``DeltaTable`` a delta-rs write or delete went through), if the
+    caller holds it."""
+    delta = loaded if loaded is not None else DeltaTable(path)
     version = delta.version()
     last = last_checkpoint_version(path)
     if version - (last if last is not None else -1) < interval:

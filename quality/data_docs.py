@@ -24,7 +24,13 @@ import logging
 import os
 import re
 import shutil
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.abc import MetaPathFinder
+from importlib.machinery import ModuleSpec
+from importlib.util import LazyLoader
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +53,52 @@ INDEX_VALIDATIONS_LIMIT = 500
 _INDEX_LINKS = ("_ops", "gx", "index_links.json")
 
 
+# Importing GE costs seconds, and rendering pages from files needs little of what it loads. GE probes
+# these integrations at import and does without them when they are missing: the site uses none.
+_GE_UNUSED = ("pyspark.ml", "boto3", "botocore", "sqlalchemy")
+# GE imports these at module level for expectations the site only names (statistical tests, charts):
+# loaded on first use (``importlib.util.LazyLoader``), not on GE's import.
+_GE_DEFERRED = ("scipy.stats", "altair")
+
+
+class _SlimImport(MetaPathFinder):
+    """While GE is imported: the unused integrations are not found, the deferred ones load lazily.
+    Only names not imported yet: a package already loaded (an object-store lake's botocore) is left whole."""
+
+    def __init__(self) -> None:
+        self.unused = tuple(name for name in _GE_UNUSED if name not in sys.modules)
+        self.deferred = tuple(name for name in _GE_DEFERRED if name not in sys.modules)
+
+    def find_spec(self, name: str, path, target=None) -> ModuleSpec | None:
+        if any(name == unused or name.startswith(unused + ".") for unused in self.unused):
+            raise ModuleNotFoundError(f"No module named {name!r} (not loaded for Data Docs)", name=name)
+        if name not in self.deferred:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None and spec.loader is not None:
+                spec.loader = LazyLoader(spec.loader)
+                return spec
+        return None
+
+
+@contextmanager
+def _slim_ge_import() -> Iterator[None]:
+    if "great_expectations" in sys.modules:
+        yield
+        return
+    finder = _SlimImport()
+    sys.meta_path.insert(0, finder)
+    try:
+        import great_expectations  # noqa: F401
+
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+
+
 def docs_root(lake: Lake) -> Path:
     """The site's folder: in the lake, or in an object-store lake's local folder (uploaded after builds)."""
     return local_dir(lake.root, "_ops", "data_docs")
@@ -55,12 +107,13 @@ def docs_root(lake: Lake) -> Path:
 def gx_context(lake: Lake) -> EphemeralDataContext:
     """An in-process GE context whose suites, results and Data Docs live under the lake root.
     (Importing GE takes seconds: only rendering Data Docs needs it.)"""
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
+    with _slim_ge_import():
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
 
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     defaults = InMemoryStoreBackendDefaults()
@@ -118,12 +171,13 @@ def build_data_docs(lake: Lake, suite_names: list[str], validations: list[tuple[
     What a build reads and writes is the pages it renders, the suites' declarations and the index's
     recorded links: nothing that grows with the results kept.
     """
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
+    with _slim_ge_import():
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
 
-    from quality.data_docs_site import read_links, validation_link, write_links
+        from quality.data_docs_site import read_links, validation_link, write_links
 
     site = docs_root(lake)
     started = time.time()

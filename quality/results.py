@@ -250,7 +250,8 @@ def write_results(spark: SparkSession | None, lake: Lake, report: GateReport, ch
         )
         for r in report.results
     ]
-    delta.prepare_write(spark if spark is not None else _EngineWhenUsed(), table)
+    loaded = delta.prepare_write(spark if spark is not None else _EngineWhenUsed(), table)
+    target = loaded if loaded is not None else table.path
     frame = (
         pa.Table.from_pylist(
             [dict(zip(schema.names, row, strict=True)) for row in rows],
@@ -263,15 +264,16 @@ def write_results(spark: SparkSession | None, lake: Lake, report: GateReport, ch
         # the first results of this run and layer (the usual case): nothing to replace, and a
         # predicate would scan every run's results to find so
         if frame is not None:
-            write_deltalake(table.path, frame, mode="append")
-            delta.checkpoint_if_due(table.path)
+            write_deltalake(target, frame, mode="append")
+            delta.checkpoint_if_due(table.path, loaded=loaded)
         return
     where = f"run_id = {_text_literal(report.run_id)} and layer = {_text_literal(report.layer)}"
+    loaded = loaded if loaded is not None else DeltaTable(table.path)
     if frame is not None:
-        write_deltalake(table.path, frame, mode="overwrite", predicate=where)
+        write_deltalake(loaded, frame, mode="overwrite", predicate=where)
     else:
-        DeltaTable(table.path).delete(where)
-    delta.checkpoint_if_due(table.path)  # delta-rs checkpoints only every 100 commits itself
+        loaded.delete(where)
+    delta.checkpoint_if_due(table.path, loaded=loaded)  # delta-rs checkpoints only every 100 commits itself
 
 
 def _may_hold_run(table, run_id: str, layer: str) -> bool:

@@ -562,12 +562,12 @@ def _replace_rows(spark: SparkSession, table, rows: list[tuple], predicate: str)
     """Replace the table's rows matching ``predicate`` (delta-rs SQL) with ``rows``, in one commit;
     with no rows, only a delete, which commits nothing when nothing matches (most runs' drift).
     Bounded in files and checkpointed like every other write (``delta.prepare_write``)."""
-    delta.prepare_write(spark, table)
+    loaded = delta.prepare_write(spark, table) or DeltaTable(table.path)
     if rows:
-        write_deltalake(table.path, _rows_table(table, rows), mode="overwrite", predicate=predicate)
+        write_deltalake(loaded, _rows_table(table, rows), mode="overwrite", predicate=predicate)
     else:
-        DeltaTable(table.path).delete(predicate)
-    delta.checkpoint_if_due(table.path)  # delta-rs checkpoints only every 100 commits itself
+        loaded.delete(predicate)
+    delta.checkpoint_if_due(table.path, loaded=loaded)  # delta-rs checkpoints only every 100 commits itself
 
 
 def _upsert_rows(spark: SparkSession, table, rows: list[tuple]) -> None:
