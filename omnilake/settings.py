@@ -149,7 +149,8 @@ class Settings(BaseSettings):
         720,
         ge=VACUUM_RETENTION_FLOOR_HOURS,
         description="Routine log cleanup: commits older than this are removed up to a checkpoint "
-        "(never shorter than vacuum_retention_hours: a version whose files are kept stays readable)",
+        "(never shorter than vacuum_retention_hours: a version whose files are kept stays readable; "
+        "delta-rs's own checkpoints also remove commits past the table's delta.logRetentionDuration, 30 days)",
     )
     compact_min_files: int = Field(
         8,
