@@ -73,6 +73,14 @@ def kept_versions(commits: Mapping[int, datetime], cutoff: datetime) -> list[int
     return sorted({v for v, at in commits.items() if at >= cutoff} | ({max(before)} if before else set()))
 
 
+def readable_from(files: list[LogFile]) -> int:
+    """The oldest version the log can still be read at: 0 with the whole log, else its oldest
+    checkpoint. Older versions cannot be read by anyone, so their files need no keeping."""
+    if any(f.version == 0 and f.kind == "commit" for f in files):
+        return 0
+    return min((f.version for f in files if f.kind == "checkpoint"), default=0)
+
+
 def _cutoff(hours: float, now: datetime | None) -> datetime:
     return (now or datetime.now(UTC)) - timedelta(hours=hours)
 
@@ -83,8 +91,9 @@ def _commit_times(files: list[LogFile]) -> dict[int, datetime]:
 
 def vacuum(path: str, retention_hours: float, *, now: datetime | None = None) -> Freed:
     """Delete the data files no version kept by ``retention_hours`` references (see the module)."""
-    commits = _commit_times(log_files(path))
-    keep = kept_versions(commits, _cutoff(retention_hours, now))
+    files = log_files(path)
+    floor = readable_from(files)
+    keep = [v for v in kept_versions(_commit_times(files), _cutoff(retention_hours, now)) if v >= floor]
     table = DeltaTable(path)
     if keep and keep[0] == table.version():
         keep = []  # only the current version: what it references is never vacuumed
