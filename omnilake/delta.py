@@ -399,14 +399,17 @@ def last_checkpoint_version(path: str) -> int | None:
         return None  # a damaged pointer: readers list the log instead, and the next checkpoint fixes it
 
 
-def checkpoint_if_due(path: str, interval: int = CHECKPOINT_INTERVAL) -> int | None:
+def checkpoint_if_due(
+    path: str, interval: int = CHECKPOINT_INTERVAL, *, table: DeltaTable | None = None
+) -> int | None:
     """Write a checkpoint when ``interval`` commits or more followed the last one; its version, or None.
 
     A reader (Sail, delta-rs) starts from the latest checkpoint and replays every commit after it.
     Sail checkpoints its own commits every 10 (``delta.checkpointInterval``); delta-rs only every 100,
     so a table delta-rs writes (``ops.snapshot_state``, the compactions of this module) would make
-    every later load replay a growing log. Called after each delta-rs write."""
-    delta = DeltaTable(path)
+    every later load replay a growing log. Called after each delta-rs write (``table``: the table
+    at ``path`` as that write left it, to save a load)."""
+    delta = table or DeltaTable(path)
     version = delta.version()
     last = last_checkpoint_version(path)
     if version - (last if last is not None else -1) < interval:

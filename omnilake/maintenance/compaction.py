@@ -58,11 +58,10 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def compact(path: str, min_files: int, target_bytes: int) -> Compaction:
+def compact(table: DeltaTable, min_files: int, target_bytes: int) -> Compaction:
     """Compact the table's due partitions (``due_partitions``) in one commit (one per partition
-    when the table has several partition columns); nothing when none is due. The caller
-    checkpoints (``retention.clean_log``)."""
-    table = DeltaTable(path)
+    when the table has several partition columns); nothing when none is due. ``table`` is left
+    at the new version; the caller checkpoints (``retention.clean_log``)."""
     partition_columns = list(table.metadata().partition_columns)
     files = pa.table(table.get_add_actions(flatten=True))
     due = due_partitions(files, partition_columns, min_files, target_bytes)
@@ -78,8 +77,8 @@ def compact(path: str, min_files: int, target_bytes: int) -> Compaction:
         ]
     removed = added = 0
     for filters in filters_list:
-        metrics = DeltaTable(path).optimize.compact(partition_filters=filters, target_size=target_bytes)
+        metrics = table.optimize.compact(partition_filters=filters, target_size=target_bytes)
         removed += int(metrics.get("numFilesRemoved", 0))
         added += int(metrics.get("numFilesAdded", 0))
-    log.info("compacted %s: %d partition(s), %d files -> %d", path, len(due), removed, added)
+    log.info("compacted %s: %d partition(s), %d files -> %d", table.table_uri, len(due), removed, added)
     return Compaction(len(due), removed, added)

@@ -89,12 +89,21 @@ def _commit_times(files: list[LogFile]) -> dict[int, datetime]:
     return {f.version: f.info.modified for f in files if f.kind == "commit"}
 
 
-def vacuum(path: str, retention_hours: float, *, now: datetime | None = None) -> Freed:
-    """Delete the data files no version kept by ``retention_hours`` references (see the module)."""
+def vacuum(
+    path: str, retention_hours: float, *, now: datetime | None = None, table: DeltaTable | None = None
+) -> Freed:
+    """Delete the data files no version kept by ``retention_hours`` references (see the module).
+    ``table``: the table at ``path`` as already loaded.
+
+    Nothing is done while every version the log can be read at is within the window: then only
+    orphans of crashed writes could go, and they go with the first pass after a version ages out
+    (asking delta-rs for the files of every kept version costs about four plain vacuums)."""
     files = log_files(path)
     floor = readable_from(files)
     keep = [v for v in kept_versions(_commit_times(files), _cutoff(retention_hours, now)) if v >= floor]
-    table = DeltaTable(path)
+    if keep and keep[0] == floor and retention_hours > 0:
+        return Freed()
+    table = table or DeltaTable(path)
     if keep and keep[0] == table.version():
         keep = []  # only the current version: what it references is never vacuumed
     stale = table.vacuum(
@@ -108,7 +117,7 @@ def vacuum(path: str, retention_hours: float, *, now: datetime | None = None) ->
         return Freed()
     fs = filesystem_for(path)
     sizes = {info.path: info.size for info in fs.walk(path)}
-    files = freed = 0
+    deleted = freed = 0
     for relative in stale:
         target = next(
             (p for p in (fs.join(path, relative), fs.join(path, unquote(relative))) if p in sizes), None
@@ -116,16 +125,18 @@ def vacuum(path: str, retention_hours: float, *, now: datetime | None = None) ->
         if target is None:  # gone already
             continue
         fs.delete(target)
-        files, freed = files + 1, freed + sizes[target]
-    log.info("vacuumed %s: %d files, %d bytes", path, files, freed)
-    return Freed(files, freed)
+        deleted, freed = deleted + 1, freed + sizes[target]
+    log.info("vacuumed %s: %d files, %d bytes", path, deleted, freed)
+    return Freed(deleted, freed)
 
 
-def clean_log(path: str, retention_hours: float, *, now: datetime | None = None) -> tuple[Freed, int | None]:
+def clean_log(
+    path: str, retention_hours: float, *, now: datetime | None = None, table: DeltaTable | None = None
+) -> tuple[Freed, int | None]:
     """Checkpoint the table if one is due, then delete the log files of versions older than the
     newest checkpoint the versions kept by ``retention_hours`` can be read from. Returns what was
-    deleted and the checkpoint written (None if none was due)."""
-    checkpoint = checkpoint_if_due(path)
+    deleted and the checkpoint written (None if none was due). ``table``: as already loaded."""
+    checkpoint = checkpoint_if_due(path, table=table)
     files = log_files(path)
     keep = kept_versions(_commit_times(files), _cutoff(retention_hours, now))
     if not keep:

@@ -85,14 +85,15 @@ def maintain_table(path: str, name: str, policy: Policy, *, now: datetime | None
     the files compaction replaces stay for the retention like any other rewrite's."""
     started = time.perf_counter()
     done = TableMaintenance(name)
-    compacted = compact(path, policy.compact_min_files, policy.target_file_bytes)
+    table = DeltaTable(path)  # one load: each operation leaves it at the version it made
+    compacted = compact(table, policy.compact_min_files, policy.target_file_bytes)
     done.partitions_compacted = compacted.partitions
     done.files_compacted, done.files_written = compacted.files_removed, compacted.files_added
-    vacuumed = vacuum(path, policy.vacuum_retention_hours, now=now)
+    vacuumed = vacuum(path, policy.vacuum_retention_hours, now=now, table=table)
     done.files_vacuumed, done.bytes_vacuumed = vacuumed.files, vacuumed.bytes
-    cleaned, done.checkpoint_version = clean_log(path, policy.log_retention_hours, now=now)
+    cleaned, done.checkpoint_version = clean_log(path, policy.log_retention_hours, now=now, table=table)
     done.log_files_removed, done.log_bytes_removed = cleaned.files, cleaned.bytes
-    done.version = DeltaTable(path).version()
+    done.version = table.version()
     done.seconds = round(time.perf_counter() - started, 3)
     return done
 
