@@ -168,3 +168,23 @@ def test_the_pipeline_step_maintains_when_due_and_records_the_pass(lake_home):
         "due": False,
         "last_maintained": first.isoformat(),
     }
+
+
+def test_omnilake_maintain_records_the_pass_and_an_audit_entry(lake_home):
+    from typer.testing import CliRunner
+
+    from omnilake.audit import read_entries
+    from omnilake.cli import app
+
+    lake = get_lake()
+    table = lake.table("quarantine.silver_rejects")
+    for line in range(8):
+        _append(table.path, [_reject(date(2026, 1, 1), line)], ["landing_date"])
+
+    shown = CliRunner().invoke(app, ["maintain"])
+
+    assert shown.exit_code == 0, shown.output
+    assert "8 files compacted into 1" in " ".join(shown.output.split())
+    (entry,) = read_entries(lake)
+    assert entry["kind"] == "maintenance" and entry["summary"]["files_compacted"] == 8
+    assert last_maintained(lake) is None  # outside a run: the pipeline's cadence counts runs only
