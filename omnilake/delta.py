@@ -455,6 +455,8 @@ def partition_max(spark: SparkSession, table: Table, column: str) -> object | No
 
 
 # --- maintenance and history (delta-rs: Sail has no VACUUM / OPTIMIZE / DESCRIBE HISTORY) --------
+# One-off helpers; the lake's routine maintenance (retention windows, thresholds) is
+# ``omnilake.maintenance``.
 
 
 def version(table: Table) -> int | None:
