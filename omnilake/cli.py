@@ -243,6 +243,13 @@ def _describe(result: Any) -> str:
     """One short line for a step's summary dict (ingest, silver tables, gate, publish)."""
     if not isinstance(result, dict):
         return "" if result is None else str(result)
+    if result.get("due") is False:  # table maintenance, not due
+        return f"not due (last pass {result.get('last_maintained')})"
+    if "bytes_freed" in result:  # table maintenance
+        return (
+            f"{result['files_compacted']} files compacted into {result['files_written']}, "
+            f"{result['files_vacuumed']:,} vacuumed, {_megabytes(result['bytes_freed'])} freed"
+        )
     if "checks" in result:
         return f"{result['checks']} checks, {len(result['failed'])} failed, {len(result['warned'])} warned"
     if "tables" in result:
@@ -667,7 +674,7 @@ def maintain(
     console.print(shown)
     summary = result.summary()
     console.print(
-        f"[bold green]done[/]: {summary['tables']} tables; {summary['files_compacted']} files compacted into "
+        f"[bold green]done[/]: {summary['tables_maintained']} tables; {summary['files_compacted']} files compacted into "
         f"{summary['files_written']}, {summary['files_vacuumed']:,} data files vacuumed "
         f"(retention {policy.vacuum_retention_hours:g} h), {summary['log_files_removed']:,} log files removed "
         f"(retention {policy.log_retention_hours:g} h): {_megabytes(summary['bytes_freed'])} freed"

@@ -66,7 +66,7 @@ class LakeMaintenance:
             return sum(getattr(t, name) for t in self.tables)
 
         return {
-            "tables": len(self.tables),
+            "tables_maintained": len(self.tables),
             "partitions_compacted": total("partitions_compacted"),
             "files_compacted": total("files_compacted"),
             "files_written": total("files_written"),
@@ -115,7 +115,7 @@ def maintain_lake(
     summary = result.summary()
     log.info(
         "maintenance: %d tables, %d files compacted into %d, %d files vacuumed, %d log files removed, %d bytes freed",
-        summary["tables"],
+        summary["tables_maintained"],
         summary["files_compacted"],
         summary["files_written"],
         summary["files_vacuumed"],

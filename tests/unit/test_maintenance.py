@@ -164,10 +164,13 @@ def test_the_pipeline_step_maintains_when_due_and_records_the_pass(lake_home):
     assert [(r["run_id"], r["table_name"], r["files_compacted"]) for r in log] == [
         ("run-1", "quarantine.silver_rejects", 8)
     ]
-    assert maintain_step(RunContext("run-2", first + timedelta(days=1), lake)) == {
-        "due": False,
-        "last_maintained": first.isoformat(),
-    }
+    not_due = maintain_step(RunContext("run-2", first + timedelta(days=1), lake))
+    assert not_due == {"due": False, "last_maintained": first.isoformat()}
+    from omnilake.cli import _describe  # the line `omnilake run` shows for the step
+
+    # the replaced files stay for the retention window
+    assert _describe(result) == "8 files compacted into 1, 0 vacuumed, 0.0 MiB freed"
+    assert _describe(not_due) == "not due (last pass 2026-01-10)"
 
 
 def test_omnilake_maintain_records_the_pass_and_an_audit_entry(lake_home):
