@@ -155,8 +155,9 @@ class Settings(BaseSettings):
     compact_min_files: int = Field(
         8,
         ge=2,
-        description="Routine compaction: a partition (or an unpartitioned table) with this many small "
-        "data files or more is rewritten into few; fewer are left as they are",
+        description="Routine compaction: a partition with this many small data files or more is "
+        "rewritten into few; fewer are left as they are (an unpartitioned table: past merge_max_files, "
+        "the writes' own bound)",
     )
 
     @model_validator(mode="after")

@@ -8,8 +8,9 @@ dates) and its log with every run. ``maintain_lake`` does, table by table and un
 (the one-writer rule: it runs as the pipeline's ``maintain_tables`` step after publish, or as
 ``omnilake maintain``):
 
-1. **compaction** (``compaction``): a partition, or an unpartitioned table, holding
-   ``compact_min_files`` small files or more is rewritten into few by delta-rs (``OPTIMIZE``,
+1. **compaction** (``compaction``): a partition holding ``compact_min_files`` small files or
+   more, or an unpartitioned table past the writes' own bound (``merge_max_files``), is rewritten
+   into few by delta-rs (``OPTIMIZE``,
    ``dataChange`` false: the rows and their partition stay as they were); fewer are left alone,
    since each compaction costs a rewrite and makes the next gate check the rewritten rows again;
 2. **vacuum** (``retention``): data files that no version younger than ``vacuum_retention_hours``

@@ -58,12 +58,16 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def compact(table: DeltaTable, min_files: int, target_bytes: int) -> Compaction:
+def compact(
+    table: DeltaTable, min_files: int, target_bytes: int, unpartitioned_min_files: int | None = None
+) -> Compaction:
     """Compact the table's due partitions (``due_partitions``) in one commit (one per partition
     when the table has several partition columns); nothing when none is due. ``table`` is left
     at the new version; the caller checkpoints (``retention.clean_log``)."""
     partition_columns = list(table.metadata().partition_columns)
     files = pa.table(table.get_add_actions(flatten=True))
+    if not partition_columns and unpartitioned_min_files is not None:
+        min_files = unpartitioned_min_files
     due = due_partitions(files, partition_columns, min_files, target_bytes)
     if not due:
         return Compaction()

@@ -19,6 +19,11 @@ class Policy:
     vacuum_retention_hours: float = 168
     log_retention_hours: float = 720
     compact_min_files: int = 8
+    # An unpartitioned table is compacted only past the writes' own bound (``merge_max_files``):
+    # below it the next write compacts it anyway, and each compaction of a whole table makes the
+    # next gate check the whole table again. Past it: tables delta-rs appends to outside
+    # ``omnilake.delta``, such as gold's accumulating marts.
+    compact_unpartitioned_min_files: int = 17
     target_file_bytes: int = TARGET_FILE_BYTES
 
     def __post_init__(self) -> None:
@@ -26,7 +31,7 @@ class Policy:
             raise ValueError("retention cannot be negative")
         if self.log_retention_hours < self.vacuum_retention_hours:
             raise ValueError("the log must be kept at least as long as the files its versions need")
-        if self.compact_min_files < 2:
+        if min(self.compact_min_files, self.compact_unpartitioned_min_files) < 2:
             raise ValueError("compacting fewer than two files removes none")
 
     @classmethod
@@ -36,4 +41,5 @@ class Policy:
             vacuum_retention_hours=settings.vacuum_retention_hours,
             log_retention_hours=settings.log_retention_hours,
             compact_min_files=settings.compact_min_files,
+            compact_unpartitioned_min_files=settings.merge_max_files + 1,
         )

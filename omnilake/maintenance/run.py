@@ -86,7 +86,9 @@ def maintain_table(path: str, name: str, policy: Policy, *, now: datetime | None
     started = time.perf_counter()
     done = TableMaintenance(name)
     table = DeltaTable(path)  # one load: each operation leaves it at the version it made
-    compacted = compact(table, policy.compact_min_files, policy.target_file_bytes)
+    compacted = compact(
+        table, policy.compact_min_files, policy.target_file_bytes, policy.compact_unpartitioned_min_files
+    )
     done.partitions_compacted = compacted.partitions
     done.files_compacted, done.files_written = compacted.files_removed, compacted.files_added
     vacuumed = vacuum(path, policy.vacuum_retention_hours, now=now, table=table)

@@ -191,3 +191,18 @@ def test_omnilake_maintain_records_the_pass_and_an_audit_entry(lake_home):
     (entry,) = read_entries(lake)
     assert entry["kind"] == "maintenance" and entry["summary"]["files_compacted"] == 8
     assert last_maintained(lake) is None  # outside a run: the pipeline's cadence counts runs only
+
+
+def test_an_unpartitioned_table_is_compacted_only_past_the_writes_own_bound(tmp_path):
+    from omnilake.maintenance.compaction import compact
+
+    path = str(tmp_path / "t")
+    for k in range(9):
+        _append(path, [{"k": k}])
+    policy = Policy()  # 8 files a partition; an unpartitioned table past 16
+    args = (policy.compact_min_files, policy.target_file_bytes, policy.compact_unpartitioned_min_files)
+    assert compact(DeltaTable(path), *args).files_removed == 0
+    for k in range(9, 17):
+        _append(path, [{"k": k}])
+    assert compact(DeltaTable(path), *args).files_removed == 17
+    assert _rows(path) == [(k,) for k in range(17)]
