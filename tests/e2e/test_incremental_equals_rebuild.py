@@ -39,6 +39,7 @@ pytestmark = pytest.mark.e2e
 
 START, DAYS, ERASE_AFTER, MAINTAIN_EVERY = date(2026, 4, 1), 10, 6, 4
 SILVER_STEPS = [s for s in topological(build_steps()) if s.name.startswith(("ingest_", "silver_"))]
+HARDEST = Policy(0, 0, compact_min_files=2, compact_unpartitioned_min_files=2)
 
 
 def _run_day(lake: Lake, day: date, *, rebuild: bool = False) -> None:
@@ -79,7 +80,7 @@ def test_ten_incremental_days_with_late_data_merges_and_an_erasure_equal_a_full_
         if number == ERASE_AFTER:
             erased = _erase_someone(spark, lake)
         if number % MAINTAIN_EVERY == 0:  # compacted, vacuumed and trimmed as hard as it can be
-            maintain_lake(lake, Policy(vacuum_retention_hours=0, log_retention_hours=0, compact_min_files=2))
+            maintain_lake(lake, HARDEST)
     # Everything was read on the first day and once after the erasure emptied the state, never else.
     assert _full_reads(caplog) == {"identity": 2, "events": 2, "customers": 2}
 
