@@ -50,7 +50,9 @@ def main() -> None:
     p.add_argument("--landing", type=Path, required=True, help="landing files of the next dates")
     p.add_argument("--dates", nargs="+", required=True, help="landing dates to run, in order")
     p.add_argument("--code", action="append", required=True, help="label=/path/to/checkout")
-    p.add_argument("--steps", nargs="+", default=["ingest_", "gate_", "silver_", "gold_", "publish_"])
+    p.add_argument(
+        "--steps", nargs="+", default=["ingest_", "gate_", "silver_", "gold_", "publish_", "maintain_"]
+    )
     p.add_argument("--work", type=Path, required=True)
     p.add_argument("--keep", action="store_true", help="keep the copied lakes")
     a = p.parse_args()

@@ -47,7 +47,7 @@ RESULTS_DIR = BENCH_DIR / "results"
 JSONL_NAME, MARKDOWN_NAME, PLOT_NAME = "history.jsonl", "history.md", "history.png"
 START = date(2026, 1, 1)
 SEED = 42
-DEFAULT_STEPS = ("ingest_", "gate_", "silver_", "gold_", "publish_")
+DEFAULT_STEPS = ("ingest_", "gate_", "silver_", "gold_", "publish_", "maintain_")
 
 
 # --- inside a child: one checkout's code, one lake ----------------------------------------------

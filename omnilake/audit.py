@@ -1,5 +1,5 @@
 """A tamper-evident audit trail: one hash-chained JSON line per pipeline run (and per erasure, per
-identity split and per ``omnilake sql`` query: ``omnilake.governance``).
+``omnilake maintain`` pass, per identity split and per ``omnilake sql`` query: ``omnilake.governance``).
 
 ``<lake>/_ops/audit/audit.jsonl`` grows by one entry at the end of every ``omnilake run`` and every
 DAG run (``record_run``), and of every erasure (``record_erasure``). An entry says what went in (the
@@ -463,13 +463,16 @@ def gate_summaries(lake: Lake, run_ids: Iterable[str]) -> list[dict[str, Any]]:
 
 def _step(outcome: Any) -> dict[str, Any]:
     result = _field(outcome, "result")
-    return {
+    step = {
         "step": _field(outcome, "step"),
         "landing_date": _field(outcome, "landing_date"),
         "seconds": _field(outcome, "seconds"),
         "status": _field(outcome, "status") or "succeeded",
         "gate_run_id": result.get("run_id") if isinstance(result, Mapping) and "checks" in result else None,
     }
+    if isinstance(result, Mapping) and result.get("due"):  # table maintenance: its counts
+        step["maintenance"] = {k: v for k, v in result.items() if isinstance(v, int | float) and k != "due"}
+    return step
 
 
 def record_run(
@@ -522,6 +525,18 @@ def record_erasure(
             "outputs": lake_outputs(lake),
             "actor": actor(argv),
         },
+    )
+
+
+def record_maintenance(
+    lake: Lake, run_id: str, summary: Mapping[str, Any], argv: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """Append the audit entry of an ``omnilake maintain`` pass: its counts and the lake's new versions
+    (a pipeline run's pass is a step of that run's entry)."""
+    return append_entry(
+        lake,
+        "maintenance",
+        {"run_id": run_id, "summary": dict(summary), "outputs": lake_outputs(lake), "actor": actor(argv)},
     )
 
 

@@ -243,6 +243,13 @@ def _describe(result: Any) -> str:
     """One short line for a step's summary dict (ingest, silver tables, gate, publish)."""
     if not isinstance(result, dict):
         return "" if result is None else str(result)
+    if result.get("due") is False:  # table maintenance, not due
+        return f"not due (last pass {result.get('last_maintained')})"
+    if "bytes_freed" in result:  # table maintenance
+        return (
+            f"{result['files_compacted']} files compacted into {result['files_written']}, "
+            f"{result['files_vacuumed']:,} vacuumed, {_megabytes(result['bytes_freed'])} freed"
+        )
     if "checks" in result:
         return f"{result['checks']} checks, {len(result['failed'])} failed, {len(result['warned'])} warned"
     if "tables" in result:
@@ -623,6 +630,59 @@ def erase(
     from omnilake.erasure import erase_command
 
     erase_command(email, phone, customer_key, request_id=request_id, dry_run=dry_run, wait=wait)
+
+
+@app.command()
+@_friendly_errors
+def maintain(
+    table: Annotated[
+        list[str] | None,
+        typer.Option("--table", help="Only this table (e.g. silver.event_attribution); repeat for more."),
+    ] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another run's writer lock.")] = 0.0,
+) -> None:
+    """Compact, vacuum and trim the logs of the lake's Delta tables now (the pipeline's
+    maintain_tables step does it every OMNILAKE_MAINTENANCE_INTERVAL_DAYS landing dates)."""
+    from omnilake.audit import record_maintenance
+    from omnilake.lake import get_lake
+    from omnilake.lock import writer_lock
+    from omnilake.maintenance import Policy, maintain_lake
+    from omnilake.maintenance.run import record
+    from omnilake.pipeline import new_run_id
+
+    lake = get_lake()
+    chosen = [lake.table(name) for name in table] if table else None
+    policy = Policy.from_settings()
+    run_id = new_run_id("maintain")
+    with writer_lock(lake, wait_seconds=wait, run_id=run_id), console.status("maintaining the lake…"):
+        result = maintain_lake(lake, policy, tables=chosen)
+        record(lake, run_id, None, result)
+        record_maintenance(lake, run_id, result.summary())
+    shown = RichTable(
+        "table", "compacted", "vacuumed", "freed", "log files", "seconds", title=f"omnilake maintain {run_id}"
+    )
+    for done in result.tables:
+        if done.files_compacted or done.files_vacuumed or done.log_files_removed:
+            shown.add_row(
+                done.table_name,
+                f"{done.files_compacted} -> {done.files_written}" if done.files_compacted else "",
+                f"{done.files_vacuumed:,}",
+                _megabytes(done.bytes_vacuumed + done.log_bytes_removed),
+                f"{done.log_files_removed:,}",
+                f"{done.seconds:.2f}",
+            )
+    console.print(shown)
+    summary = result.summary()
+    console.print(
+        f"[bold green]done[/]: {summary['tables_maintained']} tables; {summary['files_compacted']} files compacted into "
+        f"{summary['files_written']}, {summary['files_vacuumed']:,} data files vacuumed "
+        f"(retention {policy.vacuum_retention_hours:g} h), {summary['log_files_removed']:,} log files removed "
+        f"(retention {policy.log_retention_hours:g} h): {_megabytes(summary['bytes_freed'])} freed"
+    )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:,.1f} MiB"
 
 
 audit_app = typer.Typer(help="The tamper-evident audit trail of runs and erasures.", no_args_is_help=True)

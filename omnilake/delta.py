@@ -466,6 +466,8 @@ def partition_max(spark: SparkSession, table: Table, column: str) -> object | No
 
 
 # --- maintenance and history (delta-rs: Sail has no VACUUM / OPTIMIZE / DESCRIBE HISTORY) --------
+# One-off helpers; the lake's routine maintenance (retention windows, thresholds) is
+# ``omnilake.maintenance``.
 
 
 def version(table: Table) -> int | None:
@@ -474,6 +476,25 @@ def version(table: Table) -> int | None:
 
 def history(table: Table, limit: int | None = None) -> list[dict]:
     return DeltaTable(table.path).history(limit)
+
+
+# Commits that change no row: delta-rs compaction (``dataChange`` false) and its vacuum's markers.
+LAYOUT_OPERATIONS = frozenset({"OPTIMIZE", "VACUUM START", "VACUUM END"})
+
+
+def data_version(path: str, since: int) -> int:
+    """The latest version of the table at ``path`` whose commit changed rows, looking back no
+    further than ``since``: ``since`` when every later commit only rearranged files (maintenance's
+    compaction), else the current version. For a reader that recorded ``since`` and must know
+    whether the rows it saw are still the table's."""
+    table = DeltaTable(path)
+    current = table.version()
+    if current <= since:
+        return current
+    later = table.history(current - since)
+    if len(later) == current - since and all(c.get("operation") in LAYOUT_OPERATIONS for c in later):
+        return since
+    return current
 
 
 def compact(table: Table, target_size: int = 128 * 2**20) -> dict:

@@ -81,7 +81,8 @@ class Step:
 
 
 def build_steps() -> list[Step]:
-    """The pipeline, in dependency order: ingest, bronze gate, silver, silver gate, gold, gold gate, publish."""
+    """The pipeline, in dependency order: ingest, bronze gate, silver, silver gate, gold, gold gate,
+    publish, table maintenance."""
     ingest = [
         Step(
             name=f"ingest_{source}",
@@ -191,7 +192,15 @@ def build_steps() -> list[Step]:
             outlets=GOLD_MARTS,
         ),
     ]
-    return [*ingest, *gates[:1], *silver, *gates[1:], *gold]
+    maintenance = Step(
+        "maintain_tables",
+        "omnilake.maintenance:maintain_step",
+        "Every `maintenance_interval_days` landing dates: compact partitions that gathered many small "
+        "files, vacuum data files older versions no longer need (retention window), checkpoint and "
+        "trim the Delta logs; recorded in `ops.maintenance_log`.",
+        ("publish_gold",),
+    )
+    return [*ingest, *gates[:1], *silver, *gates[1:], *gold, maintenance]
 
 
 def topological(steps: Iterable[Step]) -> list[Step]:

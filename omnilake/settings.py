@@ -14,6 +14,9 @@ from omnilake.errors import ConfigError
 
 # Marked as a development value on purpose: refused when OMNILAKE_ENV=prod.
 DEV_PSEUDONYM_KEY = "omnilake-development-key-NOT-FOR-PRODUCTION"
+# The shortest routine vacuum retention: a day's run reads what the previous one wrote (gate scopes,
+# the previous gold release), so a file must outlive at least one day between runs.
+VACUUM_RETENTION_FLOOR_HOURS = 24
 
 
 class LakeRoot:
@@ -128,6 +131,43 @@ class Settings(BaseSettings):
         "first (Sail schedules a MERGE's scan of every file at once: keep well below the cluster's "
         "workers x task slots)",
     )
+
+    maintenance_interval_days: int = Field(
+        7,
+        ge=1,
+        description="The pipeline's maintain_tables step vacuums, compacts and cleans the logs of every "
+        "Delta table when this many landing dates have passed since it last did (omnilake maintain: any time)",
+    )
+    vacuum_retention_hours: int = Field(
+        168,
+        ge=VACUUM_RETENTION_FLOOR_HOURS,
+        description="Routine vacuum: a data file the table stopped using is deleted this long after; "
+        f"at least {VACUUM_RETENTION_FLOOR_HOURS} (a quality gate compares with the version the "
+        "previous run checked; apps read the previous gold release). Erasure always uses zero",
+    )
+    log_retention_hours: int = Field(
+        720,
+        ge=VACUUM_RETENTION_FLOOR_HOURS,
+        description="Routine log cleanup: commits older than this are removed up to a checkpoint "
+        "(never shorter than vacuum_retention_hours: a version whose files are kept stays readable; "
+        "delta-rs's own checkpoints also remove commits past the table's delta.logRetentionDuration, 30 days)",
+    )
+    compact_min_files: int = Field(
+        8,
+        ge=2,
+        description="Routine compaction: a partition with this many small data files or more is "
+        "rewritten into few; fewer are left as they are (an unpartitioned table: past merge_max_files, "
+        "the writes' own bound)",
+    )
+
+    @model_validator(mode="after")
+    def _log_outlives_files(self) -> Settings:
+        if self.log_retention_hours < self.vacuum_retention_hours:
+            raise ValueError(
+                "OMNILAKE_LOG_RETENTION_HOURS must be at least OMNILAKE_VACUUM_RETENTION_HOURS "
+                f"({self.log_retention_hours} < {self.vacuum_retention_hours})"
+            )
+        return self
 
     @field_validator("spark_remote")
     @classmethod

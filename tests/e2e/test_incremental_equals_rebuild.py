@@ -3,7 +3,9 @@ from all of bronze leaves, compared by content fingerprints.
 
 Ten generated landing days (scale 0.02, the generator's defects on: late app uploads, late and
 out-of-order order versions, duplicate deliveries), each run through ingestion and the silver steps
-as the pipeline orders them; after day 6 one person is erased. Identity merges two keys into one
+as the pipeline orders them; after day 6 one person is erased, after days 4 and 8 every table is
+maintained with zero retention (``omnilake.maintenance``: compacted, vacuumed, its log trimmed to a
+checkpoint), which the next days' incremental steps must not notice. Identity merges two keys into one
 along the way (asserted, so the case cannot pass without them). A copy of the lake is then rebuilt
 (``RunContext.rebuild``: identity, customers and events recomputed from all of bronze) and every
 table's fingerprint must match the incrementally built lake's.
@@ -29,13 +31,15 @@ from omnilake.erasure import erase
 from omnilake.fingerprint import all_fingerprints
 from omnilake.generate import generate
 from omnilake.lake import Lake
+from omnilake.maintenance import Policy, maintain_lake
 from omnilake.pipeline import RunContext, build_steps, new_run_id, run_step, topological
 from omnilake.settings import LakeRoot
 
 pytestmark = pytest.mark.e2e
 
-START, DAYS, ERASE_AFTER = date(2026, 4, 1), 10, 6
+START, DAYS, ERASE_AFTER, MAINTAIN_EVERY = date(2026, 4, 1), 10, 6, 4
 SILVER_STEPS = [s for s in topological(build_steps()) if s.name.startswith(("ingest_", "silver_"))]
+HARDEST = Policy(0, 0, compact_min_files=2, compact_unpartitioned_min_files=2)
 
 
 def _run_day(lake: Lake, day: date, *, rebuild: bool = False) -> None:
@@ -75,6 +79,8 @@ def test_ten_incremental_days_with_late_data_merges_and_an_erasure_equal_a_full_
         _run_day(lake, day)
         if number == ERASE_AFTER:
             erased = _erase_someone(spark, lake)
+        if number % MAINTAIN_EVERY == 0:  # compacted, vacuumed and trimmed as hard as it can be
+            maintain_lake(lake, HARDEST)
     # Everything was read on the first day and once after the erasure emptied the state, never else.
     assert _full_reads(caplog) == {"identity": 2, "events": 2, "customers": 2}
 
