@@ -1082,12 +1082,9 @@ def erase_from_warehouse(
             if count:
                 removed[f"warehouse.{mart}"] = count
         # The change capture records a digest per online order (sales) and per person (customer
-        # tags), and every sales line version with its buyer as recorded: the erased ones go too,
-        # where the table exists.
+        # tags): the erased ones go too, where the table exists.
         captures = {
             "sales_source_digests": "channel = 'online' and order_id in (select order_id from erased_orders)",
-            "sales_line_versions": "customer_key in (select customer_key from erased_keys) "
-            "or (channel = 'online' and order_id in (select order_id from erased_orders))",
             "customer_tag_input_digests": "customer_key in (select customer_key from erased_keys)",
         }
         for table, condition in captures.items():

@@ -99,18 +99,3 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
-
-
-{#
-    recorded_unit_rows(model): the relation of a change-capture model that keeps a transient
-    model's rows unit by unit (sales_line_versions), when this build may reuse it: a DuckDB build
-    that is neither a recompute (run parameter `recompute`) nor a full refresh, on a warehouse that
-    has it. None otherwise, and the model is computed whole from silver.
-#}
-{% macro recorded_unit_rows(model) -%}
-    {%- if target.type == 'spark' or flags.FULL_REFRESH
-        or run_parameter('recompute', '') | string | lower in ['1', 'true'] -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {{ return(recorded_digests(model)) }}
-{%- endmacro %}

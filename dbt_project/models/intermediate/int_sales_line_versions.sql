@@ -19,60 +19,30 @@
     customer_key is the buyer as recorded, before identity merges: a merge is known from its own
     landing date (customer_key_merges.merged_on), so readers apply the merges known at their date
     (int_customer_rfm_values).
-
-    A daily build computes only the units (an online order, a store basket) whose silver rows
-    changed since the last build (int_sales_changed_units) and takes every other unit's versions
-    as the last build recorded them (change_capture.sales_line_versions): a unit's versions follow
-    from its own silver rows alone. A recompute, a full refresh, a first build and Spark compute
-    every unit.
 #}
-{%- set recorded = recorded_unit_rows('sales_line_versions') %}
--- depends_on: {{ ref('int_sales_changed_units') }}
 with
-
-{% if recorded is not none %}
-changed_units as (
-
-    select order_id from {{ ref('int_sales_changed_units') }}
-
-),
-{% endif %}
 
 orders as (
 
     select * from {{ ref('stg_silver__orders') }}
-    {% if recorded is not none %}
-    where order_id in (select changed_units.order_id from changed_units)
-    {% endif %}
 
 ),
 
 order_lines as (
 
     select * from {{ ref('stg_silver__order_lines') }}
-    {% if recorded is not none %}
-    where order_id in (select changed_units.order_id from changed_units)
-    {% endif %}
 
 ),
 
 status_history as (
 
     select * from {{ ref('stg_silver__order_status_history') }}
-    {% if recorded is not none %}
-    where order_id in (select changed_units.order_id from changed_units)
-    {% endif %}
 
 ),
 
 pos_lines as (
 
     select * from {{ ref('stg_silver__pos_lines') }}
-    {% if recorded is not none %}
-    where {{ dbt.concat(["store_id", "'|'", "transaction_id"]) }} in (
-        select changed_units.order_id from changed_units
-    )
-    {% endif %}
 
 ),
 
@@ -242,28 +212,6 @@ unioned as (
     select * from online_return_lines
     union all
     select * from store_lines
-    {% if recorded is not none %}
-    union all
-    select
-        recorded.sales_line_id,
-        recorded.channel,
-        recorded.line_type,
-        recorded.order_id,
-        recorded.customer_key,
-        recorded.storefront,
-        recorded.sku,
-        recorded.location_id,
-        recorded.quantity,
-        recorded.unit_price,
-        recorded.discount_amount,
-        recorded.net_amount,
-        recorded.business_date,
-        recorded.transacted_at,
-        recorded.known_from,
-        recorded.known_to
-    from {{ recorded }} as recorded
-    where recorded.order_id not in (select changed_units.order_id from changed_units)
-    {% endif %}
 
 )
 
