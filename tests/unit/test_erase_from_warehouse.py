@@ -18,15 +18,6 @@ def _warehouse(path):
             "('online', 'O1', '1-ab'), ('online', 'O2', '1-cd'), ('store', 'O1', '2-ef')"
         )
         con.execute(
-            "create table change_capture.sales_line_versions (sales_line_id varchar, channel varchar, "
-            "order_id varchar, customer_key varchar)"
-        )
-        con.execute(
-            "insert into change_capture.sales_line_versions values ('online|O1|1', 'online', 'O1', null), "
-            "('online|O2|1', 'online', 'O2', 'ck_b'), ('store|S|R|T|1', 'store', 'S|T', 'ck_a'), "
-            "('store|S|R|U|1', 'store', 'S|U', 'ck_b')"
-        )
-        con.execute(
             "create table change_capture.customer_tag_input_digests "
             "(customer_key varchar, input_digest varchar, reference_digest varchar)"
         )
@@ -40,11 +31,7 @@ def test_a_person_without_online_orders_is_erased(tmp_path):
     path = tmp_path / "warehouse.duckdb"
     _warehouse(path)
     removed = erase_from_warehouse(path, {"ck_a"}, set())
-    assert removed == {
-        "warehouse.dim_customer": 1,
-        "warehouse.change_capture.sales_line_versions": 1,
-        "warehouse.change_capture.customer_tag_input_digests": 1,
-    }
+    assert removed == {"warehouse.dim_customer": 1, "warehouse.change_capture.customer_tag_input_digests": 1}
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("select customer_key from main.dim_customer").fetchall() == [("ck_b",)]
         assert con.execute("select count(*) from change_capture.sales_source_digests").fetchone()[0] == 3
@@ -60,15 +47,11 @@ def test_the_erased_online_orders_leave_the_sales_change_capture(tmp_path):
     assert removed == {
         "warehouse.dim_customer": 1,
         "warehouse.change_capture.sales_source_digests": 1,
-        "warehouse.change_capture.sales_line_versions": 2,
         "warehouse.change_capture.customer_tag_input_digests": 1,
     }
     with duckdb.connect(str(path), read_only=True) as con:
         rows = con.execute(
             "select channel, order_id from change_capture.sales_source_digests order by all"
         ).fetchall()
-        versions = con.execute("select order_id from change_capture.sales_line_versions order by all").fetchall()
     # the store basket that happens to share the id is not the person's online order
     assert rows == [("online", "O2"), ("store", "O1")]
-    # the online order's versions (whatever buyer they record) and the person's store lines go
-    assert versions == [("O2",), ("S|U",)]
