@@ -17,7 +17,10 @@ published (with the Arrow schema they were written with), and the next publish p
   partition is left as it is. The sales facts are partitioned by business date: a day changes the
   lines of recent business dates (new orders, their status changes, the till files of the day)
   and, through an identity merge or an erasure, a few old ones, so a day rewrites the business
-  dates it changed, not all of history;
+  dates it changed, not all of history. The latest-revision marts of RFM and inventory positions
+  are partitioned by snapshot date: a day replaces the snapshots it revised (the restatement
+  window), not every snapshot kept (mart_customer_tags is not: a day rebuilds the changed people at
+  every snapshot, so every partition changes);
 - ``overwrite``: anything else (the first publish, a full refresh, a contract change, a table
   written since the release, every partition changed): the whole table.
 
