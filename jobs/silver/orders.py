@@ -47,7 +47,8 @@ from jobs.silver.writes import TableReport, replace_matching, staged
 from omnilake import delta, privacy
 from omnilake.contracts import contract
 from omnilake.faults import crash_point
-from omnilake.lake import Lake
+from omnilake.lake import Lake, Table
+from omnilake.pruning.ranges import files_holding
 from omnilake.transforms import id_text, latest_by_key
 
 log = logging.getLogger(__name__)
@@ -283,7 +284,24 @@ def status_history_rows(versions: DataFrame) -> DataFrame:
     return latest_by_key(history, ["order_id", "changed_at", "order_status"], [F.col("received_on").asc()])
 
 
-def touched_days(spark: SparkSession, orders: DataFrame, orders_table, lines_table) -> list[date]:
+def rows_holding_orders(spark: SparkSession, table: Table, ids: Sequence[str]) -> DataFrame:
+    """The rows of ``table`` (partitioned by ``business_date``) in the partitions that can hold one
+    of the orders ``ids``: shop order ids follow creation time, so the order_id bounds the log keeps
+    per file rule out most days (``omnilake.pruning.ranges``). A lookup of these ids in them finds
+    what it finds in the whole table; every row when the log does not say."""
+    whole = delta.read(spark, table)
+    found = files_holding(table, {"order_id": list(ids)})
+    if found is None:
+        return whole
+    days = {dict(f.partition_values).get("business_date") for f in found[0]}
+    if None in days:
+        return whole
+    return whole.where(F.col("business_date").isin(sorted(days))) if days else whole.limit(0)
+
+
+def touched_days(
+    spark: SparkSession, orders: DataFrame, orders_table, lines_table, ids: Sequence[str] | None = None
+) -> list[date]:
     """The ``business_date`` partitions a run writes: the days of its orders (staged ``orders``) and
     the days silver holds those orders and their lines on now. These differ only when a change moved
     an order's ``created_at`` to another day (or a crash came between the two writes of such a
@@ -291,10 +309,16 @@ def touched_days(spark: SparkSession, orders: DataFrame, orders_table, lines_tab
     table are scanned, nothing is rewritten outside these days).
 
     Three small queries rather than one union: on a Sail cluster a plan's scans and joins are
-    scheduled at once, and the union of both joins needed more task slots than two workers have."""
-    ids = orders.select("order_id")
+    scheduled at once, and the union of both joins needed more task slots than two workers have.
+    ``ids`` (every order id of ``orders``, or more) narrows each table to the partitions that can
+    hold them (``rows_holding_orders``)."""
+    wanted = orders.select("order_id")
+
+    def held(table) -> DataFrame:
+        return delta.read(spark, table) if ids is None else rows_holding_orders(spark, table, ids)
+
     queries = [orders.select("business_date")] + [
-        delta.read(spark, table).select("order_id", "business_date").join(ids, "order_id", "left_semi")
+        held(table).select("order_id", "business_date").join(wanted, "order_id", "left_semi")
         for table in (orders_table, lines_table)
     ]
     return sorted(
@@ -318,19 +342,21 @@ def transform_orders(
         good = versions.where(F.col("_reject_reason").isNull())
 
         orders_table = lake.table("silver.orders")
-        current = delta.read(spark, orders_table) if delta.exists(orders_table) else None
+        lines_table = lake.table("silver.order_lines")
+        # the orders of these versions: only the partitions that can hold them are read
+        ids = [r["order_id"] for r in good.select("order_id").distinct().collect()]
+        current = rows_holding_orders(spark, orders_table, ids) if delta.exists(orders_table) else None
         winners = winning_versions(latest_versions(good), current)
         identity = [
             ("_web_customer_hash", lookups.customer_keys(spark, lake, "web_customer_id")),
             ("_loyalty_card_hash", lookups.customer_keys(spark, lake, "loyalty_card")),
             ("email_hash", lookups.customer_keys(spark, lake, "email")),
         ]
-        lines_table = lake.table("silver.order_lines")
         with (
             staged(order_line_rows(winners, lookups.products(spark, lake)), lake, "order_lines") as lines,
             staged(order_rows(winners, lines, identity), lake, "orders") as orders,
         ):
-            days = {"business_date": touched_days(spark, orders, orders_table, lines_table)}
+            days = {"business_date": touched_days(spark, orders, orders_table, lines_table, ids)}
             merged = delta.merge(
                 orders, orders_table, update_when="s.updated_at > t.updated_at", target_partitions=days
             )
