@@ -139,13 +139,13 @@ def refresh(lake: Lake, *, reload: bool = False) -> MirrorRefresh | None:
     """Bring the mirror up to date with silver (reload it whole if ``reload`` or it cannot be
     trusted); None when the build must read silver itself (see the module docstring)."""
     started = time.perf_counter()
-    events, attribution = _source(lake, EVENTS), _source(lake, ATTRIBUTION)
     path = mirror_path(lake)
-    if events is None or attribution is None:
-        remove(lake)
-        return None
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        events, attribution = _source(lake, EVENTS), _source(lake, ATTRIBUTION)
+        if events is None or attribution is None:
+            remove(lake)
+            return None
+        path.parent.mkdir(parents=True, exist_ok=True)
         with duckdb.connect(str(path)) as con:
             con.execute("set TimeZone = 'UTC'")
             con.execute("begin")
@@ -155,18 +155,21 @@ def refresh(lake: Lake, *, reload: bool = False) -> MirrorRefresh | None:
                 mode = "reload"
             else:
                 counts = _apply_changes(con, events, attribution)
-                mode = "incremental" if any(counts[1:]) else "unchanged"
-            if _attribution_duplicates(con, full=mode == "reload"):
+                mode = "incremental" if any(counts) else "unchanged"
+            duplicates = _attribution_duplicates(con, full=mode == "reload")
+            if duplicates:
                 con.execute("rollback")
-                remove(lake)
-                log.warning("event mirror: an event has more than one current attribution row; not used")
-                return None
-            _record_state(con, events, attribution)
-            con.execute("commit")
-            total = con.execute("select count(*) from attributed_events").fetchone()[0]
-    except duckdb.Error:
-        # a damaged or foreign file: the mirror is only a cache, so start it again next build
-        log.warning("event mirror at %s could not be refreshed; removed", path, exc_info=True)
+            else:
+                _record_state(con, events, attribution)
+                con.execute("commit")
+                total = con.execute("select count(*) from attributed_events").fetchone()[0]
+        if duplicates:
+            remove(lake)
+            log.warning("event mirror: an event has more than one current attribution row; not used")
+            return None
+    except Exception:  # noqa: BLE001 - a cache: whatever stops it (a damaged file, an unreadable
+        # table), the build joins the silver tables itself and the next one reloads the mirror
+        log.warning("event mirror at %s could not be refreshed; removed, not used", path, exc_info=True)
         remove(lake)
         return None
     outcome = MirrorRefresh(path, mode, total, *counts, seconds=round(time.perf_counter() - started, 3))
