@@ -57,7 +57,7 @@ from omnilake.analyst_views import ANALYST_SCHEMA, create_analyst_views
 from omnilake.contracts import Contract
 from omnilake.errors import ConfigError, ContractError, OmnilakeError, SchemaMismatchError
 from omnilake.faults import crash_point
-from omnilake.gold import copies, parse_cache, unit_tests
+from omnilake.gold import copies, event_mirror, parse_cache, unit_tests
 from omnilake.gold.revisions import create_as_known_at_macros, revision_changes
 from omnilake.gold_models import DBT_PROJECT_DIR, FAILED
 from omnilake.pipeline import GOLD_MARTS
@@ -187,6 +187,10 @@ def build_gold(
         raise ConfigError(f"restatement_days must be 0 or more, got {window}")
     with_docs = (get_settings().dbt_docs and context.docs) if docs is None else docs
     started = time.perf_counter()
+    recompute_all = context.rebuild if recompute is None else recompute
+    # the attributed events, brought up to date with silver for the build to read (reloaded whole
+    # on a recompute or a full refresh); None: the build joins the silver tables itself
+    mirror = event_mirror.refresh(lake, reload=recompute_all or full_refresh)
     build_args = ["build", *(["--full-refresh"] if full_refresh else [])]
     code_version = unit_tests.code_version()
     with_unit_tests = full_refresh or unit_tests.needs_unit_tests(
@@ -208,7 +212,8 @@ def build_gold(
             parameters={
                 "landing_date": snapshot.isoformat(),
                 "restatement_days": window,
-                "recompute": "true" if (context.rebuild if recompute is None else recompute) else "",
+                "recompute": "true" if recompute_all else "",
+                "event_mirror": str(mirror.path) if mirror is not None else "",
             },
         )
         crash_point("gold.after_dbt_build")
@@ -229,6 +234,7 @@ def build_gold(
         "warehouse": str(staging),
         "snapshot_date": snapshot.isoformat(),
         "restatement_days": window,
+        "event_mirror": mirror.mode if mirror is not None else "not used",
         "revisions": revisions,
         "rfm_revisions": revisions.get("mart_customer_rfm", []),
         "models": sum(r["unique_id"].startswith("model.") for r in results),

@@ -1,5 +1,19 @@
+{%- set mirror = event_mirror('attribution') %}
 with
 
+{% if mirror %}
+-- the current attribution as the pipeline keeps it in step with silver (macros/event_mirror.sql)
+current_revision as (
+
+    select
+        message_id,
+        customer_key,
+        journey_stage
+
+    from {{ mirror }}
+
+),
+{% else %}
 source as (
 
     select * from {{ source('silver', 'event_attribution') }}
@@ -34,6 +48,7 @@ current_revision as (
     where replaced.replaced_below is null or source.revision >= replaced.replaced_below
 
 ),
+{% endif %}
 
 renamed as (
 

@@ -1,5 +1,14 @@
+{%- set mirror = event_mirror() %}
 with
 
+{% if mirror %}
+-- the pipeline's copy of the join below, kept in step with silver (macros/event_mirror.sql)
+attributed as (
+
+    select * from {{ mirror }}
+
+),
+{% else %}
 source as (
 
     select * from {{ source('silver', 'events') }}
@@ -14,6 +23,18 @@ attribution as (
 
 ),
 
+attributed as (
+
+    select
+        source.*,
+        attribution.customer_key,
+        attribution.journey_stage
+    from source
+    left join attribution on source.message_id = attribution.event_id
+
+),
+{% endif %}
+
 -- only the columns gold reads (silver's event_type, page_path and revenue are read by no model):
 -- this table is a copy of every event, each build, so a column nobody reads is paid for in every
 -- build's scan and in the transient database's memory
@@ -22,27 +43,26 @@ renamed as (
     select
 
         -- ids
-        source.message_id as event_id,
-        source.session_id,
-        attribution.customer_key,
-        source.product_sku as sku,
-        source.order_id,
+        message_id as event_id,
+        session_id,
+        customer_key,
+        product_sku as sku,
+        order_id,
 
         -- strings
-        source.event_name,
-        attribution.journey_stage,
-        source.channel,
-        source.device_type,
+        event_name,
+        journey_stage,
+        channel,
+        device_type,
 
         -- dates
-        cast(source.event_date as date) as event_date,
-        cast(coalesce(source.received_on, source.event_date) as date) as received_on,
+        cast(event_date as date) as event_date,
+        cast(coalesce(received_on, event_date) as date) as received_on,
 
         -- timestamps
-        cast(source.event_at as timestamp) as event_at
+        cast(event_at as timestamp) as event_at
 
-    from source
-    left join attribution on source.message_id = attribution.event_id
+    from attributed
 
 )
 
