@@ -66,7 +66,7 @@ RESULTS_DIR = BENCH_DIR / "results"
 JSONL_NAME, MARKDOWN_NAME, PLOT_NAME = "pipeline.jsonl", "pipeline.md", "pipeline_stages.png"
 START = date(2026, 1, 1)
 SEED = 42
-STAGES = ("ingest", "bronze gate", "silver", "silver gate", "dbt", "gold gate", "publish")
+STAGES = ("ingest", "bronze gate", "silver", "silver gate", "dbt", "gold gate", "publish", "maintenance")
 GATE_STAGES = ("bronze gate", "silver gate", "gold gate")
 PACKAGES = (
     "pysail",
@@ -99,6 +99,7 @@ def stage_of(step: str) -> str:
         "gold_build": "dbt",
         "gate_gold": "gold gate",
         "publish_gold": "publish",
+        "maintain_tables": "maintenance",
     }
     return named.get(step, "other")
 
@@ -852,6 +853,7 @@ STAGE_COLOURS = {
     "dbt": "#b07aa1",
     "gold gate": "#ff9da7",
     "publish": "#9c755f",
+    "maintenance": "#bab0ac",
     "other": "#79706e",
 }
 

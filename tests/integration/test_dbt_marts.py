@@ -550,6 +550,10 @@ def test_docs_describe_every_column_of_every_model_as_built(gold):
     assert (target / "index.html").exists()
 
 
+# In a pipeline run stg_silver__events reads the event mirror, already a table (dbt_project.yml).
+VIEWS_OVER_A_TABLE = {"model.omnilake.stg_silver__events"}
+
+
 def test_staging_and_intermediate_are_built_in_memory_and_tables_when_read_more_than_once(gold):
     """They never reach the warehouse file (the build's in-memory database), and a relation that
     two or more models read is a table there, evaluated once per build rather than once per reader."""
@@ -563,7 +567,7 @@ def test_staging_and_intermediate_are_built_in_memory_and_tables_when_read_more_
     assert len(layers) >= 20
     for uid, node in layers.items():
         assert node["database"] == "transient", uid
-        if readers.get(uid, 0) >= 2:
+        if readers.get(uid, 0) >= 2 and uid not in VIEWS_OVER_A_TABLE:
             assert node["config"]["materialized"] == "table", uid
     assert all(n["database"] != "transient" for uid, n in models.items() if uid not in layers)
     built = {r["unique_id"] for r in gold["built"]["nodes"] if r["status"] == "success"}

@@ -66,7 +66,13 @@ def _attribute(lake: Lake, rows: list[tuple], *, mode: str = "append") -> None:
     revision = DeltaTable(path).version() + 1 if DeltaTable.is_deltatable(path) else 0
     table = pa.Table.from_pylist(
         [
-            {"message_id": m, "customer_key": k, "journey_stage": s, "revision": revision, "replaces_earlier": r}
+            {
+                "message_id": m,
+                "customer_key": k,
+                "journey_stage": s,
+                "revision": revision,
+                "replaces_earlier": r,
+            }
             for m, k, s, r in rows
         ],
         ATTRIBUTION_SCHEMA,
@@ -118,7 +124,10 @@ def test_a_day_of_appends_rewrites_and_reattribution_is_applied_as_the_whole_joi
     _write_events(lake, [_event("m3", 2, "s2")])
     # a merge's rewrite of day 1: m2 moves to session s3 (its file is replaced)
     _write_events(
-        lake, [_event("m1", 1), _event("m2", 1, "s3")], mode="overwrite", predicate="event_date = '2026-01-01'"
+        lake,
+        [_event("m1", 1), _event("m2", 1, "s3")],
+        mode="overwrite",
+        predicate="event_date = '2026-01-01'",
     )
     refreshed = event_mirror.refresh(lake)
     assert refreshed.mode == "incremental"
