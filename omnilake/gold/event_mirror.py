@@ -167,8 +167,8 @@ def refresh(lake: Lake, *, reload: bool = False) -> MirrorRefresh | None:
             remove(lake)
             log.warning("event mirror: an event has more than one current attribution row; not used")
             return None
-    except Exception:  # noqa: BLE001 - a cache: whatever stops it (a damaged file, an unreadable
-        # table), the build joins the silver tables itself and the next one reloads the mirror
+    except Exception:  # a cache: whatever stops it (a damaged file, an unreadable table), the
+        # build joins the silver tables itself and the next one reloads the mirror
         log.warning("event mirror at %s could not be refreshed; removed, not used", path, exc_info=True)
         remove(lake)
         return None
@@ -178,7 +178,10 @@ def refresh(lake: Lake, *, reload: bool = False) -> MirrorRefresh | None:
 
 
 def _recorded_state(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, int]] | None:
-    tables = {r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'main'").fetchall()}
+    tables = {
+        r[0]
+        for r in con.execute("select table_name from duckdb_tables() where schema_name = 'main'").fetchall()
+    }
     if not {"mirror_state", "mirrored_files", "attribution", "attributed_events"} <= tables:
         return None
     rows = con.execute("select table_name, table_id, version, layout from mirror_state").fetchall()
@@ -199,30 +202,22 @@ def _trusted(
 
 
 def _mirrored_files(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
-    return {r[0] for r in con.execute("select path from mirrored_files where table_name = ?", [name]).fetchall()}
+    return {
+        r[0] for r in con.execute("select path from mirrored_files where table_name = ?", [name]).fetchall()
+    }
 
 
-def _reload(con: duckdb.DuckDBPyConnection, events: _Source, attribution: _Source) -> tuple[int, int, int, int]:
+def _reload(
+    con: duckdb.DuckDBPyConnection, events: _Source, attribution: _Source
+) -> tuple[int, int, int, int]:
     """Every table of the mirror from the whole silver tables."""
     for table in ("attributed_events", "attribution", "mirrored_files", "mirror_state"):
         con.execute(f"drop table if exists {table}")
     attribution_rows = attribution.rows_of(sorted(attribution.fragments), ATTRIBUTION_COLUMNS)
     con.register("attribution_rows", attribution_rows)
-    # the rule of stg_silver__event_attribution
     con.execute(
-        """
-        create table attribution as
-        with replaced as (
-            select message_id, max(revision) as replaced_below
-            from attribution_rows
-            where replaces_earlier
-            group by message_id
-        )
-        select rows.message_id, rows.customer_key, rows.journey_stage, rows.revision
-        from attribution_rows as rows
-        left join replaced on rows.message_id = replaced.message_id
-        where replaced.replaced_below is null or rows.revision >= replaced.replaced_below
-        """
+        "create table attribution as select message_id, customer_key, journey_stage, revision "
+        f"from ({_current_attribution('attribution_rows')})"
     )
     con.unregister("attribution_rows")
     event_rows = events.rows_of(sorted(events.fragments), EVENT_COLUMNS)
@@ -232,8 +227,29 @@ def _reload(con: duckdb.DuckDBPyConnection, events: _Source, attribution: _Sourc
     con.execute("create table mirrored_files (table_name varchar, path varchar)")
     _add_files(con, EVENTS, sorted(events.fragments))
     _add_files(con, ATTRIBUTION, sorted(attribution.fragments))
-    con.execute("create table mirror_state (table_name varchar, table_id varchar, version bigint, layout varchar)")
+    con.execute(
+        "create table mirror_state (table_name varchar, table_id varchar, version bigint, layout varchar)"
+    )
     return event_rows.num_rows, 0, attribution_rows.num_rows, 0
+
+
+def _current_attribution(relation: str) -> str:
+    """The rows of ``relation`` (attribution rows) still current among themselves, the rule of
+    stg_silver__event_attribution: a row that replaces earlier ones drops every lower revision of
+    its event. ``replaces``: the event had such a row (its earlier mirrored rows go too)."""
+    return f"""
+        with replaced as (
+            select message_id, max(revision) as replaced_below
+            from {relation}
+            where replaces_earlier
+            group by message_id
+        )
+        select rows.message_id, rows.customer_key, rows.journey_stage, rows.revision,
+            replaced.replaced_below is not null as replaces
+        from {relation} as rows
+        left join replaced on rows.message_id = replaced.message_id
+        where replaced.replaced_below is null or rows.revision >= replaced.replaced_below
+    """
 
 
 def _attributed_select(relation: str) -> str:
@@ -257,22 +273,7 @@ def _apply_changes(
     new_attribution = sorted(set(attribution.fragments) - _mirrored_files(con, ATTRIBUTION))
     rows = attribution.rows_of(new_attribution, ATTRIBUTION_COLUMNS)
     con.register("new_attribution", rows)
-    con.execute(
-        """
-        create temp table attribution_changes as
-        with marked as (
-            select message_id, max(revision) as replaced_below
-            from new_attribution
-            where replaces_earlier
-            group by message_id
-        )
-        select rows.message_id, rows.customer_key, rows.journey_stage, rows.revision,
-            marked.replaced_below is not null as replaces
-        from new_attribution as rows
-        left join marked on rows.message_id = marked.message_id
-        where marked.replaced_below is null or rows.revision >= marked.replaced_below
-        """
-    )
+    con.execute(f"create temp table attribution_changes as {_current_attribution('new_attribution')}")
     con.unregister("new_attribution")
     con.execute(
         "delete from attribution where message_id in "
@@ -294,7 +295,8 @@ def _apply_changes(
             f"delete from attributed_events where {SOURCE_FILE} in (select path from dropped_files)"
         ).fetchone()[0]
         con.execute(
-            "delete from mirrored_files where table_name = ? and path in (select path from dropped_files)", [EVENTS]
+            "delete from mirrored_files where table_name = ? and path in (select path from dropped_files)",
+            [EVENTS],
         )
     # re-attributed events already mirrored (new ones join the current attribution below)
     reattributed = con.execute(
@@ -329,5 +331,8 @@ def _record_state(con: duckdb.DuckDBPyConnection, events: _Source, attribution: 
     con.execute("delete from mirror_state")
     con.executemany(
         "insert into mirror_state values (?, ?, ?, ?)",
-        [(EVENTS, events.table_id, events.version, LAYOUT), (ATTRIBUTION, attribution.table_id, attribution.version, LAYOUT)],
+        [
+            (EVENTS, events.table_id, events.version, LAYOUT),
+            (ATTRIBUTION, attribution.table_id, attribution.version, LAYOUT),
+        ],
     )
