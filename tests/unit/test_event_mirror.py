@@ -177,3 +177,28 @@ def test_removing_the_mirror_deletes_its_file(tmp_path):
     assert event_mirror.remove(lake)
     assert not event_mirror.mirror_path(lake).exists()
     assert event_mirror.refresh(lake).mode == "reload"
+
+
+def test_a_retailer_without_an_events_feed_has_no_mirror_and_the_build_reads_silver(tmp_path):
+    lake = _lake(tmp_path)
+    event_mirror.refresh(lake)
+    # the feed is dropped (or was never delivered): no silver events table
+    (tmp_path / "lake" / "silver" / "events").rename(tmp_path / "old_events")
+    assert event_mirror.refresh(lake) is None
+    assert not event_mirror.mirror_path(lake).exists()
+
+
+def test_empty_deliveries_mirror_as_nothing_and_change_nothing(tmp_path):
+    lake = Lake(LakeRoot(str(tmp_path / "lake")))
+    _attribute(lake, [])
+    _write_events(lake, [])  # a first delivery that was header-only
+    refreshed = event_mirror.refresh(lake)
+    assert (refreshed.mode, refreshed.events) == ("reload", 0)
+    _attribute(lake, [])
+    _write_events(lake, [])  # another empty day: commits without files
+    assert event_mirror.refresh(lake).mode == "unchanged"
+    _attribute(lake, [("m1", "ck_a", "interest", False)])
+    _write_events(lake, [_event("m1", 3)])
+    refreshed = event_mirror.refresh(lake)
+    assert (refreshed.mode, refreshed.events) == ("incremental", 1)
+    assert _mirrored(lake) == _whole_join(lake)

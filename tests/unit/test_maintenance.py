@@ -16,22 +16,11 @@ from omnilake.maintenance import Policy, maintain_lake
 from omnilake.maintenance.retention import clean_log, kept_versions, log_files, vacuum
 from omnilake.maintenance.run import due, last_maintained, maintain_step
 from omnilake.pipeline import RunContext
+from tests.unit.refused_records import refused_record
 
 # Now, not a fixed date: delta-rs's own checkpoints remove commits older than 30 days by the clock.
 NOW = datetime.now(UTC)
 DAY = timedelta(days=1)
-
-
-def _reject(day: date, line: int) -> dict:
-    return {
-        "silver_table": "orders",
-        "source": "orders",
-        "file_hash": f"h{day.day}",
-        "line": line,
-        "reason": "future_timestamp",
-        "batch_id": f"b{day.day}",
-        "landing_date": day,
-    }
 
 
 def _append(path: str, rows: list[dict], partition_by: list[str] | None = None, mode: str = "append") -> None:
@@ -77,9 +66,9 @@ def test_only_partitions_with_many_small_files_are_compacted_and_rows_stay_the_s
     table = get_lake().table("quarantine.silver_rejects")
     busy, quiet = date(2026, 1, 1), date(2026, 1, 2)
     for line in range(5):
-        _append(table.path, [_reject(busy, line)], ["landing_date"])
+        _append(table.path, [refused_record(busy, line)], ["landing_date"])
     for line in range(2):
-        _append(table.path, [_reject(quiet, line)], ["landing_date"])
+        _append(table.path, [refused_record(quiet, line)], ["landing_date"])
     before = _rows(table.path)
     quiet_files = {f for f in _data_files(table.path) if "2026-01-02" in f}
 
@@ -153,7 +142,7 @@ def test_the_pipeline_step_maintains_when_due_and_records_the_pass(lake_home):
     lake = get_lake()
     table = lake.table("quarantine.silver_rejects")
     for line in range(8):
-        _append(table.path, [_reject(date(2026, 1, 1), line)], ["landing_date"])
+        _append(table.path, [refused_record(date(2026, 1, 1), line)], ["landing_date"])
     first = date(2026, 1, 10)
 
     result = maintain_step(RunContext("run-1", first, lake))
@@ -182,7 +171,7 @@ def test_omnilake_maintain_records_the_pass_and_an_audit_entry(lake_home):
     lake = get_lake()
     table = lake.table("quarantine.silver_rejects")
     for line in range(8):
-        _append(table.path, [_reject(date(2026, 1, 1), line)], ["landing_date"])
+        _append(table.path, [refused_record(date(2026, 1, 1), line)], ["landing_date"])
 
     shown = CliRunner().invoke(app, ["maintain"])
 
@@ -206,3 +195,20 @@ def test_an_unpartitioned_table_is_compacted_only_past_the_writes_own_bound(tmp_
         _append(path, [{"k": k}])
     assert compact(DeltaTable(path), *args).files_removed == 17
     assert _rows(path) == [(k,) for k in range(17)]
+
+
+def test_a_pass_over_a_lake_of_missing_feeds_and_empty_deliveries_finds_nothing_due(lake_home):
+    lake = get_lake()
+    table = lake.table("quarantine.silver_rejects")
+    empty = pa.Table.from_pylist([refused_record(date(2026, 1, 1), 1)]).slice(0, 0)
+    for _ in range(3):  # a header-only day after another: commits that add no file
+        write_deltalake(table.path, empty, mode="append", partition_by=["landing_date"])
+    versions = DeltaTable(table.path).version()
+
+    result = maintain_lake(lake, Policy(0, 0, compact_min_files=2))  # every table; most were never made
+
+    (done,) = result.tables
+    assert done.table_name == "quarantine.silver_rejects"
+    assert (done.partitions_compacted, done.files_compacted, done.files_vacuumed) == (0, 0, 0)
+    assert DeltaTable(table.path).version() == versions  # no commit
+    assert _rows(table.path) == []

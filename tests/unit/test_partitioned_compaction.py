@@ -3,27 +3,17 @@ only, no engine)."""
 
 from datetime import date
 
-import pyarrow as pa
-from deltalake import DeltaTable, write_deltalake
+from deltalake import DeltaTable
 
 from omnilake import delta
 from omnilake.lake import get_lake
+from tests.unit.refused_records import append_refused
 
 DAYS = [date(2026, 1, d) for d in range(1, 6)]
 
 
 def _write(table, day: date, line: int) -> None:
-    """One refused record of ``day``: one new file in that day's partition."""
-    row = {
-        "silver_table": "orders",
-        "source": "orders",
-        "file_hash": f"h{day.day}",
-        "line": line,
-        "reason": "future_timestamp",
-        "batch_id": f"b{day.day}",
-        "landing_date": day,
-    }
-    write_deltalake(table.path, pa.Table.from_pylist([row]), mode="append", partition_by=["landing_date"])
+    append_refused(table.path, day, line)
 
 
 def _operations(table) -> list[str]:
