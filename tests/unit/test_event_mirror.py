@@ -179,7 +179,7 @@ def test_removing_the_mirror_deletes_its_file(tmp_path):
     assert event_mirror.refresh(lake).mode == "reload"
 
 
-def test_a_retailer_without_an_events_feed_has_no_mirror_and_the_build_reads_silver(tmp_path):
+def test_a_retailer_without_an_events_feed_has_its_mirror_removed_and_not_used(tmp_path):
     lake = _lake(tmp_path)
     event_mirror.refresh(lake)
     # the feed is dropped (or was never delivered): no silver events table

@@ -16,7 +16,7 @@ from omnilake.maintenance import Policy, maintain_lake
 from omnilake.maintenance.retention import clean_log, kept_versions, log_files, vacuum
 from omnilake.maintenance.run import due, last_maintained, maintain_step
 from omnilake.pipeline import RunContext
-from tests.unit.refused_records import refused_record
+from tests.unit.refused_records import append_refused, refused_record
 
 # Now, not a fixed date: delta-rs's own checkpoints remove commits older than 30 days by the clock.
 NOW = datetime.now(UTC)
@@ -66,9 +66,9 @@ def test_only_partitions_with_many_small_files_are_compacted_and_rows_stay_the_s
     table = get_lake().table("quarantine.silver_rejects")
     busy, quiet = date(2026, 1, 1), date(2026, 1, 2)
     for line in range(5):
-        _append(table.path, [refused_record(busy, line)], ["landing_date"])
+        append_refused(table.path, busy, line)
     for line in range(2):
-        _append(table.path, [refused_record(quiet, line)], ["landing_date"])
+        append_refused(table.path, quiet, line)
     before = _rows(table.path)
     quiet_files = {f for f in _data_files(table.path) if "2026-01-02" in f}
 
@@ -142,7 +142,7 @@ def test_the_pipeline_step_maintains_when_due_and_records_the_pass(lake_home):
     lake = get_lake()
     table = lake.table("quarantine.silver_rejects")
     for line in range(8):
-        _append(table.path, [refused_record(date(2026, 1, 1), line)], ["landing_date"])
+        append_refused(table.path, date(2026, 1, 1), line)
     first = date(2026, 1, 10)
 
     result = maintain_step(RunContext("run-1", first, lake))
@@ -171,7 +171,7 @@ def test_omnilake_maintain_records_the_pass_and_an_audit_entry(lake_home):
     lake = get_lake()
     table = lake.table("quarantine.silver_rejects")
     for line in range(8):
-        _append(table.path, [refused_record(date(2026, 1, 1), line)], ["landing_date"])
+        append_refused(table.path, date(2026, 1, 1), line)
 
     shown = CliRunner().invoke(app, ["maintain"])
 

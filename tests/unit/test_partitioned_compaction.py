@@ -12,10 +12,6 @@ from tests.unit.refused_records import append_refused
 DAYS = [date(2026, 1, d) for d in range(1, 6)]
 
 
-def _write(table, day: date, line: int) -> None:
-    append_refused(table.path, day, line)
-
-
 def _operations(table) -> list[str]:
     return [h["operation"] for h in DeltaTable(table.path).history()]
 
@@ -23,14 +19,14 @@ def _operations(table) -> list[str]:
 def test_a_partitioned_table_is_compacted_only_when_compaction_can_remove_files(lake_home):
     table = get_lake().table("quarantine.silver_rejects")
     for day in DAYS:  # five partitions, one file each: over a bound of 3, and nothing to merge
-        _write(table, day, 1)
+        append_refused(table.path, day, 1)
     assert delta.bound_files_for_merge(table, 3) is None
-    _write(table, DAYS[0], 2)  # 6 files, 1 removable: fewer than the 3 over the bound
+    append_refused(table.path, DAYS[0], 2)  # 6 files, 1 removable: fewer than the 3 over the bound
     assert delta.bound_files_for_merge(table, 3) is None
     assert "OPTIMIZE" not in _operations(table)
 
-    _write(table, DAYS[1], 2)
-    _write(table, DAYS[2], 2)  # 8 files, 3 removable
+    append_refused(table.path, DAYS[1], 2)
+    append_refused(table.path, DAYS[2], 2)  # 8 files, 3 removable
     # the partitions a merge rewrites are left to it: 2 removable elsewhere, not due
     assert delta.bound_files_for_merge(table, 3, leave={"landing_date": [DAYS[0]]}) is None
     assert "OPTIMIZE" not in _operations(table)
@@ -45,6 +41,6 @@ def test_a_partitioned_table_is_compacted_only_when_compaction_can_remove_files(
 def test_a_table_with_fewer_partitions_than_the_bound_is_compacted_when_over_it(lake_home):
     table = get_lake().table("quarantine.silver_rejects")
     for line in range(1, 4):
-        _write(table, DAYS[0], line)
-        _write(table, DAYS[1], line)  # 6 files in 2 partitions
+        append_refused(table.path, DAYS[0], line)
+        append_refused(table.path, DAYS[1], line)  # 6 files in 2 partitions
     assert delta.bound_files_for_merge(table, 4) == 2
