@@ -42,8 +42,8 @@
 5. **the warehouse file**: rows deleted, then the database is copied into a fresh file
    (``COPY FROM DATABASE``) that replaces the old one atomically: DuckDB's free blocks keep deleted
    bytes, a fresh file has none. Staging warehouses left by an unfinished publish get the same.
-   The gold build's mirror of the attributed events (``omnilake.gold.event_mirror``) is deleted:
-   the next build reloads it from silver.
+   The gold build's mirrors of silver (``omnilake.gold.event_mirror``, ``silver_mirror``) are
+   deleted: the next build reloads them from silver.
 6. **old bytes**: every Delta table of the lake is vacuumed with zero retention (removed Parquet
    files deleted: time travel ends here), checkpointed, and its log entries older than the checkpoint
    removed: the JSON commits hold per-file min/max statistics (``"email": "jane.doe@…"``) and the
@@ -83,7 +83,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omnilake.errors import OmnilakeError
-from omnilake.gold import event_mirror
+from omnilake.gold import event_mirror, silver_mirror
 from omnilake.lake import Lake, get_lake
 from omnilake.storage.filesystem import LocalFileSystem, filesystem_for
 from omnilake.storage.local import local_dir
@@ -1228,12 +1228,13 @@ def erase(
                     name if warehouse.name == "warehouse.duckdb" else f"{warehouse.stem}:{name}",
                     rows,
                 )
-        # The build's mirror of the attributed events holds the person's events: deleted, the next
-        # build reloads it from silver (omnilake.gold.event_mirror).
-        if event_mirror.mirror_path(lake).exists():
-            receipt.artefacts_redacted.append("_ops/gold/attributed_events.duckdb (removed)")
-            if not dry_run:
-                event_mirror.remove(lake)
+        # The build's mirrors of silver (the attributed events, the plain tables) hold the person's
+        # rows: deleted, the next build reloads them (omnilake.gold.event_mirror, silver_mirror).
+        for mirror in (event_mirror, silver_mirror):
+            if mirror.mirror_path(lake).exists():
+                receipt.artefacts_redacted.append(f"_ops/gold/{mirror.mirror_path(lake).name} (removed)")
+                if not dry_run:
+                    mirror.remove(lake)
         if not lake.root.is_local and not dry_run and _warehouses(lake):
             # A new version without the person; every older version (which still holds them) goes.
             publish_warehouse(

@@ -57,7 +57,7 @@ from omnilake.analyst_views import ANALYST_SCHEMA, create_analyst_views
 from omnilake.contracts import Contract
 from omnilake.errors import ConfigError, ContractError, OmnilakeError, SchemaMismatchError
 from omnilake.faults import crash_point
-from omnilake.gold import copies, event_mirror, parse_cache, unit_tests
+from omnilake.gold import copies, event_mirror, parse_cache, silver_mirror, unit_tests
 from omnilake.gold.revisions import create_as_known_at_macros, revision_changes
 from omnilake.gold_models import DBT_PROJECT_DIR, FAILED
 from omnilake.pipeline import GOLD_MARTS
@@ -191,6 +191,10 @@ def build_gold(
     # the attributed events, brought up to date with silver for the build to read (reloaded whole
     # on a recompute or a full refresh); None: the build joins the silver tables itself
     mirror = event_mirror.refresh(lake, reload=recompute_all or full_refresh)
+    # silver's other tables the same way (omnilake.gold.silver_mirror): the staging models read the
+    # mirror's tables, which gained only the day's files, instead of loading all of silver
+    tables = silver_mirror.refresh(lake, reload=recompute_all or full_refresh)
+    mirrored = sorted(tables.tables) if tables is not None else []
     build_args = ["build", *(["--full-refresh"] if full_refresh else [])]
     code_version = unit_tests.code_version()
     with_unit_tests = full_refresh or unit_tests.needs_unit_tests(
@@ -214,6 +218,8 @@ def build_gold(
                 "restatement_days": window,
                 "recompute": "true" if recompute_all else "",
                 "event_mirror": str(mirror.path) if mirror is not None else "",
+                "silver_mirror": str(tables.path) if tables is not None and mirrored else "",
+                "silver_mirrored": ",".join(mirrored),
             },
         )
         crash_point("gold.after_dbt_build")
@@ -235,6 +241,7 @@ def build_gold(
         "snapshot_date": snapshot.isoformat(),
         "restatement_days": window,
         "event_mirror": mirror.mode if mirror is not None else "not used",
+        "silver_mirror": tables.tables if tables is not None else "not used",
         "revisions": revisions,
         "rfm_revisions": revisions.get("mart_customer_rfm", []),
         "models": sum(r["unique_id"].startswith("model.") for r in results),

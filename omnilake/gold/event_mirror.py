@@ -37,10 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
-import pyarrow.dataset as pds
-from deltalake import DeltaTable
 
+from omnilake.gold.delta_files import SOURCE_FILE, LiveFiles, live_files
 from omnilake.storage.local import local_dir
 
 if TYPE_CHECKING:
@@ -65,7 +63,6 @@ EVENT_COLUMNS = (
 ATTRIBUTION_COLUMNS = ("message_id", "customer_key", "journey_stage", "revision", "replaces_earlier")
 # Part of the recorded state: a mirror of another layout is reloaded.
 LAYOUT = "1:" + ",".join(EVENT_COLUMNS) + "|" + ",".join(ATTRIBUTION_COLUMNS)
-SOURCE_FILE = "_source_file"
 
 
 @dataclass(frozen=True)
@@ -97,51 +94,13 @@ def remove(lake: Lake) -> bool:
     return found
 
 
-@dataclass(frozen=True)
-class _Source:
-    """A silver table as its log has it now: its Delta id, version and live files (as Arrow
-    fragments of delta-rs's dataset, which carry the partition values)."""
-
-    table_id: str
-    version: int
-    dataset: pds.FileSystemDataset
-    fragments: dict[str, pds.Fragment]
-
-    def rows_of(self, paths: list[str], columns: tuple[str, ...]) -> pa.Table:
-        """The rows of the files ``paths``, each with its file's path in ``_source_file``."""
-        tables = []
-        for path in paths:
-            one = pds.FileSystemDataset(
-                [self.fragments[path]], self.dataset.schema, self.dataset.format, self.dataset.filesystem
-            ).to_table(columns=list(columns))
-            tables.append(one.append_column(SOURCE_FILE, pa.array([path] * one.num_rows, pa.string())))
-        if not tables:
-            schema = pa.schema([self.dataset.schema.field(c) for c in columns]).append(
-                pa.field(SOURCE_FILE, pa.string())
-            )
-            return schema.empty_table()
-        return pa.concat_tables(tables)
-
-
-def _source(lake: Lake, name: str) -> _Source | None:
-    path = lake.path("silver", name)
-    if not DeltaTable.is_deltatable(path):
-        return None
-    table = DeltaTable(path)
-    if table.protocol().min_reader_version > 1:  # deletion vectors, column mapping
-        return None
-    dataset = table.to_pyarrow_dataset()
-    fragments = {fragment.path: fragment for fragment in dataset.get_fragments()}
-    return _Source(table.metadata().id, table.version(), dataset, fragments)
-
-
 def refresh(lake: Lake, *, reload: bool = False) -> MirrorRefresh | None:
     """Bring the mirror up to date with silver (reload it whole if ``reload`` or it cannot be
     trusted); None when the build must read silver itself (see the module docstring)."""
     started = time.perf_counter()
     path = mirror_path(lake)
     try:
-        events, attribution = _source(lake, EVENTS), _source(lake, ATTRIBUTION)
+        events, attribution = live_files(lake, EVENTS), live_files(lake, ATTRIBUTION)
         if events is None or attribution is None:
             remove(lake)
             return None
@@ -191,7 +150,10 @@ def _recorded_state(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, int]
 
 
 def _trusted(
-    con: duckdb.DuckDBPyConnection, state: dict[str, tuple[str, int]], events: _Source, attribution: _Source
+    con: duckdb.DuckDBPyConnection,
+    state: dict[str, tuple[str, int]],
+    events: LiveFiles,
+    attribution: LiveFiles,
 ) -> bool:
     """The recorded tables are these ones, and no mirrored attribution file is gone."""
     for name, source in ((EVENTS, events), (ATTRIBUTION, attribution)):
@@ -208,7 +170,7 @@ def _mirrored_files(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
 
 
 def _reload(
-    con: duckdb.DuckDBPyConnection, events: _Source, attribution: _Source
+    con: duckdb.DuckDBPyConnection, events: LiveFiles, attribution: LiveFiles
 ) -> tuple[int, int, int, int]:
     """Every table of the mirror from the whole silver tables."""
     for table in ("attributed_events", "attribution", "mirrored_files", "mirror_state"):
@@ -266,7 +228,7 @@ def _add_files(con: duckdb.DuckDBPyConnection, name: str, paths: list[str]) -> N
 
 
 def _apply_changes(
-    con: duckdb.DuckDBPyConnection, events: _Source, attribution: _Source
+    con: duckdb.DuckDBPyConnection, events: LiveFiles, attribution: LiveFiles
 ) -> tuple[int, int, int, int]:
     """The attribution's new files, then the events' dropped and new files; returns (events added,
     events dropped, attribution rows applied, events re-attributed)."""
@@ -327,7 +289,7 @@ def _attribution_duplicates(con: duckdb.DuckDBPyConnection, *, full: bool) -> bo
     )
 
 
-def _record_state(con: duckdb.DuckDBPyConnection, events: _Source, attribution: _Source) -> None:
+def _record_state(con: duckdb.DuckDBPyConnection, events: LiveFiles, attribution: LiveFiles) -> None:
     con.execute("delete from mirror_state")
     con.executemany(
         "insert into mirror_state values (?, ?, ?, ?)",

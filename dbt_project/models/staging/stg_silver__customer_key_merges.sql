@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('silver', 'customer_key_merges') }}
+    select * from {{ silver_source('customer_key_merges') }}
 
 ),
 

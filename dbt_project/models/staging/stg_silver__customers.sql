@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('silver', 'customers') }}
+    select * from {{ silver_source('customers') }}
 
 ),
 

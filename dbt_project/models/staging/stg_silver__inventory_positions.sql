@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('silver', 'inventory_positions') }}
+    select * from {{ silver_source('inventory_positions') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('silver', 'locations') }}
+    select * from {{ silver_source('locations') }}
 
 ),
 

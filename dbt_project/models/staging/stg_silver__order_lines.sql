@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('silver', 'order_lines') }}
+    select * from {{ silver_source('order_lines') }}
 
 ),
 

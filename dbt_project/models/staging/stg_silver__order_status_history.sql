@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('silver', 'order_status_history') }}
+    select * from {{ silver_source('order_status_history') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('silver', 'orders') }}
+    select * from {{ silver_source('orders') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('silver', 'pos_lines') }}
+    select * from {{ silver_source('pos_lines') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('silver', 'products') }}
+    select * from {{ silver_source('products') }}
 
 ),
 
