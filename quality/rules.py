@@ -60,12 +60,10 @@ def references(
         # to those keys before it is deduplicated (not every key of a growing parent, each run)
         wanted = rows.select(F.col(column).alias("_wanted")).distinct()
         # (only the parent's files whose bounds overlap a file of the rows can hold such a key)
-        if child_scope.whole:
-            parent_rows = ctx.read(parent)
-        elif (written := _found_in_written(ctx, parent_scope, parent_column, wanted)) is not None:
-            parent_rows = written
-        else:
-            parent_rows = rows_near(
+        parent_rows = (
+            ctx.read(parent)
+            if child_scope.whole
+            else rows_near(
                 ctx.spark,
                 parent_table,
                 child_table,
@@ -73,6 +71,7 @@ def references(
                 {parent_column: column},
                 ctx.scopes.ranges,
             )
+        )
         parent_keys = parent_rows.select(F.col(parent_column).alias("_parent_key"))
         keys = parent_keys.join(
             wanted, parent_keys["_parent_key"] == wanted["_wanted"], "left_semi"
@@ -131,20 +130,6 @@ def not_in_future(
         row_id=(*row_id, column),
         required=True,
     )
-
-
-def _found_in_written(ctx: GateContext, parent: Scope, parent_column: str, wanted):
-    """The parent's rows written since its last check, when they hold every key in ``wanted``
-    (``_wanted``): a child written with its parent (an order's lines, an event's attribution) is
-    then judged by the parent's new files alone, not by a lookup in every file of a parent whose
-    keys no file's bounds narrow (random ids). None when some key is not there: the caller looks
-    in the whole parent. Those files are live in the parent now, so a key they hold exists."""
-    if parent.whole or not parent.added:
-        return None
-    written = read_files(ctx.spark, parent.table, parent.added)
-    keys = written.select(F.col(parent_column).alias("_parent_key"))
-    missing = wanted.join(keys, wanted["_wanted"] == keys["_parent_key"], "left_anti")
-    return None if missing.limit(1).collect() else written
 
 
 def _parent_keys_may_have_gone(ctx: GateContext, parent: Scope, parent_column: str) -> bool:

@@ -369,24 +369,3 @@ def test_rows_appended_before_a_compaction_are_still_checked_after_it(spark, lak
         False,
         f"2 of 3 rows written since version {checked}: order_id=o1; order_id=o1",
     )
-
-
-def test_new_lines_are_judged_by_new_orders_first_and_by_old_ones_when_some_are_not_new(spark, lake, tables):
-    orders, lines = tables
-    ref = "references(order_id -> silver.orders.order_id)"
-    delta.append(_orders(spark, [("o1", "placed", D1, "b1")]), orders)
-    delta.append(_lines(spark, [("o1", 1)]), lines)
-    assert _gate(lake, "r1", with_lines=True)[ref] == (True, "0 of 1 rows")
-
-    # every new line's order is new too
-    delta.append(_orders(spark, [("o2", "placed", D2, "b2")]), orders)
-    delta.append(_lines(spark, [("o2", 1)]), lines)
-    assert _gate(lake, "r2", with_lines=True)[ref] == (True, "0 of 1 rows written since version 1")
-
-    # a new line of an old order passes, one of no order fails, with new orders written alongside
-    delta.append(_orders(spark, [("o3", "placed", D3, "b3")]), orders)
-    delta.append(_lines(spark, [("o3", 1), ("o1", 2), ("o9", 1)]), lines)
-    assert _gate(lake, "r3", with_lines=True)[ref] == (
-        False,
-        "1 of 3 rows written since version 2: line=1 order_id=o9 has_parent=False",
-    )
