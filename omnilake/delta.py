@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Literal
+from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -539,7 +540,6 @@ class FileChanges:
 
 
 def _live_files(delta: DeltaTable) -> dict[str, DataFile]:
-    from urllib.parse import unquote, urlsplit
 
     import pyarrow as pa
 
@@ -594,6 +594,16 @@ def files_changed_since(
     then = snapshot(table, since)
     if then is None or then.table_id != current.table_id:
         return None
+    moved = _rows_only_moved(table.path, then, current)
+    if moved is not None:
+        kept, removed = moved
+        return FileChanges(
+            table_id=current.table_id,
+            version=current.version,
+            since=since,
+            added=tuple(f for path, f in current.files.items() if unquote(path) not in kept),
+            removed=removed,
+        )
     return FileChanges(
         table_id=current.table_id,
         version=current.version,
@@ -601,3 +611,86 @@ def files_changed_since(
         added=tuple(f for path, f in current.files.items() if path not in then.files),
         removed=tuple(f for path, f in then.files.items() if path not in current.files),
     )
+
+
+def _rows_only_moved(
+    path: str, then: TableSnapshot, current: TableSnapshot
+) -> tuple[set[str], tuple[DataFile, ...]] | None:
+    """The files whose rows were all live at ``then`` (by their unquoted log path), and those of
+    them that a commit changing rows removed since, from the commits after ``then``; None when a
+    commit is not in the log any more (cleaned up past a checkpoint): the plain diff of the two
+    versions then stands.
+
+    A compaction (every action ``dataChange`` false) only moves rows between files: when every
+    file it removed held rows live at ``then`` (live then, or written by such a compaction) and
+    its new files hold as many rows, those files hold only rows live at ``then`` too. A compaction
+    that took in a file written since moves that file's rows into its new files, which then count
+    as written (the check reads them again), as does any other commit's new file."""
+    fs = filesystem_for(path)
+    kept: dict[str, DataFile] = {unquote(p): f for p, f in then.files.items()}
+    gone: dict[str, DataFile] = {}
+    root = path.rstrip("/")
+    for version in range(then.version + 1, current.version + 1):
+        commit = fs.join(path, "_delta_log", f"{version:020d}.json")
+        if fs.stat(commit) is None:
+            return None
+        try:
+            actions = [
+                json.loads(line) for line in fs.read_bytes(commit).decode("utf-8").splitlines() if line
+            ]
+        except (ValueError, UnicodeDecodeError):
+            return None
+        adds = [a["add"] for a in actions if "add" in a]
+        removes = [a["remove"] for a in actions if "remove" in a]
+        for group_adds, group_removes in _by_partition(adds, removes):
+            removed_paths = [unquote(r["path"]) for r in group_removes]
+            if _moves_rows_only(group_adds, group_removes, removed_paths, kept):
+                for removed in removed_paths:
+                    del kept[removed]
+                for add in group_adds:
+                    kept[unquote(add["path"])] = _logged_file(root, add)
+                continue
+            for removed in removed_paths:
+                if removed in kept:
+                    gone[removed] = kept.pop(removed)
+    return set(kept), tuple(gone.values())
+
+
+def _by_partition(adds: list[dict], removes: list[dict]) -> list[tuple[list[dict], list[dict]]]:
+    """A commit's actions by partition, when none of them changes rows: a compaction never moves a
+    row to another partition (its values are the row's), so each partition's rewrite is judged
+    alone. A commit that changes rows is one group."""
+    actions = [*adds, *removes]
+    if any(a.get("dataChange", True) for a in actions):
+        return [(adds, removes)]
+    groups: dict[str, tuple[list[dict], list[dict]]] = {}
+    for kind, listed in ((0, adds), (1, removes)):
+        for action in listed:
+            key = json.dumps(action.get("partitionValues") or {}, sort_keys=True)
+            groups.setdefault(key, ([], []))[kind].append(action)
+    return list(groups.values())
+
+
+def _moves_rows_only(adds: list[dict], removes: list[dict], removed_paths: list[str], kept: dict) -> bool:
+    """Whether a commit (one partition of it) rewrote only files of ``kept`` into as many rows."""
+    if not adds or not removes:
+        return False
+    if any(a.get("dataChange", True) or a.get("deletionVector") for a in adds):
+        return False
+    if any(r.get("dataChange", True) for r in removes) or any(p not in kept for p in removed_paths):
+        return False
+    before = [kept[p].num_records for p in removed_paths]
+    after = [_logged_file("", a).num_records for a in adds]
+    return None not in before and None not in after and sum(before) == sum(after)
+
+
+def _logged_file(root: str, add: dict) -> DataFile:
+    """A data file as an ``add`` action of the log names it (partition values as the log's strings)."""
+    relative = add["path"]
+    uri = relative if urlsplit(relative).scheme else f"{root}/{unquote(relative)}"
+    try:
+        records = json.loads(add.get("stats") or "{}").get("numRecords")
+    except ValueError:
+        records = None
+    values = tuple(sorted((add.get("partitionValues") or {}).items()))
+    return DataFile(uri, values, records)

@@ -330,3 +330,42 @@ def test_keys_are_looked_up_only_in_partitions_whose_key_range_can_hold_them(
         False,
         "1 of 2 rows written since version 1: line=1 order_id=a9 has_parent=False",
     )
+
+
+def test_a_compaction_of_checked_rows_leaves_nothing_to_check_and_no_child_to_recheck(spark, lake, tables):
+    orders, lines = tables
+    delta.append(_orders(spark, [("o1", "placed", D1, "b1")]), orders)
+    delta.append(_orders(spark, [("o2", "placed", D1, "b2"), ("o3", "shipped", D2, "b2")]), orders)
+    delta.append(_lines(spark, [("o1", 1), ("o3", 1)]), lines)
+    assert all(success for success, _ in _gate(lake, "r1", with_lines=True).values())
+
+    delta.compact(orders)  # maintenance's rewrite: dataChange false, the same rows in fewer files
+    compacted = orders_version(orders)
+    results = _gate(lake, "r2", with_lines=True)
+    assert results["unique(order_id)"] == (True, f"0 of 0 rows written since version {compacted - 1}")
+    # the parent's keys are all still there: the child is not widened to every row
+    assert results["references(order_id -> silver.orders.order_id)"] == (
+        True,
+        "0 of 0 rows written since version 1",
+    )
+    assert _scopes(lake, "r2")[("silver.orders", "silver.orders")] == (compacted - 1, compacted, True, True)
+
+
+def test_rows_appended_before_a_compaction_are_still_checked_after_it(spark, lake, tables):
+    orders, _ = tables
+    delta.append(_orders(spark, [("o1", "placed", D1, "b1")]), orders)
+    delta.append(_orders(spark, [("o2", "placed", D2, "b1")]), orders)
+    assert _gate(lake, "r1")["in_set(status)"][0]
+    checked = orders_version(orders)
+
+    delta.append(_orders(spark, [("o3", "lost", D1, "b2"), ("o1", "shipped", D1, "b2")]), orders)
+    delta.compact(orders)  # D1's files, checked and not, into one: read again; D2's untouched
+    results = _gate(lake, "r2")
+    assert results["in_set(status)"] == (
+        False,
+        f"1 of 3 rows written since version {checked}: order_id=o3 status=lost",
+    )
+    assert results["unique(order_id)"] == (
+        False,
+        f"2 of 3 rows written since version {checked}: order_id=o1; order_id=o1",
+    )
