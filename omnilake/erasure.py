@@ -1088,7 +1088,7 @@ def erase_from_warehouse(
         # tags): the erased ones go too, where the table exists.
         captures = {
             "sales_source_digests": "channel = 'online' and order_id in (select order_id from erased_orders)",
-            "customer_tag_input_digests": "customer_key in (select customer_key from erased_keys)",
+            "customer_tag_day_digests": "customer_key in (select customer_key from erased_keys)",
         }
         for table, condition in captures.items():
             exists = con.execute(

@@ -70,13 +70,14 @@
 
 
 {#
-    replace_changed_units_and_snapshots(changed_units, column, revisions, snapshot_column, capture):
+    replace_changed_units_and_snapshots(changed_units, column, from_column, revisions, snapshot_column, capture):
     the pre-hook of a dated mart rebuilt by unit and by snapshot (mart_customer_tags): in an
-    incremental run, delete the rows of the units the run rebuilds at every snapshot (`column` in
-    `changed_units`) and the rows of every unit at the snapshots the run revised (those with a
-    revision in `revisions` known at the run's landing date). Every row on a recompute, and while
-    the change-capture model `capture` has recorded nothing (a first build on a warehouse kept
-    from before it): the units gone since the mart was last built are then in no digest at all.
+    incremental run, delete the rows of the units the run rebuilds (`column` in `changed_units`) at
+    the snapshots from the unit's `from_column` on (every snapshot where it is null), and the rows
+    of every unit at the snapshots the run revised (those with a revision in `revisions` known at
+    the run's landing date). Every row on a recompute, and while the change-capture model `capture`
+    has recorded nothing (a first build on a warehouse kept from before it): the units gone since
+    the mart was last built are then in no digest at all.
 
     changes_recorded(capture): whether such a run may rebuild by unit, the condition above.
 #}
@@ -84,11 +85,17 @@
     {{ return(revised_only() and recorded_digests(capture) is not none) }}
 {%- endmacro %}
 
-{% macro replace_changed_units_and_snapshots(changed_units, column, revisions, snapshot_column, capture) -%}
+{% macro replace_changed_units_and_snapshots(changed_units, column, from_column, revisions, snapshot_column, capture) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
         {%- if changes_recorded(capture) %}
-        where {{ column }} in (select changed.{{ column }} from {{ changed_units }} as changed)
+        where exists (
+                select 1
+                from {{ changed_units }} as changed
+                where changed.{{ column }} = {{ this }}.{{ column }}
+                    and (changed.{{ from_column }} is null
+                        or {{ this }}.{{ snapshot_column }} >= changed.{{ from_column }})
+            )
             or {{ snapshot_column }} in (
                 select revised.{{ snapshot_column }}
                 from {{ revisions }} as revised

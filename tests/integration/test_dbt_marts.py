@@ -307,7 +307,7 @@ def test_the_warehouse_holds_the_five_marts_and_their_analyst_views_and_nothing_
     tables = _query(gold, "select schema_name, table_name from duckdb_tables() order by table_name")
     # Besides the marts, the build's change capture: what the next build compares silver with.
     marts = [("main", mart) for mart in MARTS]
-    capture = [("change_capture", "sales_source_digests"), ("change_capture", "customer_tag_input_digests")]
+    capture = [("change_capture", "sales_source_digests"), ("change_capture", "customer_tag_day_digests")]
     assert tables == sorted([*marts, *capture], key=lambda t: t[1])
     views = _query(
         gold, "select schema_name, view_name from duckdb_views() where not internal order by view_name"

@@ -639,3 +639,71 @@ def test_segment_migration_over_any_period_is_one_query(daily):
         ("C4", "Lost", "Lost"),
         ("C6", "Hibernating", "Potential Loyalists"),
     ]
+
+
+def _tag_rows(home) -> set[tuple]:
+    return set(query(home, "select * from mart_customer_tags"))
+
+
+def test_customer_tags_recompute_a_person_from_their_changed_date_only(daily, tmp_path):
+    """Two days after 03-10 on a copy: 03-14 brings a late web order of C1 dated 03-09 (before the
+    lateness window 03-11..03-14, so no RFM revision reaches it) and erases C4 (row, lines and
+    events gone); 03-15 brings nothing. Planted first: a marker on C1's rows at 03-08 and 03-09 and
+    on C3's at 03-09 and 03-10. C1 is rewritten from 03-09 only, C3 (unchanged) not at all before
+    the revised snapshots, and C4 has no row left; every other row is what a recompute gives."""
+    home = tmp_path / "tags"
+    shutil.copytree(daily["home"], home)
+    planted = [("C1", date(2026, 3, 8)), ("C1", date(2026, 3, 9)), ("C3", date(2026, 3, 9)), ("C3", DAYS[-1])]
+    warehouse = published_warehouse_path(context_for(home, "read").lake)
+    with duckdb.connect(str(warehouse)) as con:
+        for key, day in planted:
+            con.execute(
+                "update mart_customer_tags set rfm_segment = 'planted' where customer_key = ? and snapshot_date = ?",
+                [key, day],
+            )
+    silver = delivered_by(DAYS[-1])
+    silver["orders"] = [
+        *[o for o in silver["orders"] if o["customer_key"] != "C4"],
+        _order("O8", "C1", "web", "2026-03-09", "paid", "2026-03-09T21:00:00"),
+    ]
+    silver["order_lines"] = [
+        *[
+            line
+            for line in silver["order_lines"]
+            if line["order_id"] in {o["order_id"] for o in silver["orders"]}
+        ],
+        _order_line("O8", "L1", "SKU-B", 3, "20.00", "2.00", 0, "2026-03-09"),
+    ]
+    silver["order_status_history"] = [
+        *[
+            h
+            for h in silver["order_status_history"]
+            if h["order_id"] in {o["order_id"] for o in silver["orders"]}
+        ],
+        _history("O8", "2026-03-09T21:00:00", "paid", date(2026, 3, 14)),
+    ]
+    silver["customers"] = [c for c in silver["customers"] if c["customer_key"] != "C4"]
+    silver["pos_lines"] = [line for line in silver["pos_lines"] if line["customer_key"] != "C4"]
+    silver["events"] = [e for e in silver["events"] if e["customer_key"] != "C4"]
+    silver.pop("event_attribution", None)
+    write_silver(home, silver)
+    run_day(home, date(2026, 3, 14), "run_0314")
+    run_day(home, date(2026, 3, 15), "run_0315")  # an empty day: nothing changed
+
+    incremental = _tag_rows(home)
+    marked = query(
+        home,
+        "select customer_key, snapshot_date from mart_customer_tags where rfm_segment = 'planted' order by 1, 2",
+    )
+    assert marked == [("C1", date(2026, 3, 8)), ("C3", date(2026, 3, 9)), ("C3", DAYS[-1])]
+    assert query(home, "select count(*) from mart_customer_tags where customer_key = 'C4'") == [(0,)]
+
+    recompute = tmp_path / "tags_recomputed"
+    shutil.copytree(home, recompute)
+    context = context_for(recompute, "recompute_0315", date(2026, 3, 15))
+    build_gold(context, recompute=True, docs=False)
+    publish_gold(context)
+    recomputed = _tag_rows(recompute)
+    # the only rows a recompute writes differently are the planted ones the increments left alone
+    differ = sorted({(r[1], r[0]) for r in incremental ^ recomputed})
+    assert differ == marked

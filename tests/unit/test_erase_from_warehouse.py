@@ -18,12 +18,12 @@ def _warehouse(path):
             "('online', 'O1', '1-ab'), ('online', 'O2', '1-cd'), ('store', 'O1', '2-ef')"
         )
         con.execute(
-            "create table change_capture.customer_tag_input_digests "
-            "(customer_key varchar, input_digest varchar, reference_digest varchar)"
+            "create table change_capture.customer_tag_day_digests "
+            "(customer_key varchar, digest_date date, input_digest varchar, reference_digest varchar)"
         )
         con.execute(
-            "insert into change_capture.customer_tag_input_digests values "
-            "('ck_a', '3-ab', '9-ff'), ('ck_b', '1-cd', '9-ff')"
+            "insert into change_capture.customer_tag_day_digests values "
+            "('ck_a', null, '1-ab', '9-ff'), ('ck_a', '2026-01-02', '2-cd', '9-ff'), ('ck_b', null, '1-cd', '9-ff')"
         )
 
 
@@ -31,12 +31,12 @@ def test_a_person_without_online_orders_is_erased(tmp_path):
     path = tmp_path / "warehouse.duckdb"
     _warehouse(path)
     removed = erase_from_warehouse(path, {"ck_a"}, set())
-    assert removed == {"warehouse.dim_customer": 1, "warehouse.change_capture.customer_tag_input_digests": 1}
+    assert removed == {"warehouse.dim_customer": 1, "warehouse.change_capture.customer_tag_day_digests": 2}
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("select customer_key from main.dim_customer").fetchall() == [("ck_b",)]
         assert con.execute("select count(*) from change_capture.sales_source_digests").fetchone()[0] == 3
-        # the person's tag inputs digest goes, the other person's stays
-        digests = con.execute("select customer_key from change_capture.customer_tag_input_digests").fetchall()
+        # the person's tag input digests (every date) go, the other person's stay
+        digests = con.execute("select customer_key from change_capture.customer_tag_day_digests").fetchall()
         assert digests == [("ck_b",)]
 
 
@@ -47,7 +47,7 @@ def test_the_erased_online_orders_leave_the_sales_change_capture(tmp_path):
     assert removed == {
         "warehouse.dim_customer": 1,
         "warehouse.change_capture.sales_source_digests": 1,
-        "warehouse.change_capture.customer_tag_input_digests": 1,
+        "warehouse.change_capture.customer_tag_day_digests": 2,
     }
     with duckdb.connect(str(path), read_only=True) as con:
         rows = con.execute(

@@ -6,9 +6,11 @@
     itself, are filled for everyone.
 
     Incremental by change capture: a run writes the rows of the people whose inputs changed since
-    the last build (int_customer_tag_changed_customers), at every snapshot, and the rows of every
-    person at the snapshots it revised (mart_customer_rfm_revisions known at its landing date);
-    every other row depends only on inputs that did not change, so the table equals a whole
+    the last build (int_customer_tag_changed_customers) at the snapshots from the earliest date of
+    a changed input on (every snapshot when their dim_customer row or the reference rows changed),
+    and the rows of every person at the snapshots it revised (mart_customer_rfm_revisions known at
+    its landing date); a row at a snapshot depends only on the inputs dated on or before it, so
+    every other row depends only on inputs that did not change and the table equals a whole
     recompute. On Spark, on a recompute and while no digest is recorded, it is computed whole.
 #}
 {{ config(
@@ -16,24 +18,24 @@
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{{ replace_changed_units_and_snapshots(ref('int_customer_tag_changed_customers'), 'customer_key',"
-        ~ " ref('mart_customer_rfm_revisions'), 'snapshot_date', 'customer_tag_input_digests') }}",
+        ~ " 'changed_from', ref('mart_customer_rfm_revisions'), 'snapshot_date', 'customer_tag_day_digests') }}",
 ) }}
-{%- set changed_only = changes_recorded('customer_tag_input_digests') %}
+{%- set changed_only = changes_recorded('customer_tag_day_digests') %}
 {#-
-    In an incremental run, the people whose inputs did not change are written at the revised
-    snapshots only, the earliest of them after the opening date (the day before it). What their
-    inputs add up to by the opening date goes into the running totals as one opening row dated
-    then (macro-like template `opening`: a dated delta row's date, or the opening date for an
-    unchanged person's row dated on or before it): sums and maxima over one row are those over
-    the rows it stands for, so every running total at those snapshots is what the whole timeline
-    gives, from far fewer rows.
+    In an incremental run, a person is written at the revised snapshots and, when their inputs
+    changed, at the snapshots from their changed_from on: every snapshot after their opening date,
+    the day before the earliest of these (person_openings; none when every snapshot is written).
+    What their inputs add up to by the opening date goes into the running totals as one opening
+    row dated then (macro-like template `opening`: a dated delta row's date, or the person's
+    opening date for a row dated on or before it): sums and maxima over one row are those over the
+    rows it stands for, so every running total at the snapshots written is what the whole timeline
+    gives, from far fewer rows. The people written at no snapshot (nothing changed, nothing
+    revised) are left out.
 -#}
 {%- set opening -%}
     case
-        when opening.opening_date is not null
-            and @date <= opening.opening_date
-            and @key not in (select changed_customers.customer_key from changed_customers)
-        then opening.opening_date
+        when person_openings.opening_date is not null and @date <= person_openings.opening_date
+        then person_openings.opening_date
         else @date
     end
 {%- endset %}
@@ -102,10 +104,30 @@ revised_snapshots as (
 opening as (
 
     select
-        cast({{ dbt.dateadd('day', -1, 'min(snapshot_date)') }} as date) as opening_date,
+        min(snapshot_date) as first_revised,
         -- the latest snapshot: what is dated after it (the 30-day measures' take-offs) counts at none
         (select max(snapshots.snapshot_date) from snapshots) as closing_date
     from revised_snapshots
+
+),
+
+-- every person written: the changed ones (from changed_from, or whole) and, when a snapshot is
+-- revised, everyone else (from the first revised one)
+person_openings as (
+
+    select
+        customers.customer_key,
+        changed_customers.customer_key is not null as is_changed,
+        changed_customers.changed_from,
+        case
+            when changed_customers.customer_key is not null and changed_customers.changed_from is null then null
+            else cast({{ dbt.dateadd('day', -1, "least(coalesce(changed_customers.changed_from, opening.first_revised), coalesce(opening.first_revised, changed_customers.changed_from))") }} as date)
+        end as opening_date
+    from customers
+    cross join opening
+    left join changed_customers
+        on customers.customer_key = changed_customers.customer_key
+    where changed_customers.customer_key is not null or opening.first_revised is not null
 
 ),
 {% endif %}
@@ -125,9 +147,16 @@ customer_snapshots as (
         or customers.signup_date <= snapshots.snapshot_date
     )
     {% if changed_only %}
-        and (
-            customers.customer_key in (select changed_customers.customer_key from changed_customers)
-            or snapshots.snapshot_date in (select revised_snapshots.snapshot_date from revised_snapshots)
+        and exists (
+            select 1
+            from person_openings
+            where person_openings.customer_key = customers.customer_key
+                and (
+                    (person_openings.is_changed
+                        and (person_openings.changed_from is null
+                            or snapshots.snapshot_date >= person_openings.changed_from))
+                    or snapshots.snapshot_date in (select revised_snapshots.snapshot_date from revised_snapshots)
+                )
         )
     {% endif %}
 
@@ -278,22 +307,22 @@ event_days as (
 session_days as (
 
     select distinct
-        customer_key,
-        session_id,
-        event_date
+        events.customer_key,
+        events.session_id,
+        events.event_date
     from events
     {% if changed_only %}
-    cross join opening
+    inner join person_openings
+        on events.customer_key = person_openings.customer_key
     {% endif %}
-    where event_date is not null
-        and session_id is not null
+    where events.event_date is not null
+        and events.session_id is not null
     {% if changed_only %}
-        -- an unchanged person's day more than 30 days before the first snapshot written counts
-        -- at none of them (its window ends by the opening date)
+        -- a day more than 30 days before a person's first snapshot written counts at none of them
+        -- (its window ends by the opening date)
         and (
-            opening.opening_date is null
-            or event_date > cast({{ dbt.dateadd('day', -30, 'opening.opening_date') }} as date)
-            or customer_key in (select changed_customers.customer_key from changed_customers)
+            person_openings.opening_date is null
+            or events.event_date > cast({{ dbt.dateadd('day', -30, 'person_openings.opening_date') }} as date)
         )
     {% endif %}
 
@@ -367,8 +396,8 @@ customer_changes as (
 customer_day_changes as (
 
     select
-        customer_key,
-        {{ opening | replace('@date', 'on_date') | replace('@key', 'customer_key') if changed_only else 'on_date' }} as on_date,
+        customer_changes.customer_key,
+        {{ opening | replace('@date', 'customer_changes.on_date') if changed_only else 'on_date' }} as on_date,
         0 as is_snapshot,
         sum(baskets) as baskets,
         sum(units) as units,
@@ -387,6 +416,8 @@ customer_day_changes as (
         sum(cart_adds) as cart_adds
     from customer_changes
     {% if changed_only %}
+    inner join person_openings
+        on customer_changes.customer_key = person_openings.customer_key
     cross join opening
     where opening.closing_date is null or customer_changes.on_date <= opening.closing_date
     {% endif %}
@@ -455,14 +486,14 @@ category_day_spend as (
     select
         sales.customer_key,
         products.category,
-        {{ opening | replace('@date', 'sales.business_date') | replace('@key', 'sales.customer_key')
-            if changed_only else 'sales.business_date' }} as on_date,
+        {{ opening | replace('@date', 'sales.business_date') if changed_only else 'sales.business_date' }} as on_date,
         sum(sales.net_amount) as net_spend
     from sales
     inner join products
         on sales.sku = products.sku
     {% if changed_only %}
-    cross join opening
+    inner join person_openings
+        on sales.customer_key = person_openings.customer_key
     {% endif %}
     where products.category is not null
         and sales.business_date is not null
@@ -571,15 +602,16 @@ store_changes as (
 store_day_changes as (
 
     select
-        customer_key,
-        store_id,
-        {{ opening | replace('@date', 'on_date') | replace('@key', 'customer_key') if changed_only else 'on_date' }} as on_date,
+        store_changes.customer_key,
+        store_changes.store_id,
+        {{ opening | replace('@date', 'store_changes.on_date') if changed_only else 'on_date' }} as on_date,
         0 as is_snapshot,
-        sum(baskets) as baskets,
-        max(final_visit_at) as final_visit_at
+        sum(store_changes.baskets) as baskets,
+        max(store_changes.final_visit_at) as final_visit_at
     from store_changes
     {% if changed_only %}
-    cross join opening
+    inner join person_openings
+        on store_changes.customer_key = person_openings.customer_key
     {% endif %}
     where baskets != 0 or final_visit_at is not null
     group by 1, 2, 3, 4
