@@ -30,57 +30,35 @@ products as (
 
 ),
 
-views as (
+-- One read of the events: the sku of each look and cart add, and of each purchase the skus of
+-- its order's sale lines, with the session it happened in.
+sku_events as (
+
+    select
+        case when events.event_name = 'Order Completed' then sales.sku else events.sku end as sku,
+        events.session_id,
+        events.event_name
+    from events
+    left join sales
+        on events.event_name = 'Order Completed'
+        and events.order_id = sales.order_id
+    where events.event_name in ('Product Viewed', 'Product Added', 'Order Completed')
+        and case when events.event_name = 'Order Completed' then sales.sku else events.sku end is not null
+
+),
+
+-- A session without an id is viewing on its own: it matches no cart add or purchase.
+sessions as (
 
     select
         sku,
         session_id,
-        count(*) as product_views
-    from events
-    where event_name = 'Product Viewed'
-        and sku is not null
+        sum(case when event_name = 'Product Viewed' then 1 else 0 end) as product_views,
+        max(case when event_name = 'Product Added' and session_id is not null then 1 else 0 end) as carted,
+        max(case when event_name = 'Order Completed' and session_id is not null then 1 else 0 end) as bought
+    from sku_events
     group by sku, session_id
-
-),
-
-cart_adds as (
-
-    select distinct
-        sku,
-        session_id
-    from events
-    where event_name = 'Product Added'
-        and sku is not null
-
-),
-
-purchases as (
-
-    select distinct
-        sales.sku,
-        events.session_id
-    from events
-    inner join sales
-        on events.order_id = sales.order_id
-    where events.event_name = 'Order Completed'
-
-),
-
-sessions as (
-
-    select
-        views.sku,
-        views.session_id,
-        views.product_views,
-        case when cart_adds.session_id is not null then 1 else 0 end as carted,
-        case when purchases.session_id is not null then 1 else 0 end as bought
-    from views
-    left join cart_adds
-        on views.sku = cart_adds.sku
-        and views.session_id = cart_adds.session_id
-    left join purchases
-        on views.sku = purchases.sku
-        and views.session_id = purchases.session_id
+    having sum(case when event_name = 'Product Viewed' then 1 else 0 end) > 0
 
 ),
 
