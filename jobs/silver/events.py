@@ -662,10 +662,23 @@ def reattribute(
             .unionByName(staged_events)
         )
     rows = delta.read(spark, attribution)
+    # the attribution's rows of the events re-attribution looked up (and of ``pending``'s): every
+    # event it can change is among them, so whether a change replaces a row is told from these,
+    # not from another read of the whole table
+    held: list[DataFrame] = []
 
     def stored(of: DataFrame | None) -> DataFrame:
         """The attribution as it stands with ``pending`` (of the events of ``of``; all: None)."""
-        standing = current_attribution(rows, of=of)
+        if of is None:
+            standing = current_attribution(rows)
+        else:
+            if pending is not None:
+                of = of.select("message_id").unionByName(pending.select("message_id"))
+            narrowed = scratch.materialise(
+                rows.join(of.select("message_id").distinct(), "message_id", "left_semi"), "held_rows"
+            )
+            held.append(narrowed)
+            standing = current_attribution(narrowed)
         if pending is None:
             return standing
         return standing.join(pending.select("message_id"), "message_id", "left_anti").unionByName(pending)
@@ -689,7 +702,8 @@ def reattribute(
         # stopped after this write, taken in again, is one of them)
         # (an event has a current attribution exactly when it has a row of any revision)
         known = (
-            rows.select("message_id")
+            (held[-1] if held else rows)
+            .select("message_id")
             .join(changes.select("message_id"), "message_id", "left_semi")
             .distinct()
             .select("message_id", F.lit(True).alias("_known"))

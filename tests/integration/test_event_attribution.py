@@ -241,3 +241,35 @@ def test_superseded_revisions_are_dropped_once_they_are_their_share_of_the_table
         **keyed,
         "third": None,
     }
+
+
+def test_a_revision_marks_exactly_the_events_it_attributes_again(spark, lake, monkeypatch):
+    """Whether a row replaces an earlier one is told from the rows re-attribution looked up: an old
+    event of a device linked to a person later is marked, a new event and a late one of an old
+    session are marked only if attributed before, and an empty day appends nothing."""
+    import jobs.silver.events as events_job
+
+    monkeypatch.setattr(events_job, "SUPERSEDED_SHARE", 1.0)  # keep the superseded rows to look at
+    deliver(spark, lake, "events", DAY1, [page("old", 0, "dev-1"), page("other", 5, "dev-2")])
+    _run(lake)
+    # day 2: dev-1 logs in (linked to account 101 from now on), and dev-2's late upload of an event
+    # of its day-1 session arrives
+    late = page("late", 10, "dev-2")
+    day2 = [page("login", 24 * 60, "dev-1", user_id="101"), late]
+    deliver(spark, lake, "events", DAY2, day2, name="-day2")
+    _run(lake)
+    rows = rows_of(spark, lake, "silver.event_attribution", "revision")
+    latest = {}
+    for r in sorted(rows, key=lambda r: r["revision"]):
+        latest[r["message_id"]] = r
+    account = latest["login"]["customer_key"]
+    assert account is not None and latest["old"]["customer_key"] == account
+    day2 = max(r["revision"] for r in rows)
+    assert {m: r["replaces_earlier"] for m, r in latest.items() if r["revision"] == day2} == {
+        "old": True,
+        "login": False,
+        "late": False,
+    }
+    count = len(rows)
+    _run(lake)  # an empty day
+    assert len(rows_of(spark, lake, "silver.event_attribution", "revision")) == count
