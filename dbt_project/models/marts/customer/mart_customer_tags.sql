@@ -11,7 +11,11 @@
     and the rows of every person at the snapshots it revised (mart_customer_rfm_revisions known at
     its landing date); a row at a snapshot depends only on the inputs dated on or before it, so
     every other row depends only on inputs that did not change and the table equals a whole
-    recompute. On Spark, on a recompute and while no digest is recorded, it is computed whole.
+    recompute. At a revised snapshot, a person whose inputs did not change up to it is carried
+    forward from the last build's row (int_customer_tag_carried_rows: the same row but the RFM
+    columns and the 30-day measures) instead of computed; only the people computed are read from
+    the inputs, so a day costs what changed, not the whole history of everyone. On Spark, on a
+    recompute and while no digest is recorded, it is computed whole.
 #}
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
@@ -21,16 +25,18 @@
         ~ " 'changed_from', ref('mart_customer_rfm_revisions'), 'snapshot_date', 'customer_tag_day_digests') }}",
 ) }}
 {%- set changed_only = changes_recorded('customer_tag_day_digests') %}
+{#- the ref at parse time (the dependency) and where it is read: a unit test gives only what it reads #}
+{%- if changed_only or not execute %}{% set carried_rows = ref('int_customer_tag_carried_rows') %}{% endif %}
 {#-
-    In an incremental run, a person is written at the revised snapshots and, when their inputs
-    changed, at the snapshots from their changed_from on: every snapshot after their opening date,
-    the day before the earliest of these (person_openings; none when every snapshot is written).
+    In an incremental run, a person is computed at the snapshots from their changed_from on when
+    their inputs changed, and at the revised snapshots they are not carried at: every snapshot
+    computed is after their opening date, the day before the earliest of them (person_openings;
+    none when every snapshot is written).
     What their inputs add up to by the opening date goes into the running totals as one opening
     row dated then (macro-like template `opening`: a dated delta row's date, or the person's
     opening date for a row dated on or before it): sums and maxima over one row are those over the
     rows it stands for, so every running total at the snapshots written is what the whole timeline
-    gives, from far fewer rows. The people written at no snapshot (nothing changed, nothing
-    revised) are left out.
+    gives, from far fewer rows. The people computed at no snapshot are left out.
 -#}
 {%- set opening -%}
     case
@@ -50,32 +56,6 @@ rfm as (
 customers as (
 
     select * from {{ ref('dim_customer') }}
-
-),
-
-sales as (
-
-    select * from {{ ref('fct_sales') }}
-    where customer_key is not null
-
-),
-
-products as (
-
-    select * from {{ ref('stg_silver__products') }}
-
-),
-
-locations as (
-
-    select * from {{ ref('stg_silver__locations') }}
-
-),
-
-events as (
-
-    select * from {{ ref('stg_silver__events') }}
-    where customer_key is not null
 
 ),
 
@@ -101,39 +81,24 @@ revised_snapshots as (
 
 ),
 
-opening as (
+-- the rows at revised snapshots carried forward from the last build (int_customer_tag_carried_rows)
+carried as (
 
-    select
-        min(snapshot_date) as first_revised,
-        -- the latest snapshot: what is dated after it (the 30-day measures' take-offs) counts at none
-        (select max(snapshots.snapshot_date) from snapshots) as closing_date
-    from revised_snapshots
+    select * from {{ carried_rows }}
 
 ),
 
--- every person written: the changed ones (from changed_from, or whole) and, when a snapshot is
--- revised, everyone else (from the first revised one)
-person_openings as (
+opening as (
 
-    select
-        customers.customer_key,
-        changed_customers.customer_key is not null as is_changed,
-        changed_customers.changed_from,
-        case
-            when changed_customers.customer_key is not null and changed_customers.changed_from is null then null
-            else cast({{ dbt.dateadd('day', -1, "least(coalesce(changed_customers.changed_from, opening.first_revised), coalesce(opening.first_revised, changed_customers.changed_from))") }} as date)
-        end as opening_date
-    from customers
-    cross join opening
-    left join changed_customers
-        on customers.customer_key = changed_customers.customer_key
-    where changed_customers.customer_key is not null or opening.first_revised is not null
+    -- the latest snapshot: what is dated after it (the 30-day measures' take-offs) counts at none
+    select max(snapshots.snapshot_date) as closing_date
+    from snapshots
 
 ),
 {% endif %}
 
 -- A customer is tagged at a snapshot once known: seen (bought or browsed) or signed up by then.
--- An incremental run computes the rows it replaces only (see above).
+-- An incremental run computes the rows it replaces and does not carry forward only (see above).
 customer_snapshots as (
 
     select
@@ -142,22 +107,80 @@ customer_snapshots as (
         customers.profiling_consent
     from customers
     cross join snapshots
+    {% if changed_only %}
+    left join changed_customers
+        on customers.customer_key = changed_customers.customer_key
+    {% endif %}
     where (
         cast(customers.first_seen_at as date) <= snapshots.snapshot_date
         or customers.signup_date <= snapshots.snapshot_date
     )
     {% if changed_only %}
-        and exists (
-            select 1
-            from person_openings
-            where person_openings.customer_key = customers.customer_key
-                and (
-                    (person_openings.is_changed
-                        and (person_openings.changed_from is null
-                            or snapshots.snapshot_date >= person_openings.changed_from))
-                    or snapshots.snapshot_date in (select revised_snapshots.snapshot_date from revised_snapshots)
-                )
+        and (
+            (changed_customers.customer_key is not null
+                and (changed_customers.changed_from is null
+                    or snapshots.snapshot_date >= changed_customers.changed_from))
+            or (snapshots.snapshot_date in (select revised_snapshots.snapshot_date from revised_snapshots)
+                and not exists (
+                    select 1
+                    from carried
+                    where carried.customer_key = customers.customer_key
+                        and carried.snapshot_date = snapshots.snapshot_date
+                ))
         )
+    {% endif %}
+
+),
+
+{% if changed_only %}
+-- every person computed, with the day before their first snapshot computed (none, the whole
+-- timeline, when an undated input of theirs changed)
+person_openings as (
+
+    select
+        customer_snapshots.customer_key,
+        case
+            when max(case when changed_customers.customer_key is not null and changed_customers.changed_from is null then 1 else 0 end) = 1
+            then null
+            else cast({{ dbt.dateadd('day', -1, 'min(customer_snapshots.snapshot_date)') }} as date)
+        end as opening_date
+    from customer_snapshots
+    left join changed_customers
+        on customer_snapshots.customer_key = changed_customers.customer_key
+    group by customer_snapshots.customer_key
+
+),
+{% endif %}
+
+-- the inputs of the people computed only: every measure is per person
+sales as (
+
+    select * from {{ ref('fct_sales') }}
+    where customer_key is not null
+    {% if changed_only %}
+        and customer_key in (select person_openings.customer_key from person_openings)
+    {% endif %}
+
+),
+
+products as (
+
+    select * from {{ ref('stg_silver__products') }}
+
+),
+
+locations as (
+
+    select * from {{ ref('stg_silver__locations') }}
+
+),
+
+events as (
+
+    select * from {{ ref('stg_silver__events') }}
+    where customer_key is not null
+    {% if changed_only %}
+        and customer_key in (select person_openings.customer_key from person_openings)
     {% endif %}
 
 ),
@@ -782,38 +805,17 @@ tagged as (
         *,
 
         -- consent-free: the purchase relationship
-        case
-            when f_score is null then 'none'
-            when f_score >= 4 then 'frequent'
-            when f_score >= 2 then 'repeat'
-            else 'one_time'
-        end as purchase_frequency,
-        case
-            when recency_days is null then null
-            when recency_days <= 30 then 'active'
-            when recency_days <= 90 then 'cooling'
-            when recency_days <= 180 then 'lapsing'
-            else 'lapsed'
-        end as recency_band,
-        case
-            when m_score is null then null
-            when m_score = 5 then 'top'
-            when m_score = 4 then 'high'
-            when m_score = 3 then 'medium'
-            else 'low'
-        end as value_tier,
+        {{ customer_tag_purchase_frequency('f_score') }} as purchase_frequency,
+        {{ customer_tag_recency_band('recency_days') }} as recency_band,
+        {{ customer_tag_value_tier('m_score') }} as value_tier,
         case
             when avg_basket_units is null then null
             when avg_basket_units <= 1 then 'single_item'
             when avg_basket_units < 3 then 'small'
             else 'large'
         end as basket_size,
-        case
-            when orders >= 2 then 5
-            when orders = 1 then 4
-            else 0
-        end as purchase_stage_rank,
-        coalesce(rfm_segment in ('At Risk', 'Cannot Lose Them', 'About To Sleep'), false) as is_churn_risk,
+        {{ customer_tag_purchase_stage_rank('orders') }} as purchase_stage_rank,
+        {{ customer_tag_is_churn_risk('rfm_segment') }} as is_churn_risk,
 
         -- profiling
         case
@@ -839,12 +841,7 @@ tagged as (
             when weekend_basket_share >= 0.5 then 'weekend'
             else 'weekday'
         end as shopping_days,
-        case
-            when sessions_30d >= 4 then 'high'
-            when sessions_30d >= 2 then 'medium'
-            when sessions_30d = 1 then 'low'
-            else 'none'
-        end as engagement_level
+        {{ customer_tag_engagement_level('sessions_30d') }} as engagement_level
     from joined
 
 ),
@@ -853,11 +850,8 @@ staged as (
 
     select
         *,
-        -- Purchases place everyone on the journey; the browsing stages need profiling consent.
-        case
-            when profiling_consent and deepest_stage_rank > purchase_stage_rank then deepest_stage_rank
-            else purchase_stage_rank
-        end as lifecycle_stage_rank
+        {{ customer_tag_lifecycle_stage_rank('profiling_consent', 'deepest_stage_rank', 'purchase_stage_rank') }}
+            as lifecycle_stage_rank
     from tagged
 
 ),
@@ -876,13 +870,7 @@ final as (
         cast(value_tier as {{ dbt.type_string() }}) as value_tier,
         cast(round(avg_basket_units, 2) as double) as avg_basket_units,
         cast(basket_size as {{ dbt.type_string() }}) as basket_size,
-        cast(case lifecycle_stage_rank
-            when 1 then 'awareness'
-            when 2 then 'interest'
-            when 3 then 'decision'
-            when 4 then 'purchase'
-            when 5 then 'loyalty'
-        end as {{ dbt.type_string() }}) as lifecycle_stage,
+        cast({{ customer_tag_lifecycle_stage('lifecycle_stage_rank') }} as {{ dbt.type_string() }}) as lifecycle_stage,
         cast(is_churn_risk as boolean) as is_churn_risk,
         {%- set profiling = [
             ('round(discounted_unit_share, 4)', 'double', 'discounted_unit_share'),
@@ -910,4 +898,59 @@ final as (
 
 )
 
+{%- if changed_only %}
+,
+
+-- The rows carried forward: everything but the RFM snapshot's columns as the last build computed
+-- it (int_customer_tag_carried_rows), the RFM columns and what follows from them as the model's
+-- own rows have them.
+carried_final as (
+
+    select
+        cast(carried.snapshot_date as date) as snapshot_date,
+        cast(carried.customer_key as {{ dbt.type_string() }}) as customer_key,
+        cast(carried.profiling_consent as boolean) as profiling_consent,
+        cast(coalesce(rfm.frequency, 0) as bigint) as orders,
+        cast({{ customer_tag_purchase_frequency('rfm.f_score') }} as {{ dbt.type_string() }}) as purchase_frequency,
+        cast(rfm.recency_days as int) as recency_days,
+        cast({{ customer_tag_recency_band('rfm.recency_days') }} as {{ dbt.type_string() }}) as recency_band,
+        cast(rfm.segment as {{ dbt.type_string() }}) as rfm_segment,
+        cast({{ customer_tag_value_tier('rfm.m_score') }} as {{ dbt.type_string() }}) as value_tier,
+        cast(carried.avg_basket_units as double) as avg_basket_units,
+        cast(carried.basket_size as {{ dbt.type_string() }}) as basket_size,
+        cast({{ customer_tag_lifecycle_stage(customer_tag_lifecycle_stage_rank(
+            'carried.profiling_consent', 'carried.deepest_stage_rank',
+            customer_tag_purchase_stage_rank('coalesce(rfm.frequency, 0)'))) }} as {{ dbt.type_string() }}) as lifecycle_stage,
+        cast({{ customer_tag_is_churn_risk('rfm.segment') }} as boolean) as is_churn_risk,
+        cast(carried.discounted_unit_share as double) as discounted_unit_share,
+        cast(carried.price_sensitivity as {{ dbt.type_string() }}) as price_sensitivity,
+        cast(carried.promo_basket_share as double) as promo_basket_share,
+        cast(carried.promotion_response as {{ dbt.type_string() }}) as promotion_response,
+        cast(carried.top_category as {{ dbt.type_string() }}) as top_category,
+        cast(carried.second_category as {{ dbt.type_string() }}) as second_category,
+        cast(carried.online_basket_share as double) as online_basket_share,
+        cast(carried.channel_preference as {{ dbt.type_string() }}) as channel_preference,
+        cast(carried.home_store_id as {{ dbt.type_string() }}) as home_store_id,
+        cast(carried.home_region as {{ dbt.type_string() }}) as home_region,
+        cast(carried.weekend_basket_share as double) as weekend_basket_share,
+        cast(carried.shopping_days as {{ dbt.type_string() }}) as shopping_days,
+        cast(carried.time_of_day as {{ dbt.type_string() }}) as time_of_day,
+        cast(carried.sessions_30d as bigint) as sessions_30d,
+        cast(carried.product_views_30d as bigint) as product_views_30d,
+        cast(carried.cart_adds_30d as bigint) as cart_adds_30d,
+        cast(case when carried.profiling_consent then {{ customer_tag_engagement_level('carried.sessions_30d') }} end
+            as {{ dbt.type_string() }}) as engagement_level
+    from carried
+    left join rfm
+        on carried.snapshot_date = rfm.snapshot_date
+        and carried.customer_key = rfm.customer_key
+
+)
+
 select * from final
+union all
+select * from carried_final
+{%- else %}
+
+select * from final
+{%- endif %}
